@@ -1,0 +1,170 @@
+"""The ``ami`` command group: global options, lazy subcommands, exit codes.
+
+Subcommands live one per module under ``amicli.commands`` and are imported
+only when run, so ``ami --help`` and ``ami --version`` stay fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+
+import click
+
+from . import __version__
+from .context import AppContext
+from .errors import ExitCode
+
+# name -> (module, attribute, one-line help shown by `ami --help`)
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "login-test": ("amicli.commands.login_test", "login_test", "Health check: connect, log in, log off (cron, Nagios)."),
+    "originate": ("amicli.commands.originate", "originate", "Place a call and report how it ended."),
+    "queues": ("amicli.commands.queues", "queues", "Queues, their members and callers; pause and add agents."),
+    "channels": ("amicli.commands.channels", "channels", "Channels up now; count or hang them up."),
+    "events": ("amicli.commands.events", "events", "Stream the PBX's events, filtered, as text or JSON Lines."),
+    "raw": ("amicli.commands.raw", "raw", "Send any action and print its whole reply."),
+    "command": ("amicli.commands.command", "command", "Run a CLI command, like asterisk -rx."),
+    "sim": ("amicli.commands.sim", "sim", "Run a simulated PBX that speaks AMI, for trying ami."),
+    "completion": ("amicli.commands.completion", "completion", "Print the shell completion script (bash, zsh, fish)."),
+}
+
+#: Commands whose own usage errors follow the Monitoring Plugins codes.
+PLUGIN_COMMANDS = {"login-test"}
+PLUGIN_UNKNOWN = 3
+
+
+class LazyGroup(click.Group):
+    """A group that imports a subcommand's module only when it is used."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        entry = COMMANDS.get(name)
+        if entry is None:
+            return None
+        module, attr, _ = entry
+        return getattr(importlib.import_module(module), attr)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        # Short help from the table above: listing commands imports none of them.
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, entry[2]) for name, entry in COMMANDS.items()])
+
+
+EPILOG = """\b
+Examples:
+  ami sim &                                   # a simulated PBX on 127.0.0.1:5038
+  AMI_USER=admin AMI_SECRET=s3cret-Admin ami login-test
+  ami --profile pbx1 queues --json | jq 'select(.Calls > 0) | .Queue'
+  ami command 'core show channels'
+
+Exit codes: 0 ok, 1 the PBX answered with an error, 2 usage, 3 cannot connect,
+4 login or permission refused, 5 timed out, 6 not AMI / protocol error,
+7 configuration, 8 TLS, 130 interrupted.  See `man ami`.
+"""
+
+
+@click.group(cls=LazyGroup, epilog=EPILOG, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", "-V", prog_name="ami", message="%(prog)s %(version)s")
+@click.option("-H", "--host", envvar="AMI_HOST", metavar="HOST", help="PBX address [default: 127.0.0.1]. Example: -H pbx.example.com")
+@click.option("-P", "--port", envvar="AMI_PORT", type=int, metavar="PORT", help="AMI port [default: 5038, 5039 with --tls].")
+@click.option("-u", "--user", envvar="AMI_USER", metavar="NAME", help="AMI user, a section of manager.conf. Example: -u admin")
+@click.option(
+    "--secret-file",
+    envvar="AMI_SECRET_FILE",
+    metavar="PATH",
+    help="Read the secret from the first line of PATH ('-': stdin). Or set AMI_SECRET, or use a profile.",
+)
+@click.option("--profile", envvar="AMI_PROFILE", metavar="NAME", help="Profile (section) of ~/.config/ami/config [default: default].")
+@click.option("--timeout", envvar="AMI_TIMEOUT", type=float, metavar="SECONDS", help="Give up on connect or on any reply after SECONDS [default: 10].")
+@click.option("--tls/--no-tls", default=None, envvar="AMI_TLS", help="Use TLS (AMI over TLS, port 5039 unless -P).")
+@click.option("--ca-file", envvar="AMI_CA_FILE", metavar="PATH", help="Trust the CA certificates in PATH (PEM) for --tls.")
+@click.option("--insecure/--no-insecure", default=None, envvar="AMI_INSECURE", help="With --tls: do not verify the certificate (never in production).")
+@click.option(
+    "--auth",
+    envvar="AMI_AUTH",
+    type=click.Choice(["md5", "plain"]),
+    help="Login method [default: md5: the secret itself never crosses the network].",
+)
+@click.option("--debug", is_flag=True, default=None, envvar="AMI_DEBUG", help="Trace the protocol on stderr (secrets hidden); tracebacks on errors.")
+@click.pass_context
+def cli(ctx: click.Context, secret_file: str | None, **given: object) -> None:
+    """ami: the Asterisk Manager Interface from the command line.
+
+    Connection settings come from options, then AMI_* environment variables
+    (AMI_HOST, AMI_PORT, AMI_USER, AMI_SECRET, AMI_PROFILE, AMI_TIMEOUT, ...),
+    then the profile file, then the defaults.
+    """
+    given["secret"] = os.environ.get("AMI_SECRET") or None
+    ctx.obj = AppContext(given=given, secret_file=secret_file)
+
+
+def _one_line_usage(exc: click.UsageError) -> str:
+    where = exc.ctx.command_path if exc.ctx else "ami"
+    return f"{exc.format_message()} (see '{where} --help')"
+
+
+def _usage_exit(exc: click.ClickException) -> int:
+    ctx = getattr(exc, "ctx", None)
+    name = ctx.info_name if ctx is not None else None
+    if name in PLUGIN_COMMANDS:
+        sys.stdout.write(f"AMI UNKNOWN - usage: {exc.format_message()}\n")
+        return PLUGIN_UNKNOWN
+    message = _one_line_usage(exc) if isinstance(exc, click.UsageError) else exc.format_message()
+    sys.stderr.write(f"ami: error: {message}\n")
+    return exc.exit_code
+
+
+def run(argv: list[str] | None = None) -> int:
+    """Run ``ami`` and return its exit code; every error is mapped here."""
+    from .errors import AmiError
+
+    debug = "--debug" in (argv if argv is not None else sys.argv[1:]) or bool(os.environ.get("AMI_DEBUG"))
+    try:
+        result = cli.main(args=argv, prog_name="ami", standalone_mode=False)
+        return int(result) if isinstance(result, int) else ExitCode.OK
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.ClickException as exc:
+        return _usage_exit(exc)
+    except (click.Abort, KeyboardInterrupt):
+        return ExitCode.INTERRUPTED
+    except BrokenPipeError:
+        # `ami ... | head -1`: the reader has what it wanted.  Point stdout at
+        # /dev/null so the interpreter's final flush cannot complain.
+        _silence_stdout()
+        return ExitCode.OK
+    except AmiError as exc:
+        if debug:
+            import traceback
+
+            traceback.print_exc()
+        sys.stderr.write(f"ami: error: {exc}\n")
+        return exc.exit_code
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: no traceback for users
+        if debug:
+            raise
+        sys.stderr.write(f"ami: error: internal error: {type(exc).__name__}: {exc} (run with --debug for details)\n")
+        return ExitCode.ACTION_FAILED
+
+
+def _silence_stdout() -> None:
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
+def main() -> None:
+    """Console-script entry point."""
+    code = run()
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _silence_stdout()
+    except (OSError, ValueError):
+        pass
+    sys.exit(code)

@@ -1,0 +1,520 @@
+"""A small synchronous AMI client: connection, TLS, login, ActionIDs, lists, events.
+
+It knows nothing of the command line.  Bytes flow one way: the socket feeds
+:class:`~amicli.protocol.Parser`, whose messages are routed here to the
+action waiting for them (by ActionID) or to the event queue.
+"""
+
+from __future__ import annotations
+
+import collections
+import hashlib
+import itertools
+import os
+import socket
+import ssl
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Iterable, Iterator, Sequence
+
+from . import protocol
+from .errors import (
+    ActionError,
+    AmiTimeout,
+    AuthError,
+    ConnectError,
+    ConnectionLost,
+    PermissionDenied,
+    ProtocolError,
+    TlsError,
+)
+from .protocol import Message
+
+DEFAULT_PORT = 5038
+DEFAULT_TLS_PORT = 5039
+DEFAULT_TIMEOUT = 10.0
+RECV_SIZE = 256 * 1024
+
+#: Header values never shown in a trace (they hold or derive from the secret).
+SECRET_HEADERS = frozenset({"secret", "key"})
+
+Headers = Sequence[tuple[str, str]]
+#: ``trace(direction, text)``: direction is ``">>"`` (sent) or ``"<<"`` (received).
+Tracer = Callable[[str, str], None]
+
+_action_counter = itertools.count(1)
+
+
+def new_action_id() -> str:
+    """An ActionID unique within this process (and, by the pid, across processes)."""
+    return f"ami-{os.getpid()}-{next(_action_counter)}"
+
+
+def redact(headers: Headers) -> list[tuple[str, str]]:
+    """A copy of ``headers`` with secret values replaced, for traces."""
+    return [(k, "********" if k.lower() in SECRET_HEADERS else v) for k, v in headers]
+
+
+@dataclass
+class Reply:
+    """The whole answer to one action.
+
+    ``response`` is the ``Response:`` message.  For a list action, ``events``
+    holds every list item in order and ``complete`` the closing event.  For
+    an old server's headerless answer, ``response`` is a message of kind
+    ``"text"``.
+    """
+
+    action: list[tuple[str, str]]
+    response: Message | None = None
+    events: list[Message] = field(default_factory=list)
+    complete: Message | None = None
+    is_list: bool = False
+    done: bool = False
+    # Headerless text blocks from an old server, and the Ping sent to find
+    # where they end.
+    text_blocks: list[Message] = field(default_factory=list)
+    fence_id: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.response is not None and not self.response.is_error
+
+    @property
+    def message(self) -> str:
+        if self.response is None:
+            return ""
+        return self.response.get("Message", "") or ""
+
+    @property
+    def messages(self) -> list[Message]:
+        """Every message of the reply, in the order received."""
+        out = [self.response] if self.response is not None else []
+        out.extend(self.events)
+        if self.complete is not None:
+            out.append(self.complete)
+        return out
+
+    def raise_for_error(self) -> "Reply":
+        """Raise the matching exception when the PBX refused the action."""
+        if self.response is not None and self.response.is_error:
+            raise error_for(self.response, self.action)
+        return self
+
+
+def error_for(response: Message, action: Headers = ()) -> ActionError | PermissionDenied:
+    """The exception that says what went wrong with an action."""
+    name = next((v for k, v in action if k.lower() == "action"), "action")
+    text = response.get("Message") or "error"
+    if text.lower() == "permission denied":
+        return PermissionDenied(f"{name}: permission denied (check the user's read/write in manager.conf)")
+    return ActionError(f"{name}: {text}", response)
+
+
+def _is_list_start(msg: Message) -> bool:
+    eventlist = (msg.get("EventList") or "").lower()
+    if eventlist == "start":
+        return True
+    # Servers before EventList was added said "... will follow".
+    text = (msg.get("Message") or "").lower()
+    return not msg.is_error and text.endswith("will follow")
+
+
+def _is_list_end(msg: Message) -> bool:
+    eventlist = (msg.get("EventList") or "").lower()
+    if eventlist in ("complete", "cancelled"):
+        return True
+    return (msg.get("Event") or "").endswith("Complete")
+
+
+class Client:
+    """One AMI session over TCP or TLS.
+
+    Use as a context manager: leaving it sends Logoff (also on Ctrl-C) and
+    closes the socket.
+    """
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int | None = None,
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+        tls: bool = False,
+        ca_file: str | None = None,
+        insecure: bool = False,
+        trace: Tracer | None = None,
+        keep_events: bool = False,
+        max_events: int = 100_000,
+        max_line: int = protocol.MAX_LINE,
+        max_message: int = protocol.MAX_MESSAGE,
+    ) -> None:
+        self.host = host
+        self.port = port or (DEFAULT_TLS_PORT if tls else DEFAULT_PORT)
+        self.timeout = timeout
+        self.tls = tls
+        self.ca_file = ca_file
+        self.insecure = insecure
+        self.trace = trace
+        self.keep_events = keep_events
+        self.events: collections.deque[Message] = collections.deque(maxlen=max_events)
+        self.sock: socket.socket | None = None
+        self.parser = protocol.Parser(max_line=max_line, max_message=max_message)
+        self.banner: str | None = None
+        self.logged_in = False
+        self.fully_booted: bool | None = None
+        self._pending: dict[str, Reply] = {}
+        self._fences: dict[str, Reply] = {}
+        self._inbox: collections.deque[Message] = collections.deque()
+        self.closed = False
+
+    # -- connection -------------------------------------------------------
+
+    @property
+    def address(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    @property
+    def version(self) -> str:
+        """The AMI version from the banner (``11.0.0`` on Asterisk 22)."""
+        return protocol.banner_version(self.banner or "")
+
+    def connect(self) -> "Client":
+        """Connect (and TLS handshake), then read and check the banner."""
+        try:
+            sock = socket.create_connection((self.host, self.port), timeout=self.timeout)
+        except socket.timeout:
+            raise AmiTimeout(f"connecting to {self.address} timed out after {self.timeout:g} s") from None
+        except socket.gaierror as exc:
+            raise ConnectError(f"cannot resolve host {self.host!r}: {exc.strerror}") from None
+        except ConnectionRefusedError:
+            raise ConnectError(f"cannot connect to {self.address}: connection refused") from None
+        except OSError as exc:
+            raise ConnectError(f"cannot connect to {self.address}: {exc.strerror or exc}") from None
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if self.tls:
+            sock = self._wrap_tls(sock)
+        self.sock = sock
+        deadline = time.monotonic() + self.timeout
+        while self.parser.banner is None:
+            try:
+                self._inbox.extend(self._read(deadline, what="the AMI banner"))
+            except ConnectionLost:
+                raise ProtocolError(
+                    f"not an AMI server: {self.address} closed the connection without a banner"
+                ) from None
+            except AmiTimeout:
+                raise ProtocolError(
+                    f"not an AMI server: {self.address} sent no banner within {self.timeout:g} s"
+                ) from None
+        self.banner = self.parser.banner
+        return self
+
+    def _wrap_tls(self, sock: socket.socket) -> socket.socket:
+        ctx = ssl.create_default_context(cafile=self.ca_file)
+        if self.insecure:
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+        try:
+            return ctx.wrap_socket(sock, server_hostname=self.host)
+        except ssl.SSLCertVerificationError as exc:
+            sock.close()
+            raise TlsError(
+                f"TLS certificate of {self.address} not trusted: {exc.verify_message} "
+                "(use --ca-file, or --insecure to skip the check)"
+            ) from None
+        except socket.timeout:
+            sock.close()
+            raise AmiTimeout(f"TLS handshake with {self.address} timed out after {self.timeout:g} s") from None
+        except (ssl.SSLError, OSError) as exc:
+            sock.close()
+            reason = getattr(exc, "reason", None) or str(exc)
+            raise TlsError(f"TLS handshake with {self.address} failed: {reason}") from None
+
+    def _read(self, deadline: float | None, what: str = "a reply") -> list[Message]:
+        """One recv from the socket, parsed.  Raises on timeout or close."""
+        sock = self.sock
+        if sock is None:
+            raise ConnectionLost("not connected")
+        if deadline is None:
+            sock.settimeout(None)
+        else:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise AmiTimeout(f"no answer from {self.address} within {self.timeout:g} s (waiting for {what})")
+            sock.settimeout(remaining)
+        try:
+            data = sock.recv(RECV_SIZE)
+        except socket.timeout:
+            raise AmiTimeout(f"no answer from {self.address} within {self.timeout:g} s (waiting for {what})") from None
+        except ssl.SSLError as exc:
+            raise ConnectionLost(f"TLS error from {self.address}: {exc.reason or exc}") from None
+        except ConnectionResetError:
+            self.closed = True
+            raise ConnectionLost(f"{self.address} reset the connection") from None
+        except OSError as exc:
+            self.closed = True
+            raise ConnectionLost(f"connection to {self.address} failed: {exc.strerror or exc}") from None
+        if not data:
+            self.closed = True
+            raise ConnectionLost(f"{self.address} closed the connection")
+        msgs = self.parser.feed(data)
+        if self.trace is not None:
+            for msg in msgs:
+                self.trace("<<", protocol.format_message(msg))
+        return msgs
+
+    def send(self, headers: Headers) -> str:
+        """Send one action; return its ActionID (added when missing)."""
+        headers = list(headers)
+        action_id = next((v for k, v in headers if k.lower() == "actionid"), None)
+        if action_id is None:
+            action_id = new_action_id()
+            headers.append(("ActionID", action_id))
+        data = protocol.serialize(headers)
+        if self.trace is not None:
+            self.trace(">>", protocol.format_message(Message(redact(headers))))
+        self._sendall(data)
+        return action_id
+
+    def _sendall(self, data: bytes) -> None:
+        if self.sock is None or self.closed:
+            raise ConnectionLost(f"connection to {self.address} is closed")
+        try:
+            self.sock.settimeout(self.timeout)
+            self.sock.sendall(data)
+        except socket.timeout:
+            raise AmiTimeout(f"{self.address} accepted no data for {self.timeout:g} s") from None
+        except OSError as exc:
+            self.closed = True
+            raise ConnectionLost(f"connection to {self.address} lost: {exc.strerror or exc}") from None
+
+    # -- routing ----------------------------------------------------------
+
+    def _next_message(self, deadline: float | None, what: str) -> Message:
+        while not self._inbox:
+            self._inbox.extend(self._read(deadline, what))
+        return self._inbox.popleft()
+
+    def _route(self, msg: Message) -> None:
+        """Hand a message to the action waiting for it, or to the events."""
+        if msg.kind == "text":
+            self._route_text(msg)
+            return
+        action_id = msg.action_id
+        if action_id is not None:
+            if action_id in self._fences:
+                owner = self._fences.pop(action_id)
+                owner.response = Message([], "text", b"", "\n".join(b.text or "" for b in owner.text_blocks))
+                owner.done = True
+                return
+            reply = self._pending.get(action_id)
+            if reply is not None:
+                if msg.kind == "response" and reply.response is None:
+                    reply.response = msg
+                    reply.is_list = _is_list_start(msg)
+                    if not reply.is_list:
+                        reply.done = True
+                    return
+                if msg.kind == "event" and reply.is_list:
+                    if _is_list_end(msg):
+                        reply.complete = msg
+                        reply.done = True
+                    else:
+                        reply.events.append(msg)
+                    return
+        if msg.kind == "event":
+            if msg.get("Event") == "FullyBooted":
+                self.fully_booted = True
+            if self.keep_events:
+                self.events.append(msg)
+
+    def _route_text(self, msg: Message) -> None:
+        # A headerless block answers the oldest action still without a
+        # response.  A Ping sent now is answered after the block ends, so its
+        # reply marks the end of the text.
+        owner = next((r for r in self._pending.values() if r.response is None and not r.done), None)
+        if owner is None:
+            return
+        owner.text_blocks.append(msg)
+        if owner.fence_id is None:
+            owner.fence_id = self.send([("Action", "Ping")])
+            self._fences[owner.fence_id] = owner
+
+    def pump(self, deadline: float | None, what: str = "a reply") -> None:
+        """Read and route at least one message."""
+        self._route(self._next_message(deadline, what))
+
+    # -- actions ----------------------------------------------------------
+
+    def submit(self, headers: Headers) -> Reply:
+        """Send an action without waiting; the returned Reply fills in later."""
+        headers = list(headers)
+        if not any(k.lower() == "actionid" for k, _ in headers):
+            headers.append(("ActionID", new_action_id()))
+        reply = Reply(action=headers)
+        action_id = next(v for k, v in headers if k.lower() == "actionid")
+        self._pending[action_id] = reply
+        try:
+            self.send(headers)
+        except BaseException:
+            self._pending.pop(action_id, None)
+            raise
+        return reply
+
+    def wait(self, reply: Reply, timeout: float | None = None) -> Reply:
+        """Wait until ``reply`` is complete (a list to its last event).
+
+        The timeout counts from the last message that belonged to this reply,
+        so a long list that keeps arriving is never cut short.
+        """
+        timeout = self.timeout if timeout is None else timeout
+        name = next((v for k, v in reply.action if k.lower() == "action"), "action")
+        action_id = next(v for k, v in reply.action if k.lower() == "actionid")
+        deadline = time.monotonic() + timeout
+        seen = 0
+        try:
+            while not reply.done:
+                self.pump(deadline, what=f"the reply to {name}")
+                progress = len(reply.events) + len(reply.text_blocks) + (reply.response is not None)
+                if progress != seen:
+                    seen = progress
+                    deadline = time.monotonic() + timeout
+        finally:
+            if reply.done:
+                self._pending.pop(action_id, None)
+        return reply
+
+    def request(self, headers: Headers, timeout: float | None = None) -> Reply:
+        """Send an action and wait for its whole reply."""
+        return self.wait(self.submit(headers), timeout)
+
+    def action(self, name: str, **headers: str | Iterable[str]) -> Reply:
+        """``client.action("Ping")``: request, raising when the PBX refuses it."""
+        pairs: list[tuple[str, str]] = [("Action", name)]
+        for key, value in headers.items():
+            if isinstance(value, str):
+                pairs.append((key, value))
+            else:
+                pairs.extend((key, v) for v in value)
+        return self.request(pairs).raise_for_error()
+
+    def command(self, cli: str) -> tuple[bool, list[str]]:
+        """Run a CLI command; return (succeeded, output lines).
+
+        Both reply formats give the same lines: Asterisk 14+ (``Output:``
+        headers) and 13 or older (``Response: Follows`` text).
+        """
+        reply = self.request([("Action", "Command"), ("Command", cli)])
+        resp = reply.response
+        if resp is None:
+            return False, []
+        if resp.kind == "text":
+            return True, (resp.text or "").split("\n")
+        lines = resp.get_all("Output")
+        if resp.is_error:
+            if resp.get("Message", "").lower() == "permission denied":
+                raise error_for(resp, reply.action)
+            if not lines:
+                lines = [resp.get("Message") or "command failed"]
+            return False, lines
+        return True, lines
+
+    # -- events -----------------------------------------------------------
+
+    def next_event(self, timeout: float | None = None) -> Message | None:
+        """The next event, waiting up to ``timeout`` (None: forever).
+
+        Returns None when the timeout passes with no event.
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while not self.events:
+            try:
+                self.pump(deadline, what="an event")
+            except AmiTimeout:
+                return None
+        return self.events.popleft()
+
+    def iter_events(self) -> Iterator[Message]:
+        """Every event the session receives, until the connection closes."""
+        while True:
+            while self.events:
+                yield self.events.popleft()
+            self.pump(None, what="an event")
+
+    # -- login and logoff -------------------------------------------------
+
+    def login(self, username: str, secret: str, *, auth: str = "md5", events: str = "off") -> Reply:
+        """Log in (``auth`` is ``md5`` or ``plain``); ``events`` is the event mask."""
+        if auth == "md5":
+            challenge = self.request([("Action", "Challenge"), ("AuthType", "MD5")])
+            if not challenge.ok or not challenge.response or not challenge.response.get("Challenge"):
+                raise AuthError(
+                    f"{self.address} refused the MD5 challenge ({challenge.message or 'no challenge'}); try --auth plain"
+                )
+            key = hashlib.md5((challenge.response["Challenge"] + secret).encode("utf-8")).hexdigest()
+            creds = [("AuthType", "MD5"), ("Username", username), ("Key", key)]
+        elif auth == "plain":
+            creds = [("Username", username), ("Secret", secret)]
+        else:
+            raise ValueError(f"unknown auth method {auth!r}")
+        try:
+            reply = self.request([("Action", "Login"), *creds, ("Events", events)])
+        except ConnectionLost:
+            raise AuthError(f"login as {username!r} failed: {self.address} closed the connection") from None
+        if not reply.ok:
+            reason = reply.message or "refused"
+            raise AuthError(f"login as {username!r} failed: {reason}")
+        self.logged_in = True
+        return reply
+
+    def check_booted(self) -> bool:
+        """Whether the PBX has said FullyBooted on this session.
+
+        Asterisk writes FullyBooted right after the login response when the
+        session gets system events and the PBX is up.  A Ping sent now is
+        answered after it, so once the Ping's reply is in, absence means the
+        PBX is still booting (or the user cannot read system events).
+        """
+        if not self.fully_booted:
+            self.request([("Action", "Ping")])
+        return bool(self.fully_booted)
+
+    def wait_booted(self, timeout: float | None = None) -> bool:
+        """Wait for FullyBooted up to ``timeout``; True when it came."""
+        deadline = time.monotonic() + (self.timeout if timeout is None else timeout)
+        while not self.fully_booted:
+            try:
+                self.pump(deadline, what="FullyBooted")
+            except AmiTimeout:
+                return False
+        return True
+
+    def logoff(self, timeout: float = 1.0) -> None:
+        """Send Logoff and wait briefly for Goodbye; never raises."""
+        if not self.logged_in or self.closed or self.sock is None:
+            return
+        self.logged_in = False
+        try:
+            self.request([("Action", "Logoff")], timeout=min(timeout, self.timeout))
+        except (ConnectionLost, AmiTimeout, ProtocolError, OSError):
+            pass
+
+    def close(self) -> None:
+        """Log off when logged in, then close the socket."""
+        try:
+            self.logoff()
+        finally:
+            if self.sock is not None:
+                try:
+                    self.sock.close()
+                except OSError:
+                    pass
+                self.sock = None
+            self.closed = True
+
+    def __enter__(self) -> "Client":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

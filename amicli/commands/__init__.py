@@ -1,0 +1,1 @@
+"""One module per ``ami`` subcommand, each a thin click layer over the library."""

@@ -1,0 +1,131 @@
+"""``ami login-test``: a health check in the Monitoring Plugins style.
+
+It prints one status line on stdout and exits 0 OK, 1 WARNING, 2 CRITICAL,
+3 UNKNOWN, the codes Nagios, Icinga, Zabbix and friends read.  These are the
+plugin API's codes, not the ``ami`` ones, because this command's caller is a
+monitoring system.
+"""
+
+from __future__ import annotations
+
+import time
+from enum import IntEnum
+
+import click
+
+from ..context import get_app
+from ..errors import AmiError, AmiTimeout, AuthError, ConfigError, ConnectError, ProtocolError, TlsError
+from ..options import json_option
+
+
+class PluginStatus(IntEnum):
+    """Monitoring Plugins exit codes."""
+
+    OK = 0
+    WARNING = 1
+    CRITICAL = 2
+    UNKNOWN = 3
+
+
+def status_for_error(exc: AmiError) -> PluginStatus:
+    """Refused, unreachable, timed out or rejected is CRITICAL; not knowing is UNKNOWN."""
+    if isinstance(exc, (ConnectError, AuthError, AmiTimeout, TlsError)):
+        return PluginStatus.CRITICAL
+    if isinstance(exc, (ProtocolError, ConfigError)):
+        return PluginStatus.UNKNOWN
+    return PluginStatus.UNKNOWN
+
+
+def _positive(ctx: click.Context, param: click.Parameter, value: float | None) -> float | None:
+    if value is not None and value <= 0:
+        raise click.BadParameter("must be more than 0 seconds")
+    return value
+
+
+@click.command("login-test")
+@click.option(
+    "-w", "--warning", type=float, default=1.0, show_default=True, metavar="SECONDS", callback=_positive,
+    help="WARNING when connect+login takes longer. Example: -w 0.5",
+)
+@click.option(
+    "-c", "--critical", type=float, default=2.0, show_default=True, metavar="SECONDS", callback=_positive,
+    help="CRITICAL when connect+login takes longer. Example: -c 2",
+)
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing when OK, so cron mails only failures.")
+@json_option
+def login_test(warning: float, critical: float, quiet: bool, as_json: bool) -> int:
+    """Connect, log in and log off; print one status line.
+
+    \b
+    Exit status (Monitoring Plugins): 0 OK, 1 WARNING (slower than -w),
+    2 CRITICAL (refused, unreachable, login failed, timed out, slower than -c),
+    3 UNKNOWN (not an AMI server, bad configuration or usage).
+
+    \b
+    Examples:
+      */5 * * * * ami --profile pbx1 login-test --quiet
+      ami login-test -w 0.5 -c 1 --json
+    """
+    app = get_app()
+    started = time.monotonic()
+    facts: dict[str, object] = {}
+    try:
+        settings = app.settings()
+        facts.update(host=settings.host, port=settings.effective_port, user=settings.user)
+        with app.session() as client:
+            elapsed = time.monotonic() - started
+            facts.update(banner=client.banner, ami_version=client.version)
+            version = _asterisk_version(client)
+            if version:
+                facts["asterisk_version"] = version
+    except AmiError as exc:
+        elapsed = time.monotonic() - started
+        status = status_for_error(exc)
+        return _report(status, str(exc), elapsed, warning, critical, facts, quiet, as_json)
+    if elapsed >= critical:
+        status = PluginStatus.CRITICAL
+    elif elapsed >= warning:
+        status = PluginStatus.WARNING
+    else:
+        status = PluginStatus.OK
+    what = f"{facts['user']}@{facts['host']}:{facts['port']} logged in in {elapsed * 1000:.0f} ms"
+    if facts.get("asterisk_version"):
+        what += f", Asterisk {facts['asterisk_version']}"
+    what += f", {facts['banner']}"
+    return _report(status, what, elapsed, warning, critical, facts, quiet, as_json)
+
+
+def _asterisk_version(client) -> str | None:
+    """Asterisk's version from CoreSettings, when the user may ask for it."""
+    try:
+        reply = client.request([("Action", "CoreSettings")])
+    except AmiError:
+        return None
+    if reply.ok and reply.response is not None:
+        return reply.response.get("AsteriskVersion")
+    return None
+
+
+def _report(
+    status: PluginStatus,
+    text: str,
+    elapsed: float,
+    warning: float,
+    critical: float,
+    facts: dict[str, object],
+    quiet: bool,
+    as_json: bool,
+) -> int:
+    if quiet and status is PluginStatus.OK:
+        return status
+    if as_json:
+        from ..output import Output
+
+        record = {"status": status.name, "code": int(status), "message": text, "time": round(elapsed, 6)}
+        record.update(facts)
+        record.update(warning=warning, critical=critical)
+        Output(json=True).emit_json(record)
+    else:
+        perf = f"time={elapsed:.3f}s;{warning:.3f};{critical:.3f};0"
+        click.echo(f"AMI {status.name} - {text} | {perf}")
+    return int(status)

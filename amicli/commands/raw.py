@@ -1,0 +1,93 @@
+"""``ami raw``: send any action, print its whole reply."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from ..context import get_app
+from ..errors import ExitCode
+from ..options import json_option
+from ..protocol import check_value, parse_action_text
+
+
+def parse_header_arg(arg: str) -> tuple[str, str]:
+    """``Key=Value`` or ``Key: Value`` -> (key, value), split at the first separator."""
+    colon, equals = arg.find(":"), arg.find("=")
+    if colon > 0 and (equals < 0 or colon < equals):
+        key, value = arg[:colon], arg[colon + 1 :]
+        value = value[1:] if value.startswith(" ") else value
+    elif equals > 0:
+        key, value = arg[:equals], arg[equals + 1 :]
+    else:
+        raise click.BadParameter(f"{arg!r}: expected Key=Value or 'Key: Value'", param_hint="HEADER")
+    key = key.strip()
+    try:
+        check_value(key, value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="HEADER") from None
+    return key, value
+
+
+@click.command()
+@click.argument("action", metavar="ACTION|-")
+@click.argument("headers", nargs=-1, metavar="[Key=Value | 'Key: Value']...")
+@json_option
+def raw(action: str, headers: tuple[str, ...], as_json: bool) -> int:
+    """Send ACTION with the given headers and print its whole reply.
+
+    The reply is printed as the AMI text received, every list event up to
+    the end of the list included; --json prints one object per message.  A
+    key given twice sends two headers (as Variable needs).  With ACTION '-',
+    actions in AMI syntax are read from stdin, separated by blank lines, and
+    run in order on one connection.
+
+    Exit status: 0 when every reply is a success, 1 when any is an error.
+
+    \b
+    Examples:
+      ami raw Ping
+      ami raw CoreShowChannels --json | jq -r .Channel
+      ami raw Getvar Variable=CDR(dst) Channel=PJSIP/100-00000001
+      printf 'Action: Ping\\n\\nAction: CoreStatus\\n' | ami raw -
+    """
+    if action == "-":
+        if headers:
+            raise click.UsageError("with '-', actions come from stdin: give no headers on the command line")
+        try:
+            actions = list(parse_action_text(sys.stdin.read()))
+        except ValueError as exc:
+            raise click.UsageError(f"stdin: {exc}") from None
+        if not actions:
+            raise click.UsageError("stdin holds no action")
+        for index, pairs in enumerate(actions, 1):
+            if not any(k.lower() == "action" for k, _ in pairs):
+                raise click.UsageError(f"stdin: action {index} has no 'Action:' header")
+            for key, value in pairs:
+                try:
+                    check_value(key, value)
+                except ValueError as exc:
+                    raise click.UsageError(f"stdin: action {index}: {exc}") from None
+    else:
+        actions = [[("Action", action), *(parse_header_arg(h) for h in headers)]]
+
+    from ..output import Output, json_line
+
+    out = Output(json=as_json)
+    failed = False
+    with get_app().session() as client:
+        for pairs in actions:
+            reply = client.request(pairs)
+            failed = failed or not reply.ok
+            for msg in reply.messages:
+                out.write(json_line(msg.to_dict()) if as_json else _as_text(msg))
+            out.flush()
+    return ExitCode.ACTION_FAILED if failed else ExitCode.OK
+
+
+def _as_text(msg) -> bytes:
+    """The message as received; normalised to CRLF-free text for a terminal."""
+    from ..protocol import format_message
+
+    return format_message(msg).encode("utf-8", "replace")

@@ -1,0 +1,65 @@
+"""``ami sim``: run the simulated PBX in the foreground."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+
+@click.command()
+@click.option("--listen", default="127.0.0.1", show_default=True, metavar="ADDRESS", help="Address to listen on (loopback by default).")
+@click.option("--port", "-p", default=5038, show_default=True, type=click.IntRange(0, 65535), help="Port to listen on; 0 picks a free one (printed on stderr).")
+@click.option("--tls-cert", metavar="PEM", help="Speak TLS with this certificate (PEM). Example: --tls-cert ami.crt --tls-key ami.key")
+@click.option("--tls-key", metavar="PEM", help="The private key for --tls-cert (PEM).")
+@click.option("--manager-conf", metavar="PATH", help="Take users from this manager.conf instead of the built-in ones.")
+@click.option("--asterisk13", is_flag=True, help="Answer as Asterisk 13 does (AMI 2.10 banner, Command as 'Response: Follows').")
+@click.option("--boot-delay", type=click.FloatRange(0), default=0.0, metavar="SECONDS", help="Say FullyBooted only after SECONDS, as a PBX still loading modules does.")
+def sim(listen: str, port: int, tls_cert: str | None, tls_key: str | None, manager_conf: str | None,
+        asterisk13: bool, boot_delay: float) -> int:
+    """Run a simulated Asterisk PBX that speaks AMI, until Ctrl-C.
+
+    It answers as a real Asterisk 22 does (shapes taken from recorded
+    sessions), with the users of the recorded PBX:
+
+    \b
+      admin / s3cret-Admin     read all, write all
+      monitor / m0nitor        read system,call,agent,reporting; write reporting
+      caller / dial-0ut        read call; write originate,call
+      elsewhere / fromafar     refused from 127.0.0.1 (ACL)
+
+    \b
+    Examples:
+      ami sim &
+      AMI_USER=admin AMI_SECRET=s3cret-Admin ami login-test
+      ami sim --port 0 --asterisk13
+    """
+    from ..errors import ConfigError
+    from ..sim import SimServer
+
+    users = None
+    if manager_conf:
+        from ..sim.users import load_manager_conf
+
+        try:
+            users = load_manager_conf(manager_conf)
+        except (OSError, ValueError) as exc:
+            raise ConfigError(f"cannot read {manager_conf}: {exc}") from None
+    if bool(tls_cert) != bool(tls_key) and tls_cert and not tls_key:
+        tls_key = tls_cert  # a PEM holding both
+    try:
+        server = SimServer(listen, port, users=users, tls_cert=tls_cert, tls_key=tls_key,
+                           boot_delay=boot_delay, asterisk13=asterisk13)
+    except OSError as exc:
+        raise ConfigError(f"cannot listen on {listen}:{port}: {exc.strerror or exc}") from None
+    kind = "TLS" if tls_cert else "TCP"
+    sys.stderr.write(f"ami sim: listening on {server.host}:{server.port} ({kind}, {server.banner})\n")
+    sys.stderr.flush()
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        sys.stderr.write("ami sim: stopped\n")
+        return 0
+    finally:
+        server.close()
+    return 0

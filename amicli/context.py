@@ -1,0 +1,81 @@
+"""What every subcommand shares: the global options and opening a session."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+
+import click
+
+
+@dataclass
+class AppContext:
+    """The global options as click resolved them (option, then AMI_* env)."""
+
+    given: dict[str, object] = field(default_factory=dict)
+    secret_file: str | None = None
+    _settings: object = None
+
+    def settings(self):  # -> config.Settings (imported lazily: start-up cost)
+        """The resolved settings; reads the profile file once."""
+        if self._settings is None:
+            from .config import resolve
+
+            self._settings = resolve(self.given, secret_file=self.secret_file)
+        return self._settings
+
+    @property
+    def debug(self) -> bool:
+        return bool(self.given.get("debug"))
+
+    def trace(self, direction: str, text: str) -> None:
+        """--debug: the protocol as sent and received, on stderr, secrets hidden."""
+        for line in text.rstrip("\n").split("\n"):
+            sys.stderr.write(f"{direction} {line}\n")
+        sys.stderr.write(f"{direction}\n")
+        sys.stderr.flush()
+
+    def client(self, **kwargs: object):
+        """A connected (not logged-in) Client."""
+        settings = self.settings()
+        if self.debug:
+            kwargs.setdefault("trace", self.trace)
+        return settings.make_client(**kwargs).connect()
+
+    def session(self, *, events: str = "off", need_booted: bool = False, **kwargs: object):
+        """A connected, logged-in Client; use it as a context manager.
+
+        ``need_booted``: wait (within the timeout) for FullyBooted when the
+        login shows the PBX has not finished booting.
+        """
+        from .config import load_secret, require_user
+
+        settings = self.settings()
+        user = require_user(settings)
+        secret = load_secret(settings)
+        if need_booted and events == "off":
+            events = "system"
+        client = self.client(**kwargs)
+        try:
+            client.login(user, secret, auth=settings.auth, events=events)
+            if need_booted and not client.check_booted():
+                if not client.wait_booted():
+                    warn(
+                        f"no FullyBooted from {client.address} within {settings.timeout:g} s "
+                        "(still booting, or the user cannot read system events); going on"
+                    )
+        except BaseException:
+            client.close()
+            raise
+        return client
+
+
+def warn(message: str) -> None:
+    """One line on stderr, for what is worth saying but is not an error."""
+    sys.stderr.write(f"ami: warning: {message}\n")
+    sys.stderr.flush()
+
+
+def get_app(ctx: click.Context | None = None) -> AppContext:
+    ctx = ctx or click.get_current_context()
+    return ctx.find_object(AppContext) or AppContext()

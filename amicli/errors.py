@@ -1,0 +1,100 @@
+"""Exceptions raised by the library, and the exit codes they map to.
+
+Every exit status `ami` can return is defined here and only here.  The
+library raises these exceptions; the CLI turns them into one stderr line and
+the code below, in one place (``amicli.cli.main``).
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """Exit statuses of ``ami``.
+
+    The values follow Unix habit first and keep clear of the codes shells
+    give meaning to (126-165), so a script can tell every failure apart.
+    """
+
+    #: Everything worked.
+    OK = 0
+    #: The PBX answered, but with an error (or a list/CLI command failed).
+    #: 1 is what `asterisk -rx` scripts already test for.
+    ACTION_FAILED = 1
+    #: Bad command line: click's own convention, kept for every command.
+    USAGE = 2
+    #: Nothing to talk to: refused, unreachable host, DNS failure.
+    CONNECT = 3
+    #: Login refused (wrong secret, unknown user, ACL) or permission denied.
+    AUTH = 4
+    #: No answer within --timeout (connect, banner, or a reply).
+    TIMEOUT = 5
+    #: The peer is not AMI, broke the framing, or exceeded a size bound.
+    PROTOCOL = 6
+    #: Configuration problem (unreadable or unsafe profile file, bad value).
+    CONFIG = 7
+    #: TLS handshake or certificate verification failed.
+    TLS = 8
+    #: Interrupted by Ctrl-C (SIGINT): 128 + 2, as a shell reports it.
+    INTERRUPTED = 130
+
+
+class AmiError(Exception):
+    """Base of every error the library raises on purpose."""
+
+    exit_code: ExitCode = ExitCode.ACTION_FAILED
+
+
+class ActionError(AmiError):
+    """The PBX answered an action with ``Response: Error``."""
+
+    exit_code = ExitCode.ACTION_FAILED
+
+    def __init__(self, message: str, reply: object | None = None) -> None:
+        super().__init__(message)
+        self.reply = reply
+
+
+class ConnectError(AmiError):
+    """The TCP connection could not be made, or was lost."""
+
+    exit_code = ExitCode.CONNECT
+
+
+class ConnectionLost(ConnectError):
+    """The peer closed the connection while we were waiting for it."""
+
+
+class AuthError(AmiError):
+    """Login refused, or the user lacks the permission for an action."""
+
+    exit_code = ExitCode.AUTH
+
+
+class PermissionDenied(AuthError):
+    """``Message: Permission denied`` in reply to an action."""
+
+
+class AmiTimeout(AmiError):
+    """No answer within the timeout."""
+
+    exit_code = ExitCode.TIMEOUT
+
+
+class ProtocolError(AmiError):
+    """The byte stream is not AMI, or breaks a hard bound."""
+
+    exit_code = ExitCode.PROTOCOL
+
+
+class ConfigError(AmiError):
+    """A configuration source is unusable (unsafe permissions, bad syntax)."""
+
+    exit_code = ExitCode.CONFIG
+
+
+class TlsError(AmiError):
+    """TLS handshake or certificate verification failed."""
+
+    exit_code = ExitCode.TLS

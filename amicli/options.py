@@ -1,0 +1,66 @@
+"""Shared command-line options, each defined once as a named decorator."""
+
+from __future__ import annotations
+
+from typing import Callable, TypeVar
+
+import click
+
+F = TypeVar("F", bound=Callable[..., object])
+
+TABLE_FORMATS_HINT = "simple, plain, github, grid, psql, tsv, ..."
+
+
+def _stack(*decorators: Callable[[F], F]) -> Callable[[F], F]:
+    def apply(func: F) -> F:
+        for decorator in reversed(decorators):
+            func = decorator(func)
+        return func
+
+    return apply
+
+
+def _complete_fmt(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
+    from .output import table_formats
+
+    return [name for name in table_formats() if name.startswith(incomplete)]
+
+
+json_option = click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print JSON Lines: one object per line, keys as Asterisk names them. Example: --json | jq .",
+)
+
+fmt_option = click.option(
+    "--fmt",
+    default=None,
+    metavar="FORMAT",
+    shell_complete=_complete_fmt,
+    help=f"Table format, any of tabulate's ({TABLE_FORMATS_HINT}). Example: --fmt github",
+)
+
+fields_option = click.option(
+    "--fields",
+    default=None,
+    metavar="A,B,...",
+    help="Columns to show, in this order (JSON: keys to keep). Example: --fields Channel,State",
+)
+
+no_headers_option = click.option("--no-headers", is_flag=True, help="Leave out the table's header row.")
+
+#: --json, --fmt, --fields and --no-headers, for every command that prints rows.
+output_options = _stack(json_option, fmt_option, fields_option, no_headers_option)
+
+
+def make_output(as_json: bool, fmt: str | None, fields: str | None, no_headers: bool, valid: list[str] | None = None):
+    """Build the Output for the shared options, checking --fields and --fmt early."""
+    from .output import DEFAULT_FMT, Output, check_fields, parse_fields, table_formats
+
+    chosen = parse_fields(fields)
+    if valid is not None:
+        check_fields(chosen, valid)
+    if fmt is not None and fmt not in table_formats():
+        raise click.BadParameter(f"unknown table format {fmt!r}; valid: {', '.join(table_formats())}", param_hint="--fmt")
+    return Output(json=as_json, fmt=fmt or DEFAULT_FMT, fields=chosen, headers=not no_headers)

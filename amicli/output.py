@@ -1,0 +1,142 @@
+"""Output: tables for people, JSON Lines for programs, the same rows for both.
+
+Everything goes to the binary stdout as UTF-8, whatever the locale, so a
+value that arrived as bytes that are not UTF-8 (already U+FFFD by then) can
+never stop the output.  A JSON line is built whole before it is written, so
+stdout never holds half a line.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass, field
+from typing import IO, Iterable, Mapping, Sequence
+
+from .errors import AmiError, ExitCode
+
+DEFAULT_FMT = "simple"
+
+
+class FieldError(AmiError):
+    """``--fields`` named a field that does not exist."""
+
+    exit_code = ExitCode.USAGE
+
+
+def json_line(obj: object) -> bytes:
+    """One JSON Lines record, newline included."""
+    return (json.dumps(obj, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8", "replace")
+
+
+def parse_fields(text: str | None) -> list[str] | None:
+    """``"a, b,c"`` -> ``["a", "b", "c"]``; None or empty -> None."""
+    if not text:
+        return None
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    return names or None
+
+
+def check_fields(wanted: Sequence[str] | None, valid: Sequence[str]) -> None:
+    """Raise FieldError naming the valid fields when one is unknown."""
+    if not wanted:
+        return
+    lower = {v.lower() for v in valid}
+    for name in wanted:
+        if name.lower() not in lower:
+            raise FieldError(f"unknown field {name!r}; valid fields: {', '.join(valid)}")
+
+
+def _pick(row: Mapping[str, object], name: str) -> object:
+    if name in row:
+        return row[name]
+    lower = name.lower()
+    for key, value in row.items():
+        if key.lower() == lower:
+            return value
+    return None
+
+
+@dataclass
+class Output:
+    """Where and how a command writes its data.
+
+    ``json``: JSON Lines, one object per row, flushed per line.
+    Otherwise a table in the tabulate format ``fmt``.
+    """
+
+    json: bool = False
+    fmt: str = DEFAULT_FMT
+    fields: list[str] | None = None
+    headers: bool = True
+    stream: IO[bytes] = field(default_factory=lambda: sys.stdout.buffer)
+
+    def write(self, data: bytes) -> None:
+        self.stream.write(data)
+
+    def write_text(self, text: str) -> None:
+        self.stream.write(text.encode("utf-8", "replace"))
+        self.stream.flush()
+
+    def emit_json(self, obj: Mapping[str, object], flush: bool = True) -> None:
+        """Write one JSON object as one line (restricted to ``--fields``)."""
+        if self.fields:
+            obj = {name: _pick(obj, name) for name in self.fields}
+        self.stream.write(json_line(obj))
+        if flush:
+            self.stream.flush()
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+    def rows(
+        self,
+        rows: Iterable[Mapping[str, object]],
+        columns: Sequence[str],
+        *,
+        titles: Mapping[str, str] | None = None,
+    ) -> int:
+        """Write rows as JSON Lines or as one table; return how many.
+
+        ``columns`` are the keys shown in a table by default (in order);
+        JSON shows every key of each row unless ``--fields`` is given.
+        """
+        count = 0
+        if self.json:
+            for row in rows:
+                self.emit_json(row)
+                count += 1
+            return count
+        names = list(self.fields or columns)
+        table = []
+        for row in rows:
+            table.append([_cell(_pick(row, name)) for name in names])
+            count += 1
+        self.table(table, [(titles or {}).get(n, n) for n in names])
+        return count
+
+    def table(self, table: list[list[object]], headers: Sequence[str]) -> None:
+        """Draw a table with tabulate (imported only when a table is drawn)."""
+        from tabulate import tabulate
+
+        if not table and not self.headers:
+            return
+        text = tabulate(table, headers=list(headers) if self.headers else (), tablefmt=self.fmt, disable_numparse=True)
+        self.write_text(text + "\n")
+
+
+def _cell(value: object) -> object:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, (list, tuple)):
+        return "\n".join(str(v) for v in value)
+    return value
+
+
+def table_formats() -> list[str]:
+    """The tabulate format names (for --fmt help and completion)."""
+    from tabulate import tabulate_formats
+
+    return list(tabulate_formats)

@@ -1,0 +1,377 @@
+"""The AMI wire format: framing, parsing and serialising.  No sockets here.
+
+What the server sends is a banner line, then messages: header lines
+``Key: Value`` ended by an empty line.  Lines end in CRLF, but bare LF is
+accepted too.  Three shapes need more than that, and are handled here so
+that everything above sees plain :class:`Message` objects:
+
+* Asterisk 13 and older answer ``Command`` with ``Response: Follows``, a few
+  headers, then the CLI output as raw text (which may itself hold blank lines)
+  up to ``--END COMMAND--``.  The text is turned into one ``Output`` header
+  per line, the shape Asterisk 14 and later send, so callers see one format.
+* Old servers answer some actions (``Queues``) with a block of plain text and
+  no headers at all.  Such a block becomes a message of kind ``"text"``.
+* A peer that is broken or hostile: lines, messages and header counts are
+  bounded, and past a bound :class:`~amicli.errors.ProtocolError` is raised
+  instead of buffering without end.
+
+Decoding rule: every line is decoded as UTF-8; bytes that are not valid
+UTF-8 become U+FFFD (the replacement character).  Nothing ever raises a
+decoding error, and the exact bytes stay available as ``Message.raw``.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Iterable, Iterator, Sequence
+
+from .errors import ProtocolError
+
+#: The longest line accepted from the server (bytes).
+MAX_LINE = 1 << 20
+#: The largest message accepted from the server (bytes).
+MAX_MESSAGE = 16 << 20
+#: The most header lines one message may carry.
+MAX_HEADERS = 65536
+#: The longest banner line accepted before deciding the peer is not AMI.
+MAX_BANNER = 512
+
+BANNER_PREFIX = "Asterisk Call Manager"
+LEGACY_COMMAND_END = b"--END COMMAND--"
+
+# The end of a message: a line end followed by an empty line.
+_END = re.compile(rb"\n\r?\n")
+_LEGACY_END = re.compile(rb"--END COMMAND--\r?\n\r?\n")
+_LEGACY_START = b"Response: Follows"
+_HEADER_KEY = re.compile(r"[A-Za-z0-9_\-\.\(\)/]+")
+
+
+def decode(data: bytes) -> str:
+    """Decode bytes from the wire by the documented rule (UTF-8, U+FFFD)."""
+    return data.decode("utf-8", "replace")
+
+
+class Message:
+    """One message from the server: ordered headers, repeats kept.
+
+    ``kind`` is ``"response"``, ``"event"``, ``"text"`` (a headerless block,
+    its lines in ``text``) or ``"other"``.  ``raw`` holds the exact bytes
+    received, terminator included.
+    """
+
+    __slots__ = ("headers", "kind", "raw", "text", "legacy")
+
+    def __init__(
+        self,
+        headers: list[tuple[str, str]],
+        kind: str = "other",
+        raw: bytes = b"",
+        text: str | None = None,
+        legacy: bool = False,
+    ) -> None:
+        self.headers = headers
+        self.kind = kind
+        self.raw = raw
+        self.text = text
+        #: True for an Asterisk <= 13 ``Response: Follows`` command reply.
+        self.legacy = legacy
+
+    @classmethod
+    def from_pairs(cls, pairs: Iterable[tuple[str, str]]) -> "Message":
+        headers = list(pairs)
+        return cls(headers, _kind_of(headers), serialize(headers))
+
+    def get(self, key: str, default: str | None = None) -> str | None:
+        """The first value of ``key`` (case-insensitive), or ``default``."""
+        for k, v in self.headers:
+            if k == key:
+                return v
+        lower = key.lower()
+        for k, v in self.headers:
+            if k.lower() == lower:
+                return v
+        return default
+
+    def get_all(self, key: str) -> list[str]:
+        """Every value of ``key`` (case-insensitive), in order."""
+        lower = key.lower()
+        return [v for k, v in self.headers if k.lower() == lower]
+
+    def __getitem__(self, key: str) -> str:
+        value = self.get(key)
+        if value is None:
+            raise KeyError(key)
+        return value
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and self.get(key) is not None
+
+    @property
+    def name(self) -> str:
+        """The event name, or the response word (``Success``, ``Error``...)."""
+        if self.kind == "event":
+            return self.get("Event", "") or ""
+        return self.get("Response", "") or ""
+
+    @property
+    def action_id(self) -> str | None:
+        return self.get("ActionID")
+
+    @property
+    def is_error(self) -> bool:
+        return self.kind == "response" and (self.get("Response") or "").lower() == "error"
+
+    def to_dict(self) -> dict[str, object]:
+        """Headers as a dict; a header that repeats becomes a list."""
+        if self.kind == "text":
+            return {"Text": self.text or ""}
+        headers = self.headers
+        d: dict[str, object] = dict(headers)
+        if len(d) == len(headers):
+            return d
+        d = {}
+        for k, v in headers:
+            if k in d:
+                prev = d[k]
+                if isinstance(prev, list):
+                    prev.append(v)
+                else:
+                    d[k] = [prev, v]
+            else:
+                d[k] = v
+        return d
+
+    def __repr__(self) -> str:
+        return f"Message({self.kind}, {self.headers!r})"
+
+
+def _kind_of(headers: Sequence[tuple[str, str]]) -> str:
+    if headers:
+        first = headers[0][0].lower()
+        if first == "event":
+            return "event"
+        if first == "response":
+            return "response"
+    for k, _ in headers:
+        kl = k.lower()
+        if kl == "event":
+            return "event"
+        if kl == "response":
+            return "response"
+    return "other"
+
+
+def _split_header(line: str) -> tuple[str, str]:
+    key, sep, value = line.partition(":")
+    if not sep:
+        return "", line
+    # Exactly one space follows the colon; more is part of the value
+    # (indented CLI output in ``Output:`` headers depends on it).
+    if value[:1] == " ":
+        value = value[1:]
+    return key, value
+
+
+def _is_header_line(line: str) -> bool:
+    key, sep, _ = line.partition(":")
+    return bool(sep) and _HEADER_KEY.fullmatch(key) is not None
+
+
+def parse_block(raw: bytes, length: int | None = None) -> Message:
+    """Parse one message.
+
+    ``raw`` is the message as received; its first ``length`` bytes (all of
+    them when None) are the header lines, without the final line end.
+    """
+    text = decode(raw if length is None else raw[:length])
+    lines = text.split("\n")
+    if len(lines) > MAX_HEADERS:
+        raise ProtocolError(f"message with more than {MAX_HEADERS} header lines")
+    lines = [ln[:-1] if ln.endswith("\r") else ln for ln in lines]
+    if not _is_header_line(lines[0]):
+        return Message([], "text", raw, "\n".join(lines))
+    headers = [_split_header(ln) for ln in lines]
+    return Message(headers, _kind_of(headers), raw)
+
+
+def parse_legacy_command(raw: bytes, length: int) -> Message:
+    """Parse an Asterisk <= 13 ``Response: Follows`` reply.
+
+    ``raw[:length]`` runs from ``Response: Follows`` up to (not including)
+    ``--END COMMAND--``.  The few headers at the top are read as headers;
+    everything after is CLI text, one ``Output`` header per line.
+    """
+    lines = decode(raw[:length]).split("\n")
+    if len(lines) > MAX_HEADERS:
+        raise ProtocolError(f"message with more than {MAX_HEADERS} lines")
+    headers: list[tuple[str, str]] = []
+    i = 0
+    # Response, Privilege and ActionID come first (in that order on every
+    # version seen); anything else is output, even when it looks like a header.
+    known = {"response", "privilege", "actionid"}
+    while i < len(lines):
+        line = lines[i][:-1] if lines[i].endswith("\r") else lines[i]
+        key, value = _split_header(line)
+        if key.lower() in known and key.lower() not in {k.lower() for k, _ in headers}:
+            headers.append((key, value))
+            i += 1
+            continue
+        break
+    out = [ln[:-1] if ln.endswith("\r") else ln for ln in lines[i:]]
+    # The output normally ends with a newline before the marker; that final
+    # empty piece is not a line of output.
+    if out and out[-1] == "":
+        out.pop()
+    headers.extend(("Output", ln) for ln in out)
+    return Message(headers, "response", raw, legacy=True)
+
+
+class Parser:
+    """Incremental parser: feed it bytes as they arrive, get messages out.
+
+    Any split of the same byte stream yields the same messages.  The first
+    line of a connection is the banner, available as :attr:`banner` once seen.
+    """
+
+    def __init__(
+        self,
+        expect_banner: bool = True,
+        max_line: int = MAX_LINE,
+        max_message: int = MAX_MESSAGE,
+    ) -> None:
+        self._buf = bytearray()
+        self._scan = 0  # where to resume looking for a terminator
+        self.banner: str | None = None if expect_banner else ""
+        self.max_line = max_line
+        self.max_message = max_message
+
+    @property
+    def buffered(self) -> int:
+        """Bytes received but not yet part of a complete message."""
+        return len(self._buf)
+
+    def feed(self, data: bytes) -> list[Message]:
+        """Add ``data`` and return every message now complete, in order."""
+        buf = self._buf
+        buf += data
+        out: list[Message] = []
+        if self.banner is None and not self._take_banner():
+            return out
+        pos = 0
+        end_search = _END.search
+        size = len(buf)
+        while pos < size:
+            # Skip stray empty lines between messages.
+            c = buf[pos]
+            if c == 10:
+                pos += 1
+                continue
+            if c == 13 and pos + 1 < size and buf[pos + 1] == 10:
+                pos += 2
+                continue
+            if buf.startswith(_LEGACY_START, pos):
+                m = _LEGACY_END.search(buf, max(pos, self._scan))
+                if m is None:
+                    self._scan = max(pos, size - 20)
+                    break
+                out.append(parse_legacy_command(bytes(buf[pos : m.end()]), m.start() - pos))
+                pos = m.end()
+                self._scan = 0
+                continue
+            m = end_search(buf, max(pos, self._scan))
+            if m is None:
+                # Resume the search where a terminator could still start.
+                self._scan = max(pos, size - 2)
+                break
+            out.append(parse_block(bytes(buf[pos : m.end()]), m.start() - pos))
+            pos = m.end()
+            self._scan = 0
+        if pos:
+            del buf[:pos]
+            self._scan = max(0, self._scan - pos)
+        self._check_bounds()
+        return out
+
+    def _take_banner(self) -> bool:
+        buf = self._buf
+        nl = buf.find(b"\n")
+        if nl < 0:
+            if len(buf) > MAX_BANNER:
+                raise ProtocolError(f"not an AMI server: it sent {len(buf)} bytes and no banner line")
+            return False
+        line = decode(bytes(buf[:nl])).rstrip("\r")
+        del buf[: nl + 1]
+        check_banner(line)
+        self.banner = line
+        return True
+
+    def _check_bounds(self) -> None:
+        buf = self._buf
+        size = len(buf)
+        if size > self.max_message:
+            raise ProtocolError(f"message larger than {self.max_message} bytes: refusing to buffer more")
+        if size > self.max_line and buf.rfind(b"\n", size - self.max_line) < 0:
+            raise ProtocolError(f"line longer than {self.max_line} bytes: refusing to buffer more")
+
+
+def check_banner(line: str) -> str:
+    """Return the AMI version from a banner line, or raise ProtocolError."""
+    if not line.startswith(BANNER_PREFIX):
+        shown = line if len(line) <= 60 else line[:57] + "..."
+        raise ProtocolError(f"not an AMI server: it greeted with {shown!r}")
+    return banner_version(line)
+
+
+def banner_version(line: str) -> str:
+    """``Asterisk Call Manager/11.0.0`` -> ``11.0.0`` (empty if absent)."""
+    _, _, version = line.partition("/")
+    return version.strip()
+
+
+def check_value(key: str, value: str) -> None:
+    """Refuse a header that would break the framing (CR or LF inside)."""
+    if "\r" in key or "\n" in key or ":" in key or not key:
+        raise ValueError(f"invalid header name {key!r}")
+    if "\r" in value or "\n" in value:
+        raise ValueError(f"header {key!r}: a value cannot contain a line break")
+
+
+def serialize(headers: Iterable[tuple[str, str]]) -> bytes:
+    """Serialise an action: ``Key: Value`` lines in CRLF, then an empty line."""
+    parts = []
+    for key, value in headers:
+        check_value(key, value)
+        parts.append(f"{key}: {value}\r\n")
+    parts.append("\r\n")
+    return "".join(parts).encode("utf-8")
+
+
+def format_message(msg: Message) -> str:
+    """Render a message as AMI text (CRLF-free, for a terminal or a file)."""
+    if msg.kind == "text":
+        return (msg.text or "") + "\n\n"
+    return "".join(f"{k}: {v}\n" for k, v in msg.headers) + "\n"
+
+
+def parse_action_text(text: str) -> Iterator[list[tuple[str, str]]]:
+    """Read actions written in AMI syntax, separated by blank lines.
+
+    Lines are ``Key: Value``; ``#`` starts a comment line.  Used by
+    ``ami raw -`` to read actions from stdin.
+    """
+    current: list[tuple[str, str]] = []
+    for lineno, raw_line in enumerate(text.splitlines(), 1):
+        line = raw_line.rstrip("\r")
+        if not line.strip():
+            if current:
+                yield current
+                current = []
+            continue
+        if line.lstrip().startswith("#"):
+            continue
+        key, sep, value = line.partition(":")
+        if not sep or not key.strip():
+            raise ValueError(f"line {lineno}: expected 'Key: Value', got {line!r}")
+        current.append((key.strip(), value[1:] if value.startswith(" ") else value))
+    if current:
+        yield current

@@ -1,0 +1,68 @@
+"""Shared pytest fixtures.
+
+Each area owns one section below; add new fixtures in a section of their own.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import pytest
+
+TESTS_DIR = Path(__file__).resolve().parent
+REPO_DIR = TESTS_DIR.parent
+
+# Test helpers (replay.py) import as top-level modules; the package imports
+# from the checkout when it is not installed.
+if str(TESTS_DIR) not in sys.path:
+    sys.path.insert(0, str(TESTS_DIR))
+try:
+    import amicli  # noqa: F401
+except ImportError:
+    sys.path.insert(0, str(REPO_DIR))
+
+import replay  # noqa: E402
+
+
+# ===========================================================================
+# Transcripts and the replay server (tests/replay.py)
+# ===========================================================================
+
+
+@pytest.fixture(scope="session")
+def transcripts_dir() -> Path:
+    """The ami-transcripts directory ($AMI_TRANSCRIPTS, else next to the repo)."""
+    path = replay.find_transcripts_dir()
+    if not (path / replay.VERSION_DIR).is_dir():
+        pytest.skip(f"AMI transcripts not found at {path} (set AMI_TRANSCRIPTS)")
+    return path
+
+
+@pytest.fixture
+def load_transcript(transcripts_dir: Path) -> Callable[[str], list[replay.Step]]:
+    """``load_transcript("ping")`` -> the recorded steps, as (direction, bytes)."""
+
+    def load(name: str) -> list[replay.Step]:
+        return replay.load_transcript(name, transcripts_dir)
+
+    return load
+
+
+@pytest.fixture(name="replay")
+def replay_factory(transcripts_dir: Path) -> Iterator[Callable[..., replay.ReplayServer]]:
+    """``replay("ping", chunking=1)`` -> a started ReplayServer, closed at teardown.
+
+    Also takes a list of steps instead of a name (see replay.asterisk13_session).
+    """
+    servers: list[replay.ReplayServer] = []
+
+    def start(script: str | replay.Script, **kwargs: Any) -> replay.ReplayServer:
+        server = replay.ReplayServer(script, transcripts_dir=transcripts_dir, **kwargs)
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.close()

@@ -1,0 +1,558 @@
+"""Replay recorded AMI sessions over a real socket, for tests.
+
+A :class:`ReplayServer` listens on 127.0.0.1 (a free port), accepts one
+connection and plays the server side of a script: a recorded transcript from
+``ami-transcripts/asterisk-22.10.1/NAME.jsonl`` or a synthetic list of steps.
+
+A script is a list of ``(direction, bytes)`` steps, direction being
+``"server"`` (send these bytes), ``"client"`` (wait for the client to send as
+many complete AMI messages as the recorded bytes hold) or ``"close"`` (close
+the connection; later steps are dropped).
+
+The client is not expected to send the recorded bytes, only the same actions
+in the same order: each message it sends is checked for the recorded
+``Action`` name (case-insensitive).  A mismatch, or a client that goes quiet,
+is recorded in :attr:`ReplayServer.errors` and the connection is closed.
+
+ActionIDs are rewritten: when the client answers a recorded step with
+``ActionID: X``, the recorded ActionID of that step maps to ``X`` and every
+``ActionID:`` line sent later carries ``X`` instead (a client that sends no
+ActionID gets none back, as Asterisk does).
+
+Recorded times are not replayed: steps follow one another at once, in order.
+``chunking="recorded"`` sends each recorded chunk with one ``sendall``;
+``chunking=N`` sends N bytes at a time with TCP_NODELAY set (``1`` exercises
+one-byte reads on the client).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import select
+import socket
+import threading
+import time
+from pathlib import Path
+from typing import Sequence, Union
+
+Step = tuple[str, bytes]
+Script = Sequence[Step]
+Chunking = Union[str, int]
+
+VERSION_DIR = "asterisk-22.10.1"
+
+# One ActionID line in server output: prefix, value, line end.
+_ACTION_ID_LINE = re.compile(rb"^(ActionID:[ \t]*)([^\r\n]*)(\r?\n)", re.MULTILINE | re.IGNORECASE)
+# The end of a client message (as the server reads it: CRLF or bare LF).
+_MESSAGE_END = re.compile(rb"\r?\n\r?\n")
+
+
+# -- transcripts ------------------------------------------------------------
+
+
+def find_transcripts_dir() -> Path:
+    """The ``ami-transcripts`` directory: $AMI_TRANSCRIPTS, else next to the repo, else /work/shared."""
+    env = os.environ.get("AMI_TRANSCRIPTS")
+    if env:
+        return Path(env)
+    repo = Path(__file__).resolve().parent.parent
+    candidates = [repo.parent / "shared" / "ami-transcripts", Path("/work/shared/ami-transcripts")]
+    for candidate in candidates:
+        if candidate.is_dir():
+            return candidate
+    return candidates[-1]
+
+
+def transcript_path(name: str, directory: Path | None = None) -> Path:
+    base = directory if directory is not None else find_transcripts_dir()
+    return base / VERSION_DIR / f"{name}.jsonl"
+
+
+def transcript_names(directory: Path | None = None) -> list[str]:
+    """Every recorded scenario, sorted."""
+    base = directory if directory is not None else find_transcripts_dir()
+    return sorted(p.stem for p in (base / VERSION_DIR).glob("*.jsonl"))
+
+
+def load_transcript(name: str, directory: Path | None = None) -> list[Step]:
+    """The steps of a recorded scenario (its note line left out)."""
+    steps: list[Step] = []
+    with open(transcript_path(name, directory), encoding="utf-8") as fh:
+        for line in fh:
+            if not line.strip():
+                continue
+            entry = json.loads(line)
+            if "dir" not in entry:
+                continue
+            steps.append((entry["dir"], entry.get("data", "").encode("latin-1")))
+    return steps
+
+
+def transcript_note(name: str, directory: Path | None = None) -> str:
+    with open(transcript_path(name, directory), encoding="utf-8") as fh:
+        first = json.loads(fh.readline())
+    return str(first.get("note", ""))
+
+
+def server_stream(steps: Script) -> bytes:
+    """Everything the server sent, concatenated."""
+    return b"".join(data for direction, data in steps if direction == "server")
+
+
+def server_chunks(steps: Script) -> list[bytes]:
+    return [data for direction, data in steps if direction == "server"]
+
+
+# -- reading client messages ------------------------------------------------
+
+
+def take_message(data: bytes) -> tuple[bytes | None, bytes]:
+    """The first complete message in ``data`` (terminator included, or None), and the rest.
+
+    Empty lines before a message are skipped, as Asterisk does.
+    """
+    pos = 0
+    while data.startswith(b"\r\n", pos) or data.startswith(b"\n", pos):
+        pos += 2 if data[pos] == 13 else 1
+    m = _MESSAGE_END.search(data, pos)
+    if m is None:
+        return None, data[pos:]
+    return data[pos : m.end()], data[m.end() :]
+
+
+def split_messages(data: bytes) -> tuple[list[bytes], bytes]:
+    """Every complete message in ``data``, and the incomplete rest."""
+    out: list[bytes] = []
+    while True:
+        message, data = take_message(data)
+        if message is None:
+            return out, data
+        out.append(message)
+
+
+def message_headers(message: bytes) -> list[tuple[str, str]]:
+    """``Key: Value`` pairs of a client message (values stripped)."""
+    headers = []
+    for raw_line in message.decode("utf-8", "replace").split("\n"):
+        line = raw_line.rstrip("\r")
+        if not line:
+            continue
+        key, _, value = line.partition(":")
+        headers.append((key.strip(), value.strip()))
+    return headers
+
+
+def header(message: bytes, key: str) -> str | None:
+    lower = key.lower()
+    return next((v for k, v in message_headers(message) if k.lower() == lower), None)
+
+
+# -- ActionID rewriting -----------------------------------------------------
+
+
+def rewrite_action_ids(chunks: Sequence[bytes], mapping: dict[bytes, bytes | None]) -> list[bytes]:
+    """Apply ``mapping`` (recorded id -> client id, None: drop the line) to ActionID lines.
+
+    The chunks are rewritten as one stream, so a line split across chunks is
+    still found; the chunk boundaries move with the text around them.
+    """
+    if not mapping:
+        return list(chunks)
+    data = b"".join(chunks)
+    edits: list[tuple[int, int, bytes]] = []
+    for m in _ACTION_ID_LINE.finditer(data):
+        recorded = m.group(2).strip()
+        if recorded not in mapping:
+            continue
+        actual = mapping[recorded]
+        replacement = b"" if actual is None else m.group(1) + actual + m.group(3)
+        edits.append((m.start(), m.end(), replacement))
+    if not edits:
+        return list(chunks)
+    # Rebuild the stream, and map each old chunk boundary to its new place.
+    pieces: list[bytes] = []
+    cursor = 0
+    for start, end, replacement in edits:
+        pieces.append(data[cursor:start])
+        pieces.append(replacement)
+        cursor = end
+    pieces.append(data[cursor:])
+    new_data = b"".join(pieces)
+
+    def moved(offset: int) -> int:
+        shift = 0
+        for start, end, replacement in edits:
+            if end <= offset:
+                shift += len(replacement) - (end - start)
+            elif start < offset:
+                # A boundary inside a rewritten line moves to its end.
+                return start + shift + len(replacement)
+            else:
+                break
+        return offset + shift
+
+    out: list[bytes] = []
+    old_end = 0
+    new_start = 0
+    for chunk in chunks:
+        old_end += len(chunk)
+        new_end = moved(old_end)
+        out.append(new_data[new_start:new_end])
+        new_start = new_end
+    return out
+
+
+# -- the server -------------------------------------------------------------
+
+
+class ReplayServer:
+    """Play the server side of ``script`` to one client on 127.0.0.1.
+
+    ``script`` is a transcript name or a list of steps.  The server starts at
+    once; connect to ``("127.0.0.1", server.port)``.  After the test, read
+    :attr:`received` (each client message, as bytes) and :attr:`errors`
+    (empty when the client followed the script), then :meth:`close`.
+    """
+
+    host = "127.0.0.1"
+
+    def __init__(
+        self,
+        script: str | Script,
+        *,
+        chunking: Chunking = "recorded",
+        transcripts_dir: Path | None = None,
+        step_timeout: float = 5.0,
+        end_timeout: float = 5.0,
+        accept_timeout: float = 10.0,
+    ) -> None:
+        if isinstance(script, str):
+            self.name = script
+            self.steps: list[Step] = load_transcript(script, transcripts_dir)
+        else:
+            self.name = "<script>"
+            self.steps = [(d, bytes(b)) for d, b in script]
+        if chunking != "recorded" and not (isinstance(chunking, int) and chunking >= 1):
+            raise ValueError(f"chunking must be 'recorded' or a positive int, not {chunking!r}")
+        self.chunking = chunking
+        self.step_timeout = step_timeout
+        self.end_timeout = end_timeout
+        self.accept_timeout = accept_timeout
+        #: Every complete message the client sent, in order.
+        self.received: list[bytes] = []
+        #: What went wrong (the client left the script, went quiet...).
+        self.errors: list[str] = []
+        #: Recorded ActionID -> the client's (None: the client sent none).
+        self.id_map: dict[bytes, bytes | None] = {}
+        #: Every byte sent to the client.
+        self.sent = bytearray()
+        #: True once a client connected.
+        self.connected = threading.Event()
+        self._stop = threading.Event()
+        self._conn: socket.socket | None = None
+        self._inbuf = b""
+        self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._listener.bind((self.host, 0))
+        self._listener.listen(1)
+        self.port: int = self._listener.getsockname()[1]
+        self._thread = threading.Thread(target=self._run, name=f"replay-{self.name}", daemon=True)
+        self._thread.start()
+
+    # -- public -----------------------------------------------------------
+
+    @property
+    def address(self) -> tuple[str, int]:
+        return (self.host, self.port)
+
+    @property
+    def finished(self) -> bool:
+        return not self._thread.is_alive()
+
+    def wait(self, timeout: float = 5.0) -> bool:
+        """Wait for the script (and the client's close) to end; True if it did."""
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    def actions(self) -> list[str | None]:
+        """The Action name of every message received."""
+        return [header(m, "Action") for m in self.received]
+
+    def close(self) -> None:
+        """Stop serving and release the sockets (safe to call twice)."""
+        self._stop.set()
+        self._thread.join(5.0)
+        for sock in (self._conn, self._listener):
+            if sock is not None:
+                try:
+                    sock.close()
+                except OSError:
+                    pass
+
+    def __enter__(self) -> "ReplayServer":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"ReplayServer({self.name!r}, port={self.port}, chunking={self.chunking!r})"
+
+    # -- the thread -------------------------------------------------------
+
+    def _run(self) -> None:
+        try:
+            conn = self._accept()
+            if conn is None:
+                return
+            self._conn = conn
+            self.connected.set()
+            if self._play(conn):
+                self._drain_until_close(conn)
+        except Exception as exc:  # noqa: BLE001 - surfaced to the test through .errors
+            self.errors.append(f"replay server crashed: {exc!r}")
+        finally:
+            if self._conn is not None:
+                try:
+                    self._conn.close()
+                except OSError:
+                    pass
+            try:
+                self._listener.close()
+            except OSError:
+                pass
+
+    def _accept(self) -> socket.socket | None:
+        deadline = time.monotonic() + self.accept_timeout
+        while not self._stop.is_set():
+            if time.monotonic() > deadline:
+                self.errors.append("no client connected")
+                return None
+            ready, _, _ = select.select([self._listener], [], [], 0.05)
+            if ready:
+                conn, _ = self._listener.accept()
+                conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                return conn
+        return None
+
+    def _play(self, conn: socket.socket) -> bool:
+        """Run the script; False when the connection was closed on the way."""
+        steps = self.steps
+        i = 0
+        while i < len(steps):
+            if self._stop.is_set():
+                return False
+            direction, data = steps[i]
+            if direction == "server":
+                run = []
+                while i < len(steps) and steps[i][0] == "server":
+                    run.append(steps[i][1])
+                    i += 1
+                for chunk in rewrite_action_ids(run, self.id_map):
+                    if not self._send(conn, chunk):
+                        return False
+                continue
+            if direction == "client":
+                expected, _ = split_messages(data)
+                if not expected and data.strip():
+                    expected = [data]
+                for recorded in expected:
+                    if not self._expect(conn, recorded):
+                        return False
+                i += 1
+                continue
+            if direction == "close":
+                self._close_now(conn)
+                return False
+            self.errors.append(f"unknown step direction {direction!r}")
+            return False
+        return True
+
+    def _send(self, conn: socket.socket, chunk: bytes) -> bool:
+        try:
+            if self.chunking == "recorded":
+                conn.sendall(chunk)
+            else:
+                size = int(self.chunking)
+                for k in range(0, len(chunk), size):
+                    conn.sendall(chunk[k : k + size])
+        except OSError as exc:
+            self.errors.append(f"sending to the client failed: {exc}")
+            return False
+        self.sent += chunk
+        return True
+
+    def _read_message(self, conn: socket.socket, deadline: float) -> bytes | None:
+        """The client's next complete message; None on close, stop or timeout."""
+        while True:
+            message, self._inbuf = take_message(self._inbuf)
+            if message is not None:
+                self.received.append(message)
+                return message
+            if self._stop.is_set() or time.monotonic() > deadline:
+                return None
+            ready, _, _ = select.select([conn], [], [], 0.05)
+            if not ready:
+                continue
+            try:
+                data = conn.recv(65536)
+            except OSError:
+                data = b""
+            if not data:
+                return None
+            self._inbuf += data
+
+    def _expect(self, conn: socket.socket, recorded: bytes) -> bool:
+        want = header(recorded, "Action")
+        message = self._read_message(conn, time.monotonic() + self.step_timeout)
+        if message is None:
+            if not self._stop.is_set():
+                self.errors.append(f"expected Action {want!r} from the client, got nothing (closed or timed out)")
+            self._close_now(conn)
+            return False
+        got = header(message, "Action")
+        if (got or "").lower() != (want or "").lower() or (got is None) != (want is None):
+            self.errors.append(f"expected Action {want!r} from the client, got {got!r}")
+            self._close_now(conn)
+            return False
+        recorded_id = header(recorded, "ActionID")
+        if recorded_id is not None:
+            actual = header(message, "ActionID")
+            self.id_map[recorded_id.encode("utf-8")] = None if actual is None else actual.encode("utf-8")
+        return True
+
+    def _close_now(self, conn: socket.socket) -> None:
+        # Read what the client already sent, so closing does not turn into a
+        # reset that could destroy data still on its way to the client.
+        try:
+            conn.setblocking(False)
+            while True:
+                data = conn.recv(65536)
+                if not data:
+                    break
+                self._inbuf += data
+        except OSError:
+            pass
+        messages, _ = split_messages(self._inbuf)
+        self.received.extend(messages)
+        self._inbuf = b""
+        try:
+            conn.close()
+        except OSError:
+            pass
+
+    def _drain_until_close(self, conn: socket.socket) -> None:
+        """The script is over: wait for the client to close (anything it sends is an error)."""
+        deadline = time.monotonic() + self.end_timeout
+        while True:
+            message = self._read_message(conn, deadline)
+            if message is None:
+                return
+            self.errors.append(f"client sent {header(message, 'Action')!r} after the end of the script")
+
+
+# -- synthetic scripts ------------------------------------------------------
+
+
+def client_message(action: str | None, action_id: str | None = None, *extra: tuple[str, str]) -> bytes:
+    """An action as a client would send it (only Action and ActionID matter to the replay)."""
+    lines = []
+    if action is not None:
+        lines.append(f"Action: {action}\r\n")
+    if action_id is not None:
+        lines.append(f"ActionID: {action_id}\r\n")
+    lines.extend(f"{k}: {v}\r\n" for k, v in extra)
+    return ("".join(lines) + "\r\n").encode("utf-8")
+
+
+def response(action_id: str | None, response_word: str = "Success", *extra: tuple[str, str]) -> bytes:
+    """A ``Response:`` message, headers in Asterisk's order."""
+    lines = [f"Response: {response_word}\r\n"]
+    if action_id is not None:
+        lines.append(f"ActionID: {action_id}\r\n")
+    lines.extend(f"{k}: {v}\r\n" for k, v in extra)
+    return ("".join(lines) + "\r\n").encode("utf-8")
+
+
+def legacy_command_reply(output: str, action_id: str | None) -> bytes:
+    """An Asterisk <= 13 Command reply: raw CLI text up to ``--END COMMAND--``."""
+    head = "Response: Follows\r\nPrivilege: Command\r\n"
+    if action_id is not None:
+        head += f"ActionID: {action_id}\r\n"
+    return (head + output + "--END COMMAND--\r\n\r\n").encode("utf-8")
+
+
+def headerless_text_reply(text: str) -> bytes:
+    """An old-server text answer (``Queues``): the lines in CRLF, then ``\\r\\n\\r\\n``."""
+    return (text.replace("\n", "\r\n") + "\r\n\r\n").encode("utf-8")
+
+
+BANNER_13 = b"Asterisk Call Manager/2.10.4\r\n"
+BANNER_22 = b"Asterisk Call Manager/11.0.0\r\n"
+
+#: CLI text of ``queue show`` on Asterisk 13: a blank line between queues, indented members.
+ASTERISK13_COMMAND_OUTPUT = (
+    "sales has 0 calls (max unlimited) in 'rrmemory' strategy (0s holdtime, 0s talktime), "
+    "W:0, C:0, A:0, SL:0.0% within 60s\n"
+    "   Members: \n"
+    "      Carol (Local/2001@agents/n) (ringinuse enabled) (Not in use) has taken no calls yet\n"
+    "   No Callers\n"
+    "\n"
+    "support has 0 calls (max unlimited) in 'ringall' strategy (0s holdtime, 0s talktime), "
+    "W:0, C:0, A:0, SL:0.0% within 0s\n"
+    "   No Members\n"
+    "   No Callers\n"
+    "\n"
+)
+
+#: What ``Action: Queues`` answers on Asterisk 13 (before the CRLF conversion).
+ASTERISK13_QUEUES_TEXT = (
+    "sales has 0 calls (max unlimited) in 'rrmemory' strategy (0s holdtime, 0s talktime), "
+    "W:0, C:0, A:0, SL:0.0% within 60s\n"
+    "   Members: \n"
+    "      Carol (Local/2001@agents/n) (ringinuse enabled) (Not in use) has taken no calls yet\n"
+    "   No Callers\n"
+    "\n"
+    "support has 0 calls (max unlimited) in 'ringall' strategy (0s holdtime, 0s talktime), "
+    "W:0, C:0, A:0, SL:0.0% within 0s\n"
+    "   No Members\n"
+    "   No Callers\n"
+)
+
+
+def asterisk13_session(
+    command_output: str = ASTERISK13_COMMAND_OUTPUT,
+    queues_text: str = ASTERISK13_QUEUES_TEXT,
+    *,
+    ping_after: bool = True,
+) -> list[Step]:
+    """An Asterisk 13 session for a client that does, in order:
+
+    plain Login; ``Command``; ``Queues`` (answered with headerless text, after
+    which the client sends a ``Ping`` to find the end of the text); another
+    ``Ping`` when ``ping_after``; ``Logoff``.
+    """
+    steps: list[Step] = [
+        ("server", BANNER_13),
+        ("client", client_message("Login", "a13-login", ("Username", "admin"), ("Secret", "x"))),
+        ("server", response("a13-login", "Success", ("Message", "Authentication accepted"))),
+        ("client", client_message("Command", "a13-cmd", ("Command", "queue show"))),
+        ("server", legacy_command_reply(command_output, "a13-cmd")),
+        ("client", client_message("Queues", "a13-queues")),
+        ("server", headerless_text_reply(queues_text)),
+        ("client", client_message("Ping", "a13-fence")),
+        ("server", response("a13-fence", "Success", ("Ping", "Pong"), ("Timestamp", "1700000000.000000"))),
+    ]
+    if ping_after:
+        steps += [
+            ("client", client_message("Ping", "a13-ping")),
+            ("server", response("a13-ping", "Success", ("Ping", "Pong"), ("Timestamp", "1700000001.000000"))),
+        ]
+    steps += [
+        ("client", client_message("Logoff", "a13-logoff")),
+        ("server", response("a13-logoff", "Goodbye", ("Message", "Thanks for all the fish."))),
+        ("close", b""),
+    ]
+    return steps
