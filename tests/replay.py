@@ -507,7 +507,8 @@ ASTERISK13_COMMAND_OUTPUT = (
     "\n"
 )
 
-#: What ``Action: Queues`` answers on Asterisk 13 (before the CRLF conversion).
+#: What ``Action: Queues`` answers on Asterisk 13 (before the CRLF conversion): every
+#: queue is followed by an empty line, and the reply then ends with an empty line.
 ASTERISK13_QUEUES_TEXT = (
     "sales has 0 calls (max unlimited) in 'rrmemory' strategy (0s holdtime, 0s talktime), "
     "W:0, C:0, A:0, SL:0.0% within 60s\n"
@@ -519,6 +520,7 @@ ASTERISK13_QUEUES_TEXT = (
     "W:0, C:0, A:0, SL:0.0% within 0s\n"
     "   No Members\n"
     "   No Callers\n"
+    "\n"
 )
 
 

@@ -1,0 +1,63 @@
+"""Helpers shared by the test modules: a running sim, and running `ami` for real."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from typing import Sequence
+
+from amicli.sim import SimServer
+
+ADMIN = {"AMI_USER": "admin", "AMI_SECRET": "s3cret-Admin"}
+
+
+def ami_argv() -> list[str]:
+    """The installed `ami` (a real process), or `python -m amicli` beside this interpreter."""
+    exe = shutil.which("ami", path=os.path.dirname(sys.executable)) or shutil.which("ami")
+    return [exe] if exe else [sys.executable, "-m", "amicli"]
+
+
+def ami_env(port: int | None = None, **extra: str) -> dict[str, str]:
+    """A clean environment for `ami`: no AMI_* from the caller, no profile file."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AMI_")}
+    env["AMI_CONFIG"] = os.devnull + ".nonexistent"
+    if port is not None:
+        env["AMI_PORT"] = str(port)
+    env.update(extra)
+    return env
+
+
+def run_ami(
+    args: Sequence[str],
+    *,
+    port: int | None = None,
+    env: dict[str, str] | None = None,
+    input: str | bytes | None = None,
+    timeout: float = 30,
+    user: dict[str, str] | None = ADMIN,
+) -> subprocess.CompletedProcess:
+    """Run `ami ARGS` as a real process; stdout and stderr captured as text."""
+    full_env = ami_env(port, **(user or {}))
+    if env:
+        full_env.update(env)
+    if isinstance(input, str):
+        input = input.encode()
+    proc = subprocess.run(
+        [*ami_argv(), *args],
+        env=full_env,
+        input=input if input is not None else b"",
+        capture_output=True,
+        timeout=timeout,
+    )
+    proc.stdout = proc.stdout.decode("utf-8", "replace")
+    proc.stderr = proc.stderr.decode("utf-8", "replace")
+    return proc
+
+
+def start_sim(**kwargs: object) -> SimServer:
+    """A sim on a free loopback port, running in a background thread."""
+    kwargs.setdefault("port", 0)
+    kwargs.setdefault("login_fail_delay", 0.2)
+    return SimServer("127.0.0.1", **kwargs).start()  # type: ignore[arg-type]
