@@ -136,6 +136,15 @@ def run(argv: list[str] | None = None) -> int:
         # /dev/null so the interpreter's final flush cannot complain.
         _silence_stdout()
         return ExitCode.OK
+    except SystemExit as exc:
+        # click turns a broken pipe into exit 1 behind a PacifyFlushWrapper;
+        # for us a reader that stopped reading is not a failure.
+        from click.utils import PacifyFlushWrapper
+
+        if isinstance(sys.stdout, PacifyFlushWrapper):
+            _silence_stdout()
+            return ExitCode.OK
+        return exc.code if isinstance(exc.code, int) else ExitCode.ACTION_FAILED
     except AmiError as exc:
         if debug:
             import traceback

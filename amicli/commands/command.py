@@ -30,7 +30,7 @@ def command(cli_command: tuple[str, ...]) -> int:
         ok, lines = client.command(text)
     if not ok:
         raise ActionError("; ".join(line.strip() for line in lines if line.strip()) or "command failed")
-    out = click.get_text_stream("stdout")
-    out.write("".join(line + "\n" for line in lines))
-    out.flush()
+    from ..output import Output
+
+    Output().write_text("".join(line + "\n" for line in lines))
     return ExitCode.OK

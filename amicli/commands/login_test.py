@@ -66,12 +66,15 @@ def login_test(warning: float, critical: float, quiet: bool, as_json: bool) -> i
       */5 * * * * ami --profile pbx1 login-test --quiet
       ami login-test -w 0.5 -c 1 --json
     """
+    from .. import client as _client  # noqa: F401 - imported before the clock starts
+
     app = get_app()
-    started = time.monotonic()
     facts: dict[str, object] = {}
+    started = time.monotonic()
     try:
         settings = app.settings()
         facts.update(host=settings.host, port=settings.effective_port, user=settings.user)
+        started = time.monotonic()
         with app.session() as client:
             elapsed = time.monotonic() - started
             facts.update(banner=client.banner, ami_version=client.version)

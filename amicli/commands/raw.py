@@ -87,7 +87,9 @@ def raw(action: str, headers: tuple[str, ...], as_json: bool) -> int:
 
 
 def _as_text(msg) -> bytes:
-    """The message as received; normalised to CRLF-free text for a terminal."""
-    from ..protocol import format_message
+    """The message's bytes as received, with CRLF made LF for a terminal or grep."""
+    if not msg.raw:  # assembled by the client (an old server's text answer)
+        from ..protocol import format_message
 
-    return format_message(msg).encode("utf-8", "replace")
+        return format_message(msg).encode("utf-8", "replace")
+    return msg.raw.replace(b"\r\n", b"\n")
