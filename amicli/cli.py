@@ -86,7 +86,7 @@ Exit codes: 0 ok, 1 the PBX answered with an error, 2 usage, 3 cannot connect,
     "--auth",
     envvar="AMI_AUTH",
     type=click.Choice(["md5", "plain"]),
-    help="Login method [default: md5: the secret itself never crosses the network].",
+    help="Login method [default: plain]. md5 (Challenge/MD5) keeps the secret off the wire without TLS.",
 )
 @click.option("--debug", is_flag=True, default=None, envvar="AMI_DEBUG", help="Trace the protocol on stderr (secrets hidden); tracebacks on errors.")
 @click.pass_context

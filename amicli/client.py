@@ -162,6 +162,8 @@ class Client:
         self.banner: str | None = None
         self.logged_in = False
         self.fully_booted: bool | None = None
+        #: Set when the session asked for system events to learn of FullyBooted.
+        self.watch_boot = False
         self._pending: dict[str, Reply] = {}
         self._fences: dict[str, Reply] = {}
         self._inbox: collections.deque[Message] = collections.deque()
@@ -404,7 +406,7 @@ class Client:
         Both reply formats give the same lines: Asterisk 14+ (``Output:``
         headers) and 13 or older (``Response: Follows`` text).
         """
-        reply = self.request([("Action", "Command"), ("Command", cli)])
+        reply = self.request_booted([("Action", "Command"), ("Command", cli)])
         resp = reply.response
         if resp is None:
             return False, []
@@ -443,7 +445,7 @@ class Client:
 
     # -- login and logoff -------------------------------------------------
 
-    def login(self, username: str, secret: str, *, auth: str = "md5", events: str = "off") -> Reply:
+    def login(self, username: str, secret: str, *, auth: str = "plain", events: str = "off") -> Reply:
         """Log in (``auth`` is ``md5`` or ``plain``); ``events`` is the event mask."""
         if auth == "md5":
             challenge = self.request([("Action", "Challenge"), ("AuthType", "MD5")])
@@ -467,17 +469,23 @@ class Client:
         self.logged_in = True
         return reply
 
-    def check_booted(self) -> bool:
-        """Whether the PBX has said FullyBooted on this session.
+    def request_booted(self, headers: Headers, timeout: float | None = None) -> Reply:
+        """Request; when it fails before the PBX said FullyBooted, wait and retry once.
 
-        Asterisk writes FullyBooted right after the login response when the
-        session gets system events and the PBX is up.  A Ping sent now is
-        answered after it, so once the Ping's reply is in, absence means the
-        PBX is still booting (or the user cannot read system events).
+        Asterisk accepts logins before its modules are loaded, and writes
+        FullyBooted right after the login response once it is ready (to
+        sessions that get system events).  No extra action is spent on the
+        check: only a failure on a session that has not seen FullyBooted
+        waits for it (within the timeout) and tries again.
         """
-        if not self.fully_booted:
-            self.request([("Action", "Ping")])
-        return bool(self.fully_booted)
+        reply = self.request(headers, timeout)
+        if reply.ok or self.fully_booted or not self.watch_boot:
+            return reply
+        if reply.response is not None and (reply.response.get("Message") or "").lower() == "permission denied":
+            return reply
+        if self.wait_booted(timeout):
+            return self.request(headers, timeout)
+        return reply
 
     def wait_booted(self, timeout: float | None = None) -> bool:
         """Wait for FullyBooted up to ``timeout``; True when it came."""

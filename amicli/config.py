@@ -21,7 +21,7 @@ from .errors import ConfigError
 #: Keys a profile section may hold.
 PROFILE_KEYS = ("host", "port", "user", "secret", "timeout", "tls", "ca_file", "insecure", "auth")
 AUTH_METHODS = ("md5", "plain")
-DEFAULT_AUTH = "md5"
+DEFAULT_AUTH = "plain"
 
 
 def config_path() -> Path:

@@ -45,8 +45,9 @@ class AppContext:
     def session(self, *, events: str = "off", need_booted: bool = False, **kwargs: object):
         """A connected, logged-in Client; use it as a context manager.
 
-        ``need_booted``: wait (within the timeout) for FullyBooted when the
-        login shows the PBX has not finished booting.
+        ``need_booted``: the session learns of FullyBooted, and
+        ``Client.request_booted`` waits for it (within the timeout) when an
+        action fails before the PBX has finished booting.
         """
         from .config import load_secret, require_user
 
@@ -54,16 +55,11 @@ class AppContext:
         user = require_user(settings)
         secret = load_secret(settings)
         if need_booted and events == "off":
-            events = "system"
+            events = "system"  # so that FullyBooted reaches this session
         client = self.client(**kwargs)
+        client.watch_boot = need_booted
         try:
             client.login(user, secret, auth=settings.auth, events=events)
-            if need_booted and not client.check_booted():
-                if not client.wait_booted():
-                    warn(
-                        f"no FullyBooted from {client.address} within {settings.timeout:g} s "
-                        "(still booting, or the user cannot read system events); going on"
-                    )
         except BaseException:
             client.close()
             raise

@@ -288,15 +288,27 @@ def test_command_permission_denied(sim):
 
 
 def test_command_waits_for_fully_booted():
-    server = start_sim(boot_delay=0.8)
+    # Before FullyBooted the sim's module commands do not exist yet: `ami command`
+    # waits for FullyBooted and runs the command again.
+    server = start_sim(boot_delay=1.0)
     try:
         started = time.monotonic()
-        proc = run_ami(["command", "core show version"], port=server.port)
+        early = run_ami(["command", "core show uptime"], port=server.port)
+        proc = run_ami(["command", "queue show"], port=server.port)
         elapsed = time.monotonic() - started
+        booted = run_ami(["command", "queue show"], port=server.port)
     finally:
         server.close()
-    assert proc.returncode == 0 and proc.stdout.startswith("Asterisk 22.10.1")
-    assert elapsed >= 0.7
+    assert early.returncode == 0  # core commands work at once
+    assert elapsed >= 0.9
+    assert (proc.returncode, proc.stdout, proc.stderr) == (booted.returncode, booted.stdout, booted.stderr)
+
+
+def test_failed_command_on_a_booted_pbx_does_not_wait(sim):
+    # FullyBooted came with the login: a failure is final, no waiting for boot.
+    started = time.monotonic()
+    proc = run_ami(["--timeout", "5", "command", "no such thing"], port=sim.port)
+    assert proc.returncode == 1 and time.monotonic() - started < 3
 
 
 # -- exit codes for failures -----------------------------------------------------
@@ -433,6 +445,7 @@ def test_no_secret_without_terminal_is_a_clear_error(sim):
 
 @pytest.mark.parametrize("auth", ["md5", "plain"])
 def test_secret_never_in_any_output(sim, auth):
+    """Neither the secret nor the MD5 key appears, in traces or errors."""
     for secret in ("s3cret-Admin", "WrongSecret-42"):
         proc = run_ami(["--debug", "--auth", auth, "raw", "Ping"], port=sim.port, user={"AMI_USER": "admin", "AMI_SECRET": secret})
         everything = proc.stdout + proc.stderr

@@ -119,6 +119,9 @@ class PBX:
     def run_cli(self, text: str) -> tuple[bool, list[str]]:
         """Run a CLI command: (succeeded, output lines)."""
         words = text.split()
+        if not self.server.booted and words[:1] != ["core"]:
+            # Before FullyBooted only the core is loaded: module commands are missing.
+            words = ["<not loaded>"] + words
         best = None
         for key in CLI:
             kw = key.split()

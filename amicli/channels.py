@@ -1,0 +1,328 @@
+"""Channels up now (``CoreShowChannels``) and hanging them up (``Hangup``).
+
+No click here: the command in :mod:`amicli.commands.channels` drives this.
+
+A channel is a dict built from one ``CoreShowChannel`` event:
+
+* keys are the AMI header names exactly as the server sent them (Asterisk 22
+  says ``Exten`` and ``Uniqueid``; Asterisk 11 said ``Extension`` and
+  ``UniqueID``: whatever came is what is kept);
+* numbers become JSON numbers (``ChannelState``, ``Priority``); a value that
+  does not parse stays the string it was;
+* a field the server did not send is absent, never invented;
+* derived values get keys of their own beside the original
+  (``DurationSeconds`` beside ``Duration``).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from typing import Iterable, Sequence
+
+from .client import Client, Reply
+from .errors import ActionError
+from .protocol import Message
+
+#: ``ChannelState`` numbers as Asterisk names them (``ast_state2str``).
+CHANNEL_STATES: dict[int, str] = {
+    0: "Down",
+    1: "Rsrvd",
+    2: "OffHook",
+    3: "Dialing",
+    4: "Ring",
+    5: "Ringing",
+    6: "Up",
+    7: "Busy",
+    8: "Dialing Offhook",
+    9: "Pre-ring",
+}
+
+#: Headers whose values are integers (lower-cased names).
+INT_FIELDS = frozenset({"channelstate", "priority"})
+#: Headers that describe the AMI exchange, not the channel.
+SKIP_FIELDS = frozenset({"Event", "ActionID"})
+
+#: The keys of a table row, in the default column order, with their titles.
+TABLE_COLUMNS: list[str] = [
+    "Channel",
+    "State",
+    "CallerID",
+    "Connected",
+    "Location",
+    "App",
+    "Duration",
+    "BridgeId",
+    "Uniqueid",
+    "Linkedid",
+]
+TABLE_TITLES: dict[str, str] = {
+    "CallerID": "Caller ID",
+    "Connected": "Connected line",
+    "Location": "Exten@Context:Prio",
+    "App": "Application(Data)",
+    "BridgeId": "Bridge",
+    "Uniqueid": "Unique ID",
+    "Linkedid": "Linked ID",
+}
+
+#: Every header of CoreShowChannel on Asterisk 11 to 22, and the derived keys:
+#: what ``--fields`` accepts.
+KNOWN_FIELDS: list[str] = [
+    "Channel",
+    "ChannelState",
+    "ChannelStateDesc",
+    "CallerIDNum",
+    "CallerIDName",
+    "ConnectedLineNum",
+    "ConnectedLineName",
+    "Language",
+    "AccountCode",
+    "Context",
+    "Exten",
+    "Extension",
+    "Priority",
+    "Uniqueid",
+    "Linkedid",
+    "Application",
+    "ApplicationData",
+    "Duration",
+    "DurationSeconds",
+    "BridgeId",
+    "BridgedChannel",
+    "BridgedUniqueID",
+]
+
+
+# -- typed rows ---------------------------------------------------------------
+
+
+def parse_duration(text: str) -> int | None:
+    """``"01:02:03"`` -> 3723; ``"42"`` -> 42; anything else -> None.
+
+    Asterisk prints hours without a bound (``"123:00:00"``), so the fields
+    are read from the right.
+    """
+    parts = text.strip().split(":")
+    if not parts or len(parts) > 3:
+        return None
+    total = 0
+    for part in parts:
+        if not part.isdigit():
+            return None
+        total = total * 60 + int(part)
+    return total
+
+
+def _typed(key: str, value: str) -> object:
+    if key.lower() in INT_FIELDS:
+        try:
+            return int(value)
+        except ValueError:
+            return value
+    return value
+
+
+def channel_from_event(msg: Message) -> dict[str, object]:
+    """One ``CoreShowChannel`` event -> a typed channel dict."""
+    row: dict[str, object] = {}
+    for key, value in msg.headers:
+        if key in SKIP_FIELDS:
+            continue
+        if key in row:
+            # A repeated header (never seen in this event) keeps every value.
+            prev = row[key]
+            row[key] = [*prev, value] if isinstance(prev, list) else [prev, value]
+            continue
+        row[key] = _typed(key, value)
+    duration = row.get("Duration")
+    if isinstance(duration, str) and "DurationSeconds" not in row:
+        seconds = parse_duration(duration)
+        if seconds is not None:
+            row["DurationSeconds"] = seconds
+    return row
+
+
+def _field(row: dict[str, object], *names: str) -> object:
+    """The first of ``names`` present in ``row`` (case-insensitive), or None."""
+    for name in names:
+        if name in row:
+            return row[name]
+    lowered = {k.lower(): v for k, v in row.items()}
+    for name in names:
+        if name.lower() in lowered:
+            return lowered[name.lower()]
+    return None
+
+
+def state_name(row: dict[str, object]) -> str:
+    """The state in words: ``ChannelStateDesc``, else decoded ``ChannelState``."""
+    desc = _field(row, "ChannelStateDesc")
+    if isinstance(desc, str) and desc:
+        return desc
+    state = _field(row, "ChannelState")
+    if isinstance(state, int):
+        return CHANNEL_STATES.get(state, f"Unknown ({state})")
+    return "" if state is None else str(state)
+
+
+def state_number(row: dict[str, object]) -> int | None:
+    state = _field(row, "ChannelState")
+    if isinstance(state, int):
+        return state
+    desc = _field(row, "ChannelStateDesc")
+    if isinstance(desc, str):
+        return STATE_BY_NAME.get(normalise_state(desc))
+    return None
+
+
+def normalise_state(text: str) -> str:
+    """``"Dialing Offhook"``, ``"dialing-offhook"`` -> ``"dialing-offhook"``."""
+    return "-".join(text.strip().lower().replace("_", " ").replace("-", " ").split())
+
+
+STATE_BY_NAME: dict[str, int] = {normalise_state(name): number for number, name in CHANNEL_STATES.items()}
+
+
+def caller_text(num: object, name: object) -> str:
+    """``Line <5550100>`` like Asterisk's CLI, or just the number."""
+    num_s = "" if num is None else str(num)
+    name_s = "" if name is None else str(name)
+    if not name_s or name_s == num_s or name_s == "<unknown>":
+        return num_s
+    if not num_s or num_s == "<unknown>":
+        return name_s
+    return f"{name_s} <{num_s}>"
+
+
+def table_row(row: dict[str, object]) -> dict[str, object]:
+    """The display columns for a table, beside every original header.
+
+    A column whose source headers are all missing stays empty.
+    """
+    out: dict[str, object] = {k: v for k, v in row.items()}
+    out["State"] = state_name(row)
+    cid_num, cid_name = _field(row, "CallerIDNum", "CallerID"), _field(row, "CallerIDName")
+    out["CallerID"] = caller_text(cid_num, cid_name) if (cid_num is not None or cid_name is not None) else None
+    con_num, con_name = _field(row, "ConnectedLineNum"), _field(row, "ConnectedLineName")
+    out["Connected"] = caller_text(con_num, con_name) if (con_num is not None or con_name is not None) else None
+    exten, context, prio = _field(row, "Exten", "Extension"), _field(row, "Context"), _field(row, "Priority")
+    if exten is None and context is None and prio is None:
+        out["Location"] = None
+    else:
+        out["Location"] = f"{exten or ''}@{context or ''}:{'' if prio is None else prio}"
+    app, data = _field(row, "Application"), _field(row, "ApplicationData", "Data")
+    out["App"] = f"{app}({data or ''})" if app else None
+    out["Uniqueid"] = _field(row, "Uniqueid")
+    out["Linkedid"] = _field(row, "Linkedid")
+    out["BridgeId"] = _field(row, "BridgeId", "BridgedChannel")
+    return out
+
+
+# -- fetching and filtering ---------------------------------------------------
+
+
+def fetch_channels(client: Client) -> list[dict[str, object]]:
+    """Every channel up now, in the server's order, as typed dicts."""
+    reply = client.request([("Action", "CoreShowChannels")]).raise_for_error()
+    return [channel_from_event(msg) for msg in reply.events if (msg.get("Event") or "") == "CoreShowChannel"]
+
+
+def glob_matcher(pattern: str | None):
+    """A predicate on channel names for a shell-style glob.
+
+    A pattern without wildcards matches the names that start with it, so
+    ``PJSIP/1001`` finds ``PJSIP/1001-0000002a``.
+    """
+    if not pattern:
+        return lambda name: True
+    if not any(ch in pattern for ch in "*?["):
+        return lambda name: name.startswith(pattern)
+    rx = re.compile(fnmatch.translate(pattern))
+    return lambda name: rx.match(name) is not None
+
+
+def filter_channels(
+    channels: Iterable[dict[str, object]],
+    pattern: str | None = None,
+    states: Sequence[int] = (),
+) -> list[dict[str, object]]:
+    """The channels whose name matches ``pattern`` and state is one of ``states``."""
+    match = glob_matcher(pattern)
+    wanted = set(states)
+    out = []
+    for row in channels:
+        name = row.get("Channel")
+        if not isinstance(name, str) or not match(name):
+            continue
+        if wanted and state_number(row) not in wanted:
+            continue
+        out.append(row)
+    return out
+
+
+def parse_state(text: str) -> int:
+    """``up`` / ``Ringing`` / ``6`` -> the state number; ValueError otherwise."""
+    if text.strip().isdigit():
+        number = int(text)
+        if number in CHANNEL_STATES:
+            return number
+    key = normalise_state(text)
+    if key in STATE_BY_NAME:
+        return STATE_BY_NAME[key]
+    raise ValueError(
+        f"unknown channel state {text!r}; valid: {', '.join(STATE_BY_NAME)} (or their numbers 0-9)"
+    )
+
+
+# -- hanging up ---------------------------------------------------------------
+
+
+class NoSuchChannel(ActionError):
+    """The channel to act on is not up (any more)."""
+
+
+def hangup_request(channel: str, cause: int | None = None) -> list[tuple[str, str]]:
+    headers = [("Action", "Hangup"), ("Channel", channel)]
+    if cause is not None:
+        headers.append(("Cause", str(cause)))
+    return headers
+
+
+def hangup_result(channel: str, reply: Reply) -> list[str]:
+    """The names hung up by one Hangup reply; raises when the PBX refused.
+
+    A ``/regex/`` channel is answered with a list of ``ChannelHungup``
+    events (Asterisk 13 and later); a plain name with one response.
+    """
+    response = reply.response
+    if response is not None and response.is_error:
+        text = response.get("Message") or "error"
+        if text.lower() == "no such channel":
+            raise NoSuchChannel(f"no such channel: {channel} (it is not up, or has already hung up)", response)
+        reply.raise_for_error()
+    if reply.is_list:
+        return [msg.get("Channel") or "" for msg in reply.events if (msg.get("Event") or "") == "ChannelHungup"]
+    return [channel]
+
+
+def hangup(client: Client, channel: str, cause: int | None = None) -> list[str]:
+    """Hang up one channel (or a ``/regex/``); the names hung up."""
+    return hangup_result(channel, client.request(hangup_request(channel, cause)))
+
+
+def hangup_many(client: Client, channels: Sequence[str], cause: int | None = None) -> list[tuple[str, list[str] | Exception]]:
+    """Hang up several channels, every request in flight at once.
+
+    Returns ``(channel, names hung up | the exception)`` in the given order,
+    so one channel that is gone does not stop the others.
+    """
+    replies = [(name, client.submit(hangup_request(name, cause))) for name in channels]
+    out: list[tuple[str, list[str] | Exception]] = []
+    for name, reply in replies:
+        client.wait(reply)
+        try:
+            out.append((name, hangup_result(name, reply)))
+        except ActionError as exc:
+            out.append((name, exc))
+    return out
