@@ -461,8 +461,8 @@ class Client:
             raise ValueError(f"unknown auth method {auth!r}")
         try:
             reply = self.request([("Action", "Login"), *creds, ("Events", events)])
-        except ConnectionLost:
-            raise AuthError(f"login as {username!r} failed: {self.address} closed the connection") from None
+        except ConnectionLost as exc:
+            raise ConnectionLost(f"login as {username!r}: {exc}") from None
         if not reply.ok:
             reason = reply.message or "refused"
             raise AuthError(f"login as {username!r} failed: {reason}")
