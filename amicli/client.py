@@ -197,6 +197,15 @@ class Client:
             sock = self._wrap_tls(sock)
         self.sock = sock
         deadline = time.monotonic() + self.timeout
+        try:
+            self._read_banner(deadline)
+        except BaseException:
+            self.close()
+            raise
+        self.banner = self.parser.banner
+        return self
+
+    def _read_banner(self, deadline: float) -> None:
         while self.parser.banner is None:
             try:
                 self._inbox.extend(self._read(deadline, what="the AMI banner"))
@@ -208,8 +217,6 @@ class Client:
                 raise ProtocolError(
                     f"not an AMI server: {self.address} sent no banner within {self.timeout:g} s"
                 ) from None
-        self.banner = self.parser.banner
-        return self
 
     def _wrap_tls(self, sock: socket.socket) -> socket.socket:
         import ssl  # only TLS sessions pay for it
@@ -306,7 +313,9 @@ class Client:
         if action_id is not None:
             if action_id in self._fences:
                 owner = self._fences.pop(action_id)
-                owner.response = Message([], "text", b"", "\n".join(b.text or "" for b in owner.text_blocks))
+                # The parser split the text at its blank lines; put them back.
+                text = "\n\n".join(b.text or "" for b in owner.text_blocks)
+                owner.response = Message([], "text", b"", text)
                 owner.done = True
                 return
             reply = self._pending.get(action_id)

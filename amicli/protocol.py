@@ -244,6 +244,8 @@ class Parser:
         self.banner: str | None = None if expect_banner else ""
         self.max_line = max_line
         self.max_message = max_message
+        # A message no longer than this cannot break either bound.
+        self._small = min(max_line, max_message)
 
     @property
     def buffered(self) -> int:
@@ -274,6 +276,7 @@ class Parser:
                 if m is None:
                     self._scan = max(pos, size - 20)
                     break
+                self._check_message(buf, pos, m.end())
                 out.append(parse_legacy_command(bytes(buf[pos : m.end()]), m.start() - pos))
                 pos = m.end()
                 self._scan = 0
@@ -283,8 +286,11 @@ class Parser:
                 # Resume the search where a terminator could still start.
                 self._scan = max(pos, size - 2)
                 break
-            out.append(parse_block(bytes(buf[pos : m.end()]), m.start() - pos))
-            pos = m.end()
+            end = m.end()
+            if end - pos > self._small:
+                self._check_message(buf, pos, end)
+            out.append(parse_block(bytes(buf[pos:end]), m.start() - pos))
+            pos = end
             self._scan = 0
         if pos:
             del buf[:pos]
@@ -305,12 +311,29 @@ class Parser:
         self.banner = line
         return True
 
+    # The same bounds hold for a complete message and for the unfinished one
+    # at the end of the buffer, so whether a stream is refused never depends
+    # on how it was split into reads.
+
+    def _check_message(self, buf: bytearray, start: int, end: int) -> None:
+        if end - start > self.max_message:
+            raise ProtocolError(f"message larger than {self.max_message} bytes")
+        line_start = start
+        while line_start < end:
+            nl = buf.find(b"\n", line_start, end)
+            if nl < 0:
+                nl = end
+            if nl - line_start > self.max_line:
+                raise ProtocolError(f"line longer than {self.max_line} bytes")
+            line_start = nl + 1
+
     def _check_bounds(self) -> None:
         buf = self._buf
         size = len(buf)
         if size > self.max_message:
             raise ProtocolError(f"message larger than {self.max_message} bytes: refusing to buffer more")
-        if size > self.max_line and buf.rfind(b"\n", size - self.max_line) < 0:
+        # The unfinished last line runs from after the last LF to the end.
+        if size > self.max_line and buf.rfind(b"\n", size - self.max_line - 1) < 0:
             raise ProtocolError(f"line longer than {self.max_line} bytes: refusing to buffer more")
 
 

@@ -225,7 +225,7 @@ class ReplayServer:
         chunking: Chunking = "recorded",
         transcripts_dir: Path | None = None,
         step_timeout: float = 5.0,
-        end_timeout: float = 5.0,
+        end_timeout: float = 3.0,
         accept_timeout: float = 10.0,
     ) -> None:
         if isinstance(script, str):
@@ -248,7 +248,7 @@ class ReplayServer:
         self.id_map: dict[bytes, bytes | None] = {}
         #: Every byte sent to the client.
         self.sent = bytearray()
-        #: True once a client connected.
+        #: Set once a client connected.
         self.connected = threading.Event()
         self._stop = threading.Event()
         self._conn: socket.socket | None = None
@@ -378,6 +378,9 @@ class ReplayServer:
                 size = int(self.chunking)
                 for k in range(0, len(chunk), size):
                     conn.sendall(chunk[k : k + size])
+                    # Let the client (usually a thread of this process) read
+                    # before the next piece, so the pieces stay apart.
+                    time.sleep(0)
         except OSError as exc:
             self.errors.append(f"sending to the client failed: {exc}")
             return False
