@@ -164,6 +164,8 @@ class Client:
         self.fully_booted: bool | None = None
         #: Set when the session asked for system events to learn of FullyBooted.
         self.watch_boot = False
+        #: Whether SuccessfulAuth arrived (the login's events are flowing).
+        self.saw_auth_event = False
         self._pending: dict[str, Reply] = {}
         self._fences: dict[str, Reply] = {}
         self._inbox: collections.deque[Message] = collections.deque()
@@ -334,8 +336,11 @@ class Client:
                         reply.events.append(msg)
                     return
         if msg.kind == "event":
-            if msg.get("Event") == "FullyBooted":
+            name = msg.get("Event")
+            if name == "FullyBooted":
                 self.fully_booted = True
+            elif name == "SuccessfulAuth":
+                self.saw_auth_event = True
             if self.keep_events:
                 self.events.append(msg)
 
@@ -479,16 +484,17 @@ class Client:
         return reply
 
     def request_booted(self, headers: Headers, timeout: float | None = None) -> Reply:
-        """Request; when it fails before the PBX said FullyBooted, wait and retry once.
+        """Request; when it fails on a PBX that has not finished booting, wait and retry once.
 
-        Asterisk accepts logins before its modules are loaded, and writes
-        FullyBooted right after the login response once it is ready (to
-        sessions that get system events).  No extra action is spent on the
-        check: only a failure on a session that has not seen FullyBooted
-        waits for it (within the timeout) and tries again.
+        Asterisk accepts logins before its modules are loaded.  Right after
+        the login response it writes FullyBooted (to sessions that get system
+        events) when it is ready, then SuccessfulAuth (security events).  So
+        SuccessfulAuth without FullyBooted before it shows a PBX still
+        booting; without SuccessfulAuth nothing is known, and nothing is
+        waited for.  No extra action is spent on the check.
         """
         reply = self.request(headers, timeout)
-        if reply.ok or self.fully_booted or not self.watch_boot:
+        if reply.ok or self.fully_booted or not self.watch_boot or not self.saw_auth_event:
             return reply
         if reply.response is not None and (reply.response.get("Message") or "").lower() == "permission denied":
             return reply
@@ -502,7 +508,7 @@ class Client:
         while not self.fully_booted:
             try:
                 self.pump(deadline, what="FullyBooted")
-            except AmiTimeout:
+            except (AmiTimeout, ConnectionLost):
                 return False
         return True
 

@@ -55,7 +55,8 @@ class AppContext:
         user = require_user(settings)
         secret = load_secret(settings)
         if need_booted and events == "off":
-            events = "system"  # so that FullyBooted reaches this session
+            # FullyBooted and SuccessfulAuth tell whether the PBX has booted.
+            events = "system,security"
         client = self.client(**kwargs)
         client.watch_boot = need_booted
         try:
