@@ -18,7 +18,11 @@ from .errors import ExitCode
 
 # name -> (module, attribute, one-line help shown by `ami --help`)
 COMMANDS: dict[str, tuple[str, str, str]] = {
-    "login-test": ("amicli.commands.login_test", "login_test", "Health check: connect, log in, log off (cron, Nagios)."),
+    "login-test": (
+        "amicli.commands.login_test",
+        "login_test",
+        "Health check: connect, log in, log off (cron, Nagios).",
+    ),
     "originate": ("amicli.commands.originate", "originate", "Place a call and report how it ended."),
     "queues": ("amicli.commands.queues", "queues", "Queues, their members and callers; pause and add agents."),
     "channels": ("amicli.commands.channels", "channels", "Channels up now; count or hang them up."),
@@ -68,27 +72,61 @@ Exit codes: 0 ok, 1 the PBX answered with an error, 2 usage, 3 cannot connect,
 
 @click.group(cls=LazyGroup, epilog=EPILOG, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", "-V", prog_name="ami", message="%(prog)s %(version)s")
-@click.option("-H", "--host", envvar="AMI_HOST", metavar="HOST", help="PBX address [default: 127.0.0.1]. Example: -H pbx.example.com")
-@click.option("-P", "--port", envvar="AMI_PORT", type=int, metavar="PORT", help="AMI port [default: 5038, 5039 with --tls].")
-@click.option("-u", "--user", envvar="AMI_USER", metavar="NAME", help="AMI user, a section of manager.conf. Example: -u admin")
+@click.option(
+    "-H",
+    "--host",
+    envvar="AMI_HOST",
+    metavar="HOST",
+    help="PBX address [default: 127.0.0.1]. Example: -H pbx.example.com",
+)
+@click.option(
+    "-P", "--port", envvar="AMI_PORT", type=int, metavar="PORT", help="AMI port [default: 5038, 5039 with --tls]."
+)
+@click.option(
+    "-u", "--user", envvar="AMI_USER", metavar="NAME", help="AMI user, a section of manager.conf. Example: -u admin"
+)
 @click.option(
     "--secret-file",
     envvar="AMI_SECRET_FILE",
     metavar="PATH",
     help="Read the secret from the first line of PATH ('-': stdin). Or set AMI_SECRET, or use a profile.",
 )
-@click.option("--profile", envvar="AMI_PROFILE", metavar="NAME", help="Profile (section) of ~/.config/ami/config [default: default].")
-@click.option("--timeout", envvar="AMI_TIMEOUT", type=float, metavar="SECONDS", help="Give up on connect or on any reply after SECONDS [default: 10].")
+@click.option(
+    "--profile",
+    envvar="AMI_PROFILE",
+    metavar="NAME",
+    help="Profile (section) of ~/.config/ami/config [default: default].",
+)
+@click.option(
+    "--timeout",
+    envvar="AMI_TIMEOUT",
+    type=float,
+    metavar="SECONDS",
+    help="Give up on connect or on any reply after SECONDS [default: 10].",
+)
 @click.option("--tls/--no-tls", default=None, envvar="AMI_TLS", help="Use TLS (AMI over TLS, port 5039 unless -P).")
-@click.option("--ca-file", envvar="AMI_CA_FILE", metavar="PATH", help="Trust the CA certificates in PATH (PEM) for --tls.")
-@click.option("--insecure/--no-insecure", default=None, envvar="AMI_INSECURE", help="With --tls: do not verify the certificate (never in production).")
+@click.option(
+    "--ca-file", envvar="AMI_CA_FILE", metavar="PATH", help="Trust the CA certificates in PATH (PEM) for --tls."
+)
+@click.option(
+    "--insecure/--no-insecure",
+    default=None,
+    envvar="AMI_INSECURE",
+    help="With --tls: do not verify the certificate (never in production).",
+)
 @click.option(
     "--auth",
     envvar="AMI_AUTH",
     type=click.Choice(["md5", "plain"]),
     help="Login method [default: plain]. md5 (Challenge/MD5) keeps the secret off the wire without TLS.",
 )
-@click.option("--debug", is_flag=True, default=None, envvar="AMI_DEBUG", help="Trace the protocol on stderr (secrets hidden); tracebacks on errors.")
+@click.option(
+    "--debug",
+    is_flag=True,
+    default=None,
+    envvar="AMI_DEBUG",
+    help="Trace the protocol on stderr (secrets hidden); tracebacks on errors.",
+)
 @click.pass_context
 def cli(ctx: click.Context, secret_file: str | None, **given: object) -> None:
     """ami: the Asterisk Manager Interface from the command line.

@@ -186,7 +186,7 @@ class Client:
         """Connect (and TLS handshake), then read and check the banner."""
         try:
             sock = socket.create_connection((self.host, self.port), timeout=self.timeout)
-        except socket.timeout:
+        except TimeoutError:
             raise AmiTimeout(f"connecting to {self.address} timed out after {self.timeout:g} s") from None
         except socket.gaierror as exc:
             raise ConnectError(f"cannot resolve host {self.host!r}: {exc.strerror}") from None
@@ -235,7 +235,7 @@ class Client:
                 f"TLS certificate of {self.address} not trusted: {exc.verify_message} "
                 "(use --ca-file, or --insecure to skip the check)"
             ) from None
-        except socket.timeout:
+        except TimeoutError:
             sock.close()
             raise AmiTimeout(f"TLS handshake with {self.address} timed out after {self.timeout:g} s") from None
         except (ssl.SSLError, OSError) as exc:
@@ -257,7 +257,7 @@ class Client:
             sock.settimeout(remaining)
         try:
             data = sock.recv(RECV_SIZE)
-        except socket.timeout:
+        except TimeoutError:
             raise AmiTimeout(f"no answer from {self.address} within {self.timeout:g} s (waiting for {what})") from None
         except ConnectionResetError:
             self.closed = True
@@ -293,7 +293,7 @@ class Client:
         try:
             self.sock.settimeout(self.timeout)
             self.sock.sendall(data)
-        except socket.timeout:
+        except TimeoutError:
             raise AmiTimeout(f"{self.address} accepted no data for {self.timeout:g} s") from None
         except OSError as exc:
             self.closed = True
@@ -464,9 +464,8 @@ class Client:
         if auth == "md5":
             challenge = self.request([("Action", "Challenge"), ("AuthType", "MD5")])
             if not challenge.ok or not challenge.response or not challenge.response.get("Challenge"):
-                raise AuthError(
-                    f"{self.address} refused the MD5 challenge ({challenge.message or 'no challenge'}); try --auth plain"
-                )
+                why = challenge.message or "no challenge"
+                raise AuthError(f"{self.address} refused the MD5 challenge ({why}); try --auth plain")
             key = hashlib.md5((challenge.response["Challenge"] + secret).encode("utf-8")).hexdigest()
             creds = [("AuthType", "MD5"), ("Username", username), ("Key", key)]
         elif auth == "plain":

@@ -64,8 +64,7 @@ def _check_private(path: Path) -> None:
     mode = path.stat().st_mode
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
         raise ConfigError(
-            f"{path} holds a secret and is readable by others (mode {stat.S_IMODE(mode):o}); "
-            f"run: chmod 600 {path}"
+            f"{path} holds a secret and is readable by others (mode {stat.S_IMODE(mode):o}); run: chmod 600 {path}"
         )
 
 
@@ -137,9 +136,7 @@ def resolve(
         section = dict(parser.items("default"))
     unknown = sorted(set(section) - set(PROFILE_KEYS))
     if unknown:
-        raise ConfigError(
-            f"{path or config_path()}: unknown key {unknown[0]!r} (known: {', '.join(PROFILE_KEYS)})"
-        )
+        raise ConfigError(f"{path or config_path()}: unknown key {unknown[0]!r} (known: {', '.join(PROFILE_KEYS)})")
     settings.profile = str(profile_name) if profile_name else ("default" if section else None)
 
     def pick(name: str) -> object:

@@ -39,6 +39,22 @@ class ExitCode(IntEnum):
     #: Interrupted by Ctrl-C (SIGINT): 128 + 2, as a shell reports it.
     INTERRUPTED = 130
 
+    # `ami originate`: how a placed call ended.  A block of its own from 10
+    # up, clear of the general codes above (0-8) and of the shell's (126+),
+    # so a script can tell "the call ended badly" from "ami failed".
+    #: The callee was busy (OriginateResponse Reason 5).
+    BUSY = 10
+    #: It rang until the ring timeout without an answer (Reason 3).
+    NO_ANSWER = 11
+    #: The network or the far end was congested (Reason 8).
+    CONGESTION = 12
+    #: Any other failure: no such channel, the far end hung up, ... (Reason 0, 1).
+    CALL_FAILED = 13
+    #: The call was queued but its outcome never came (no call events reach
+    #: the session, or none within ring timeout + grace).  Distinct from a
+    #: failure on purpose: the call may have rung, so a script must not retry.
+    OUTCOME_UNKNOWN = 14
+
 
 class AmiError(Exception):
     """Base of every error the library raises on purpose."""

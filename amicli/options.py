@@ -62,5 +62,7 @@ def make_output(as_json: bool, fmt: str | None, fields: str | None, no_headers: 
     if valid is not None:
         check_fields(chosen, valid)
     if fmt is not None and fmt not in table_formats():
-        raise click.BadParameter(f"unknown table format {fmt!r}; valid: {', '.join(table_formats())}", param_hint="--fmt")
+        raise click.BadParameter(
+            f"unknown table format {fmt!r}; valid: {', '.join(table_formats())}", param_hint="--fmt"
+        )
     return Output(json=as_json, fmt=fmt or DEFAULT_FMT, fields=chosen, headers=not no_headers)

@@ -112,7 +112,9 @@ def test_python_dash_m_and_version():
 
 
 def test_help_and_version_do_not_import_tabulate():
-    code = "import sys; from amicli.cli import run; run(['--help']); run(['--version']); print('tabulate' in sys.modules)"
+    code = (
+        "import sys; from amicli.cli import run; run(['--help']); run(['--version']); print('tabulate' in sys.modules)"
+    )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=ami_env())
     assert proc.stdout.strip().splitlines()[-1] == "False"
 
@@ -181,7 +183,9 @@ def test_login_test_wrong_secret_is_critical_within_2s():
     assert "wrong" not in proc.stdout + proc.stderr
 
 
-@pytest.mark.parametrize("user", [{"AMI_USER": "nobody", "AMI_SECRET": "x"}, {"AMI_USER": "elsewhere", "AMI_SECRET": "fromafar"}])
+@pytest.mark.parametrize(
+    "user", [{"AMI_USER": "nobody", "AMI_SECRET": "x"}, {"AMI_USER": "elsewhere", "AMI_SECRET": "fromafar"}]
+)
 def test_login_test_unknown_user_and_acl_are_critical(sim, user):
     proc = run_ami(["login-test"], port=sim.port, user=user)
     assert proc.returncode == 2 and "Authentication failed" in proc.stdout
@@ -229,7 +233,9 @@ def test_raw_error_exits_1(sim):
 
 
 def test_raw_repeated_key_sends_two_headers(sim):
-    proc = run_ami(["--debug", "raw", "UserEvent", "UserEvent=Deploy", "Variable=a=1", "Variable: b=2,3"], port=sim.port)
+    proc = run_ami(
+        ["--debug", "raw", "UserEvent", "UserEvent=Deploy", "Variable=a=1", "Variable: b=2,3"], port=sim.port
+    )
     assert proc.returncode == 0
     assert ">> Variable: a=1\n>> Variable: b=2,3\n" in proc.stderr
 
@@ -278,11 +284,16 @@ def test_command_failure_exits_1(sim):
     proc = run_ami(["command", "no such thing"], port=sim.port)
     assert proc.returncode == 1
     assert proc.stdout == ""
-    assert proc.stderr == "ami: error: No such command 'no such thing' (type 'core show help no such' for other possible commands)\n"
+    assert (
+        proc.stderr
+        == "ami: error: No such command 'no such thing' (type 'core show help no such' for other possible commands)\n"
+    )
 
 
 def test_command_permission_denied(sim):
-    proc = run_ami(["command", "core show version"], port=sim.port, user={"AMI_USER": "monitor", "AMI_SECRET": "m0nitor"})
+    proc = run_ami(
+        ["command", "core show version"], port=sim.port, user={"AMI_USER": "monitor", "AMI_SECRET": "m0nitor"}
+    )
     assert proc.returncode == ExitCode.AUTH
     assert "permission denied" in proc.stderr and proc.stdout == ""
 
@@ -395,7 +406,9 @@ def write_profile(tmp_path, text: str, mode: int = 0o600):
 
 
 def test_profile_supplies_settings(sim, tmp_path):
-    cfg = write_profile(tmp_path, f"[default]\nport = 1\n\n[lab]\nport = {sim.port}\nuser = admin\nsecret = s3cret-Admin\n")
+    cfg = write_profile(
+        tmp_path, f"[default]\nport = 1\n\n[lab]\nport = {sim.port}\nuser = admin\nsecret = s3cret-Admin\n"
+    )
     proc = run_ami(["--profile", "lab", "raw", "Ping"], user=None, env={"AMI_CONFIG": cfg})
     assert proc.returncode == 0, proc.stderr
     # AMI_PROFILE works like --profile.
@@ -447,7 +460,9 @@ def test_no_secret_without_terminal_is_a_clear_error(sim):
 def test_secret_never_in_any_output(sim, auth):
     """Neither the secret nor the MD5 key appears, in traces or errors."""
     for secret in ("s3cret-Admin", "WrongSecret-42"):
-        proc = run_ami(["--debug", "--auth", auth, "raw", "Ping"], port=sim.port, user={"AMI_USER": "admin", "AMI_SECRET": secret})
+        proc = run_ami(
+            ["--debug", "--auth", auth, "raw", "Ping"], port=sim.port, user={"AMI_USER": "admin", "AMI_SECRET": secret}
+        )
         everything = proc.stdout + proc.stderr
         assert secret not in everything
         assert ("Secret: ********" if auth == "plain" else "Key: ********") in proc.stderr
@@ -466,9 +481,26 @@ def certs(tmp_path_factory):
     for name, san in (("good", "DNS:localhost,IP:127.0.0.1"), ("other", "DNS:other.example")):
         cert, key = base / f"{name}.crt", base / f"{name}.key"
         subprocess.run(
-            ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
-             "-days", "2", "-subj", f"/CN={san.split(':')[1].split(',')[0]}", "-addext", f"subjectAltName={san}"],
-            check=True, capture_output=True,
+            [
+                "openssl",
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-keyout",
+                str(key),
+                "-out",
+                str(cert),
+                "-days",
+                "2",
+                "-subj",
+                f"/CN={san.split(':')[1].split(',')[0]}",
+                "-addext",
+                f"subjectAltName={san}",
+            ],
+            check=True,
+            capture_output=True,
         )
         made[name] = (str(cert), str(key))
     return made
@@ -484,7 +516,9 @@ def test_tls_verified_with_ca_file(certs):
     finally:
         server.close()
     assert ok.returncode == 0 and "Ping: Pong" in ok.stdout
-    assert untrusted.returncode == ExitCode.TLS and "not trusted" in untrusted.stderr and "--insecure" in untrusted.stderr
+    assert (
+        untrusted.returncode == ExitCode.TLS and "not trusted" in untrusted.stderr and "--insecure" in untrusted.stderr
+    )
     assert insecure.returncode == 0
 
 
@@ -551,7 +585,9 @@ def test_broken_pipe_exits_quietly(sim):
 
 def test_head_closes_pipe_on_long_output(sim):
     cmd = f"{' '.join(ami_argv())} raw ListCommands | head -1"
-    proc = subprocess.run(["bash", "-o", "pipefail", "-c", cmd], env=ami_env(sim.port, **ADMIN), capture_output=True, text=True)
+    proc = subprocess.run(
+        ["bash", "-o", "pipefail", "-c", cmd], env=ami_env(sim.port, **ADMIN), capture_output=True, text=True
+    )
     assert proc.returncode == 0
     assert proc.stdout == "Response: Success\n" and proc.stderr == ""
 

@@ -145,7 +145,11 @@ def test_raw_json_keeps_repeated_output_headers(replay, compose, chunking):
 def test_permission_denied_against_asterisk22(replay, compose, chunking):
     script = compose(("permission-denied", 1, 3), logoff("permission-denied"))
     proc, _ = run_against(
-        replay, script, ["command", "core show version"], chunking, user={"AMI_USER": "monitor", "AMI_SECRET": "m0nitor"}
+        replay,
+        script,
+        ["command", "core show version"],
+        chunking,
+        user={"AMI_USER": "monitor", "AMI_SECRET": "m0nitor"},
     )
     assert proc.returncode == ExitCode.AUTH
     assert "permission denied" in proc.stderr

@@ -44,11 +44,23 @@ def _positive(ctx: click.Context, param: click.Parameter, value: float | None) -
 
 @click.command("login-test")
 @click.option(
-    "-w", "--warning", type=float, default=1.0, show_default=True, metavar="SECONDS", callback=_positive,
+    "-w",
+    "--warning",
+    type=float,
+    default=1.0,
+    show_default=True,
+    metavar="SECONDS",
+    callback=_positive,
     help="WARNING when connect+login takes longer. Example: -w 0.5",
 )
 @click.option(
-    "-c", "--critical", type=float, default=2.0, show_default=True, metavar="SECONDS", callback=_positive,
+    "-c",
+    "--critical",
+    type=float,
+    default=2.0,
+    show_default=True,
+    metavar="SECONDS",
+    callback=_positive,
     help="CRITICAL when connect+login takes longer. Example: -c 2",
 )
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing when OK, so cron mails only failures.")

@@ -8,15 +8,47 @@ import click
 
 
 @click.command()
-@click.option("--listen", default="127.0.0.1", show_default=True, metavar="ADDRESS", help="Address to listen on (loopback by default).")
-@click.option("--port", "-p", default=5038, show_default=True, type=click.IntRange(0, 65535), help="Port to listen on; 0 picks a free one (printed on stderr).")
-@click.option("--tls-cert", metavar="PEM", help="Speak TLS with this certificate (PEM). Example: --tls-cert ami.crt --tls-key ami.key")
+@click.option(
+    "--listen",
+    default="127.0.0.1",
+    show_default=True,
+    metavar="ADDRESS",
+    help="Address to listen on (loopback by default).",
+)
+@click.option(
+    "--port",
+    "-p",
+    default=5038,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="Port to listen on; 0 picks a free one (printed on stderr).",
+)
+@click.option(
+    "--tls-cert",
+    metavar="PEM",
+    help="Speak TLS with this certificate (PEM). Example: --tls-cert ami.crt --tls-key ami.key",
+)
 @click.option("--tls-key", metavar="PEM", help="The private key for --tls-cert (PEM).")
 @click.option("--manager-conf", metavar="PATH", help="Take users from this manager.conf instead of the built-in ones.")
-@click.option("--asterisk13", is_flag=True, help="Answer as Asterisk 13 does (AMI 2.10 banner, Command as 'Response: Follows').")
-@click.option("--boot-delay", type=click.FloatRange(0), default=0.0, metavar="SECONDS", help="Say FullyBooted only after SECONDS, as a PBX still loading modules does.")
-def sim(listen: str, port: int, tls_cert: str | None, tls_key: str | None, manager_conf: str | None,
-        asterisk13: bool, boot_delay: float) -> int:
+@click.option(
+    "--asterisk13", is_flag=True, help="Answer as Asterisk 13 does (AMI 2.10 banner, Command as 'Response: Follows')."
+)
+@click.option(
+    "--boot-delay",
+    type=click.FloatRange(0),
+    default=0.0,
+    metavar="SECONDS",
+    help="Say FullyBooted only after SECONDS, as a PBX still loading modules does.",
+)
+def sim(
+    listen: str,
+    port: int,
+    tls_cert: str | None,
+    tls_key: str | None,
+    manager_conf: str | None,
+    asterisk13: bool,
+    boot_delay: float,
+) -> int:
     """Run a simulated Asterisk PBX that speaks AMI, until Ctrl-C.
 
     It answers as a real Asterisk 22 does (shapes taken from recorded
@@ -48,8 +80,9 @@ def sim(listen: str, port: int, tls_cert: str | None, tls_key: str | None, manag
     if bool(tls_cert) != bool(tls_key) and tls_cert and not tls_key:
         tls_key = tls_cert  # a PEM holding both
     try:
-        server = SimServer(listen, port, users=users, tls_cert=tls_cert, tls_key=tls_key,
-                           boot_delay=boot_delay, asterisk13=asterisk13)
+        server = SimServer(
+            listen, port, users=users, tls_cert=tls_cert, tls_key=tls_key, boot_delay=boot_delay, asterisk13=asterisk13
+        )
     except OSError as exc:
         raise ConfigError(f"cannot listen on {listen}:{port}: {exc.strerror or exc}") from None
     kind = "TLS" if tls_cert else "TCP"

@@ -150,10 +150,22 @@ def _show_channels(pbx: PBX, args: list[str]) -> tuple[bool, list[str]]:
     if args[:1] == ["concise"]:
         lines = [
             "!".join(
-                [c.get("Channel", ""), c.get("Context", ""), c.get("Exten", ""), c.get("Priority", ""),
-                 c.get("ChannelStateDesc", ""), c.get("Application", ""), c.get("ApplicationData", ""),
-                 c.get("CallerIDNum", ""), c.get("AccountCode", ""), "", "3", c.get("Duration", ""),
-                 c.get("BridgeId", ""), c.get("Uniqueid", "")]
+                [
+                    c.get("Channel", ""),
+                    c.get("Context", ""),
+                    c.get("Exten", ""),
+                    c.get("Priority", ""),
+                    c.get("ChannelStateDesc", ""),
+                    c.get("Application", ""),
+                    c.get("ApplicationData", ""),
+                    c.get("CallerIDNum", ""),
+                    c.get("AccountCode", ""),
+                    "",
+                    "3",
+                    c.get("Duration", ""),
+                    c.get("BridgeId", ""),
+                    c.get("Uniqueid", ""),
+                ]
             )
             for c in channels
         ]
@@ -162,7 +174,9 @@ def _show_channels(pbx: PBX, args: list[str]) -> tuple[bool, list[str]]:
     for c in channels:
         location = f"{c.get('Exten', '')}@{c.get('Context', '')}:{c.get('Priority', '')}"
         app = f"{c.get('Application', '')}({c.get('ApplicationData', '')})"
-        lines.append(f"{c.get('Channel', '')[:20]:<20} {location[:20]:<20} {c.get('ChannelStateDesc', '')[:7]:<7} {app}")
+        lines.append(
+            f"{c.get('Channel', '')[:20]:<20} {location[:20]:<20} {c.get('ChannelStateDesc', '')[:7]:<7} {app}"
+        )
     n = len(channels)
     calls = len({c.get("Linkedid") for c in channels})
     lines += [

@@ -112,7 +112,9 @@ class Session:
             headers = list(item)
             self.send(headers[:1] + aid + headers[1:])
             count += 1
-        self.send([("Event", complete_event), *aid, ("EventList", "Complete"), ("ListItems", str(count)), *complete_extra])
+        self.send(
+            [("Event", complete_event), *aid, ("EventList", "Complete"), ("ListItems", str(count)), *complete_extra]
+        )
 
     # -- events -----------------------------------------------------------
 
@@ -190,8 +192,13 @@ class SimServer:
 
     def fully_booted_headers(self) -> list[tuple[str, str]]:
         uptime = str(int(time.time() - self.started))
-        return [("Event", "FullyBooted"), ("Privilege", "system,all"), ("Uptime", uptime), ("LastReload", uptime),
-                ("Status", "Fully Booted")]
+        return [
+            ("Event", "FullyBooted"),
+            ("Privilege", "system,all"),
+            ("Uptime", uptime),
+            ("LastReload", uptime),
+            ("Status", "Fully Booted"),
+        ]
 
     def start(self) -> "SimServer":
         thread = threading.Thread(target=self.serve_forever, name="ami-sim", daemon=True)
@@ -204,7 +211,7 @@ class SimServer:
         while not self._stop.is_set():
             try:
                 sock, peer = self.listener.accept()
-            except socket.timeout:
+            except TimeoutError:
                 continue
             except OSError:
                 if self._stop.is_set():
@@ -293,7 +300,9 @@ class SimServer:
             return
         spec = ACTIONS.get(lname)
         if spec is None:
-            session.error(request, f"Invalid/unknown command: {name}. Use Action: ListCommands to show available commands.")
+            session.error(
+                request, f"Invalid/unknown command: {name}. Use Action: ListCommands to show available commands."
+            )
             return
         if spec.perm and not (session.user.write & spec.perm):
             session.error(request, "Permission denied")

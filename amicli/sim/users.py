@@ -61,7 +61,9 @@ class User:
 
 
 def _user(name: str, secret: str, read: str, write: str, permit: str = "127.0.0.1/32") -> User:
-    return User(name, secret, permission_mask(read), permission_mask(write), [ipaddress.ip_network(permit, strict=False)])
+    return User(
+        name, secret, permission_mask(read), permission_mask(write), [ipaddress.ip_network(permit, strict=False)]
+    )
 
 
 #: The users of the recorded PBX's manager.conf.
