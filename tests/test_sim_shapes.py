@@ -82,7 +82,7 @@ def play_client_side(port: int, steps) -> tuple[list, bool]:
     counts.append(n)
     expected_counts = counts[1:]
     client_chunks = [data for direction, data in steps if direction == "client"]
-    for chunk, want in zip(client_chunks, expected_counts):
+    for chunk, want in zip(client_chunks, expected_counts, strict=True):
         if closed:
             break
         try:
