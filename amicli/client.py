@@ -482,24 +482,36 @@ class Client:
         self.logged_in = True
         return reply
 
-    def request_booted(self, headers: Headers, timeout: float | None = None) -> Reply:
-        """Request; when it fails on a PBX that has not finished booting, wait and retry once.
+    def request_all(self, requests: Sequence[Headers], timeout: float | None = None) -> list[Reply]:
+        """Send every request at once, wait for each reply in order.
 
-        Asterisk accepts logins before its modules are loaded.  Right after
-        the login response it writes FullyBooted (to sessions that get system
-        events) when it is ready, then SuccessfulAuth (security events).  So
-        SuccessfulAuth without FullyBooted before it shows a PBX still
-        booting; without SuccessfulAuth nothing is known, and nothing is
-        waited for.  No extra action is spent on the check.
+        When one fails on a PBX that is still booting, all are tried once
+        more after FullyBooted (a failed request changed nothing, so a retry
+        is safe).  Asterisk accepts logins before its modules are loaded.
+        Right after the login response it writes FullyBooted (to sessions
+        that get system events) when it is ready, then SuccessfulAuth
+        (security events).  So SuccessfulAuth without FullyBooted before it
+        shows a PBX still booting; without SuccessfulAuth nothing is known,
+        and nothing is waited for.  No extra action is spent on the check.
         """
-        reply = self.request(headers, timeout)
-        if reply.ok or self.fully_booted or not self.watch_boot or not self.saw_auth_event:
-            return reply
-        if reply.response is not None and (reply.response.get("Message") or "").lower() == "permission denied":
-            return reply
-        if self.wait_booted(timeout):
-            return self.request(headers, timeout)
-        return reply
+        replies = [self.submit(headers) for headers in requests]
+        for reply in replies:
+            self.wait(reply, timeout)
+        failed = [r for r in replies if not r.ok]
+        if (
+            failed
+            and self.watch_boot
+            and self.saw_auth_event
+            and not self.fully_booted
+            and not any(r.message.lower() == "permission denied" for r in failed)
+            and self.wait_booted(timeout)
+        ):
+            replies = [self.request(headers, timeout) for headers in requests]
+        return replies
+
+    def request_booted(self, headers: Headers, timeout: float | None = None) -> Reply:
+        """:meth:`request`, waiting for a booting PBX as :meth:`request_all` does."""
+        return self.request_all([headers], timeout)[0]
 
     def wait_booted(self, timeout: float | None = None) -> bool:
         """Wait for FullyBooted up to ``timeout``; True when it came."""

@@ -17,6 +17,7 @@ Rows are dicts built from the list events:
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass, field
 from typing import Iterable, Sequence
@@ -324,13 +325,14 @@ def queue_status(client: Client, names: Sequence[str] = ()) -> QueueStatus:
     """QueueStatus for every queue, or for each of ``names`` (all in flight at once)."""
     result = QueueStatus()
     if not names:
-        reply = client.request([("Action", "QueueStatus")]).raise_for_error()
+        reply = client.request_booted([("Action", "QueueStatus")]).raise_for_error()
         result.queues = group_status(reply.events)
         return result
     wanted = _unique(names)
-    replies = [(name, client.submit([("Action", "QueueStatus"), ("Queue", name)])) for name in wanted]
+    requests = [[("Action", "QueueStatus"), ("Queue", name)] for name in wanted]
+    replies = zip(wanted, client.request_all(requests), strict=True)
     for name, reply in replies:
-        client.wait(reply).raise_for_error()
+        reply.raise_for_error()
         # Every server sends a QueueParams first for a queue it knows; an
         # unknown name is answered with an empty list.
         known = any(
@@ -349,14 +351,15 @@ def queue_status(client: Client, names: Sequence[str] = ()) -> QueueStatus:
 def queue_summary(client: Client, names: Sequence[str] = ()) -> tuple[list[dict[str, object]], list[str]]:
     """(QueueSummary rows, names asked for that the PBX does not know)."""
     if not names:
-        reply = client.request([("Action", "QueueSummary")]).raise_for_error()
+        reply = client.request_booted([("Action", "QueueSummary")]).raise_for_error()
         return [summary_from_event(m) for m in reply.events if (m.get("Event") or "") == "QueueSummary"], []
     rows: list[dict[str, object]] = []
     missing: list[str] = []
     wanted = _unique(names)
-    replies = [(name, client.submit([("Action", "QueueSummary"), ("Queue", name)])) for name in wanted]
+    requests = [[("Action", "QueueSummary"), ("Queue", name)] for name in wanted]
+    replies = zip(wanted, client.request_all(requests), strict=True)
     for name, reply in replies:
-        client.wait(reply).raise_for_error()
+        reply.raise_for_error()
         found = [summary_from_event(m) for m in reply.events if (m.get("Event") or "") == "QueueSummary"]
         found = [r for r in found if str(r.get("Queue", "")).lower() == name.lower()]
         if not found:
@@ -404,7 +407,9 @@ def remove_request(queue: str, interface: str) -> list[tuple[str, str]]:
     return [("Action", "QueueRemove"), ("Queue", queue), ("Interface", interface)]
 
 
-def pause_request(interface: str, paused: bool, queue: str | None = None, reason: str | None = None) -> list[tuple[str, str]]:
+def pause_request(
+    interface: str, paused: bool, queue: str | None = None, reason: str | None = None
+) -> list[tuple[str, str]]:
     headers = [("Action", "QueuePause"), ("Interface", interface), ("Paused", _bool_word(paused))]
     if queue is not None:
         headers.append(("Queue", queue))
@@ -423,6 +428,8 @@ def explain_refusal(action: str, message: str, interface: str, queue: str | None
         text = f"{interface} is already a member of {where}"
     elif "not there" in low or "interface not found" in low:
         text = f"{interface} is not a member of {where}"
+    elif "invalid/unknown command" in low:
+        text = f"the PBX does not know {action} (app_queue not loaded, or the PBX still booting)"
     elif "not dynamic" in low:
         text = f"{interface} is a static member of {where} (from queues.conf); only dynamic members can be removed"
     else:
@@ -432,7 +439,7 @@ def explain_refusal(action: str, message: str, interface: str, queue: str | None
 
 def act(client: Client, headers: list[tuple[str, str]]) -> Reply:
     """Send a QueueAdd/QueueRemove/QueuePause; raise QueueRefused when refused."""
-    reply = client.request(headers)
+    reply = client.request_booted(headers)
     response = reply.response
     if response is not None and response.is_error:
         message = response.get("Message") or "error"
@@ -453,6 +460,12 @@ def local_time(epoch: object) -> object:
         return epoch
     if epoch <= 0:
         return "never"
+    return _strftime(epoch)
+
+
+@functools.lru_cache(maxsize=4096)
+def _strftime(epoch: int) -> str:
+    # Many members share a login time: a big list formats each value once.
     return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(epoch))
 
 

@@ -1,12 +1,227 @@
-"""`ami channels`: not built yet."""
+"""``ami channels``: the channels up now, counted, filtered, or hung up.
+
+``ami channels [PATTERN]`` is short for ``ami channels list [PATTERN]``; a
+channel whose name is a subcommand's (``hangup``, ``list``) is reached with
+``ami channels -- hangup``.
+"""
+
+from __future__ import annotations
+
+import re
 
 import click
 
+from ..context import get_app
 from ..errors import ExitCode
+from ..options import make_output, output_options
+from .queues import DefaultGroup, error, note, one_line
+
+STATE_HELP = "up, ring, ringing, down, busy, dialing, offhook, rsrvd, dialing-offhook, pre-ring (or 0-9)"
 
 
-@click.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
-def channels() -> int:
-    """Not built yet: this command comes in a later release."""
-    click.echo("ami: error: 'channels' is not built yet", err=True)
-    return ExitCode.USAGE
+def _states(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> list[int]:
+    from ..channels import parse_state
+
+    out = []
+    for item in value:
+        for word in item.split(","):
+            try:
+                out.append(parse_state(word))
+            except ValueError as exc:
+                raise click.BadParameter(str(exc)) from None
+    return out
+
+
+def _regex(ctx: click.Context, param: click.Parameter, value: str | None) -> re.Pattern[str] | None:
+    if value is None:
+        return None
+    one_line(ctx, param, value)
+    try:
+        return re.compile(value)
+    except re.error as exc:
+        raise click.BadParameter(f"not a valid regular expression: {exc}") from None
+
+
+EPILOG = """\b
+Exit status: 0 done, 1 the PBX refused or a channel is gone (or --match
+matched nothing), 2 usage (also: several channels match and --yes is
+missing), 4 permission denied.
+
+\b
+Examples:
+  ami channels                                 # everything up now
+  ami channels 'PJSIP/*' --state up
+  ami channels --count                         # for cron and graphs
+  ami channels --json | jq -r 'select(.DurationSeconds > 3600) | .Channel'
+  ami channels hangup PJSIP/1001-0000002a
+  ami channels hangup --match '^Local/200@' --dry-run
+"""
+
+
+@click.group(cls=DefaultGroup, epilog=EPILOG)
+def channels() -> None:
+    """Channels up now (CoreShowChannels); count or hang them up.
+
+    `ami channels [PATTERN]` is `ami channels list [PATTERN]`.
+    """
+
+
+@channels.command("list")
+@click.argument("pattern", required=False, callback=one_line)
+@click.option("--state", "states", multiple=True, callback=_states, metavar="STATE",
+              help=f"Only channels in this state; repeat or comma-separate for several: {STATE_HELP}. "
+                   "Example: --state up")
+@click.option("--count", is_flag=True, help="Print only the number of matching channels.")
+@output_options
+def list_channels(pattern: str | None, states: list[int], count: bool, as_json: bool, fmt: str | None,
+                  fields: str | None, no_headers: bool) -> int:
+    """One row per channel up now (CoreShowChannels).
+
+    PATTERN is a shell-style glob on the channel name ('PJSIP/*',
+    '*;2'); a PATTERN without * ? or [ matches the names that start with it
+    (PJSIP/1001 finds PJSIP/1001-0000002a).
+
+    \b
+    Columns: Channel, State, Caller ID, Connected line, Exten@Context:Prio,
+    Application(Data), Duration, Bridge, Unique ID, Linked ID.
+    --json: the CoreShowChannel headers (ChannelState and Priority as
+    numbers) and DurationSeconds beside Duration.
+
+    \b
+    Examples:
+      ami channels
+      ami channels 'Local/*' --state up,ringing
+      ami channels --count --state ringing
+      ami channels --json --fields Channel,DurationSeconds
+    """
+    from .. import channels as lib
+
+    out = make_output(as_json, fmt, fields, no_headers, valid=lib.KNOWN_FIELDS + lib.TABLE_COLUMNS)
+    with get_app().session(need_booted=True) as client:
+        rows = lib.fetch_channels(client)
+    rows = lib.filter_channels(rows, pattern, states)
+    if count:
+        click.echo(str(len(rows)))
+        return ExitCode.OK
+    _write_channels(out, rows)
+    return ExitCode.OK
+
+
+def _write_channels(out, rows: list[dict[str, object]]) -> None:
+    from .. import channels as lib
+
+    if out.json:
+        for row in rows:
+            out.emit_json(row, flush=False)
+        out.flush()
+    elif rows:
+        # Only --fields can ask for an original header in a table.
+        originals = bool(out.fields)
+        table = [lib.table_row(r, originals) for r in rows]
+        rows.clear()
+        out.rows(table, lib.TABLE_COLUMNS, titles=lib.TABLE_TITLES)
+
+
+@channels.command("hangup")
+@click.argument("names", nargs=-1, metavar="[CHANNEL]...", callback=one_line)
+@click.option("--match", "regex", metavar="REGEX", callback=_regex,
+              help="Hang up every channel whose name matches REGEX (Python syntax, searched anywhere in the "
+                   "name: anchor with ^ and $). Example: --match '^PJSIP/1001-'")
+@click.option("--yes", is_flag=True, help="With --match: go ahead when more than one channel matches.")
+@click.option("--dry-run", is_flag=True, help="Show what would be hung up, and hang up nothing.")
+@click.option("--cause", type=click.IntRange(0, 127), metavar="N",
+              help="Hangup cause code (Q.850). Example: --cause 16 (normal clearing)")
+@output_options
+def hangup(names: tuple[str, ...], regex: re.Pattern[str] | None, yes: bool, dry_run: bool, cause: int | None,
+           as_json: bool, fmt: str | None, fields: str | None, no_headers: bool) -> int:
+    """Hang up channels by name, or every channel matching --match REGEX.
+
+    Named channels are hung up at once; one that is gone (or never was)
+    comes out as one line on stderr and exit 1, the others are still hung
+    up.  With --match, the matching channels are listed first
+    (CoreShowChannels) and hung up by name, so only channels you were shown
+    go: when more than one matches, --yes is needed.  Each channel hung up
+    is printed (--json: one object each).  Needs write=system or call (and
+    system or reporting to list for --match).
+
+    \b
+    Examples:
+      ami channels hangup PJSIP/1001-0000002a
+      ami channels hangup --match '^Local/200@default-' --dry-run
+      ami channels hangup --match ';2$' --yes --json
+    """
+    from .. import channels as lib
+
+    if regex is not None and names:
+        raise click.UsageError("give channel names or --match REGEX, not both")
+    if regex is None and not names:
+        raise click.UsageError("give the channels to hang up, or --match REGEX")
+    out = make_output(as_json, fmt, fields, no_headers, valid=lib.KNOWN_FIELDS + lib.TABLE_COLUMNS)
+    with get_app().session(need_booted=True) as client:
+        if regex is not None:
+            return _hangup_matching(client, out, regex, yes, dry_run, cause)
+        return _hangup_named(client, out, list(names), dry_run, cause)
+
+
+def _hangup_named(client, out, names: list[str], dry_run: bool, cause: int | None) -> int:
+    from .. import channels as lib
+
+    failed = False
+    if dry_run:
+        up = {str(row.get("Channel")): row for row in lib.fetch_channels(client)}
+        rows = []
+        for name in names:
+            if name in up:
+                rows.append(up[name])
+            else:
+                error(f"no such channel: {name} (it is not up, or has already hung up)")
+                failed = True
+        _write_channels(out, rows)
+        note(f"dry run: {len(rows)} channel(s) would be hung up")
+        return ExitCode.ACTION_FAILED if failed else ExitCode.OK
+    done: list[dict[str, object]] = []
+    for _name, result in lib.hangup_many(client, names, cause):
+        if isinstance(result, Exception):
+            error(str(result))
+            failed = True
+        else:
+            done.extend({"Channel": gone} for gone in result)
+    if out.json:
+        for row in done:
+            out.emit_json(row, flush=False)
+        out.flush()
+    elif done:
+        out.rows(done, ["Channel"])
+    return ExitCode.ACTION_FAILED if failed else ExitCode.OK
+
+
+def _hangup_matching(client, out, regex: re.Pattern[str], yes: bool, dry_run: bool, cause: int | None) -> int:
+    from .. import channels as lib
+
+    matched = [row for row in lib.fetch_channels(client) if regex.search(str(row.get("Channel", "")))]
+    if not matched:
+        error(f"no channel matches {regex.pattern!r}")
+        return ExitCode.ACTION_FAILED
+    if dry_run:
+        _write_channels(out, matched)
+        note(f"dry run: {len(matched)} channel(s) would be hung up")
+        return ExitCode.OK
+    if len(matched) > 1 and not yes:
+        names = [str(row["Channel"]) for row in matched]
+        shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+        error(f"{len(names)} channels match {regex.pattern!r} ({shown}); add --yes to hang them all up, "
+              "or --dry-run to list them")
+        return ExitCode.USAGE
+    by_name = {str(row["Channel"]): row for row in matched}
+    done: list[dict[str, object]] = []
+    for name, result in lib.hangup_many(client, list(by_name), cause):
+        if isinstance(result, lib.NoSuchChannel):
+            # Gone between the listing and the hangup (often the other half of
+            # a Local channel hung up just before): what was wanted.
+            note(f"{name} had already hung up")
+        elif isinstance(result, Exception):
+            raise result
+        else:
+            done.extend(by_name.get(gone, {"Channel": gone}) for gone in result)
+    _write_channels(out, done)
+    return ExitCode.OK

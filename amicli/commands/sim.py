@@ -40,6 +40,7 @@ import click
     metavar="SECONDS",
     help="Say FullyBooted only after SECONDS, as a PBX still loading modules does.",
 )
+@click.option("--demo", is_flag=True, help="Start busy: calls up and a caller waiting in queue 'support', as recorded.")
 def sim(
     listen: str,
     port: int,
@@ -48,6 +49,7 @@ def sim(
     manager_conf: str | None,
     asterisk13: bool,
     boot_delay: float,
+    demo: bool,
 ) -> int:
     """Run a simulated Asterisk PBX that speaks AMI, until Ctrl-C.
 
@@ -65,6 +67,7 @@ def sim(
       ami sim &
       AMI_USER=admin AMI_SECRET=s3cret-Admin ami login-test
       ami sim --port 0 --asterisk13
+      ami sim --demo            # calls up, a caller waiting in 'support'
     """
     from ..errors import ConfigError
     from ..sim import SimServer
@@ -77,14 +80,20 @@ def sim(
             users = load_manager_conf(manager_conf)
         except (OSError, ValueError) as exc:
             raise ConfigError(f"cannot read {manager_conf}: {exc}") from None
-    if bool(tls_cert) != bool(tls_key) and tls_cert and not tls_key:
-        tls_key = tls_cert  # a PEM holding both
+    if tls_key and not tls_cert:
+        raise click.UsageError("--tls-key needs --tls-cert")
+    if tls_cert and not tls_key:
+        tls_key = tls_cert  # one PEM file holding both
     try:
         server = SimServer(
             listen, port, users=users, tls_cert=tls_cert, tls_key=tls_key, boot_delay=boot_delay, asterisk13=asterisk13
         )
     except OSError as exc:
         raise ConfigError(f"cannot listen on {listen}:{port}: {exc.strerror or exc}") from None
+    if demo:
+        from ..sim.channels import populate_demo
+
+        populate_demo(server.pbx)
     kind = "TLS" if tls_cert else "TCP"
     sys.stderr.write(f"ami sim: listening on {server.host}:{server.port} ({kind}, {server.banner})\n")
     sys.stderr.flush()
