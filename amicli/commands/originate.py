@@ -1,12 +1,314 @@
-"""`ami originate`: not built yet."""
+"""``ami originate``: place calls and report how each one ended."""
+
+from __future__ import annotations
+
+import sys
 
 import click
 
-from ..errors import ExitCode
+from ..context import get_app
+from ..errors import AmiError, ExitCode
+from ..options import output_options
+
+EPILOG = """\b
+Exit status (one call):
+  0   answered (or queued, with --no-wait)
+  10  busy                 11  no answer (rang until --timeout)
+  12  congestion           13  other failure (no such channel, hung up, ...)
+  14  outcome unknown: queued, but no OriginateResponse came (no call events
+      on this session, or none within --timeout + --grace); do not retry blindly
+  1   the PBX refused the action (invalid channel, extension does not exist)
+  4   permission denied (the user lacks write=originate)
+  2 usage, 3 cannot connect, 5 no reply, 6 protocol, 7 configuration, 8 TLS
+With --batch: 0 when every call ended answered, else the status of the first
+line (in input order) that did not (a bad line counts as 2).
+
+\b
+Examples:
+  ami originate Local/100@default --app Wait --data 1
+  ami originate PJSIP/alice --exten 200 --context internal --caller-id '"Ops" <9025>'
+  ami originate PJSIP/bob --exten s --context wakeup --timeout 45 --var ROOM=212 --json
+  ami originate Local/200@default --app Wait --data 600 --no-wait --json | jq -r .ActionID
+  ami originate --batch calls.csv --parallel 5 > results.jsonl
+  printf '{"channel":"Local/100@default","app":"Wait","data":"1"}\\n' | ami originate --batch -
+"""
 
 
-@click.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
-def originate() -> int:
-    """Not built yet: this command comes in a later release."""
-    click.echo("ami: error: 'originate' is not built yet", err=True)
-    return ExitCode.USAGE
+def _positive(ctx: click.Context, param: click.Parameter, value: float | None) -> float | None:
+    if value is not None and not value > 0:
+        raise click.BadParameter("must be more than 0 seconds")
+    return value
+
+
+def _not_negative(ctx: click.Context, param: click.Parameter, value: float) -> float:
+    if not value >= 0:
+        raise click.BadParameter("must be 0 seconds or more")
+    return value
+
+
+@click.command(epilog=EPILOG)
+@click.argument("channel", required=False, metavar="[CHANNEL]")
+@click.option("--exten", metavar="EXTEN", help="Connect the answered call to this extension. Example: --exten 200")
+@click.option("--context", metavar="CONTEXT", help="Dialplan context of --exten [default: default].")
+@click.option("--priority", metavar="PRIORITY", help="Priority (number or label) of --exten [default: 1].")
+@click.option("--app", metavar="APPLICATION", help="Run this application on the answered call. Example: --app Playback")
+@click.option("--data", metavar="DATA", help="Arguments of --app. Example: --app Playback --data tt-monkeys")
+@click.option(
+    "--caller-id", metavar="CALLERID", help="Caller ID shown to the callee. Example: --caller-id '\"Ops\" <9025>'"
+)
+@click.option(
+    "--timeout",
+    type=float,
+    default=None,
+    metavar="SECONDS",
+    callback=_positive,
+    help="Ring for at most SECONDS before giving up [default: 30]. (The global `ami --timeout` is for replies.)",
+)
+@click.option(
+    "--var",
+    "variables",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Set a channel variable; repeatable. Commas, quotes and '=' in VALUE arrive intact. "
+    "Example: --var MSG='a,b=c' --var ROOM=212",
+)
+@click.option("--account", metavar="CODE", help="Account code of the new channel (CDRs).")
+@click.option("--codecs", metavar="LIST", help="Codecs to offer, comma-separated. Example: --codecs ulaw,alaw")
+@click.option("--channel-id", metavar="ID", help="Uniqueid to give the new channel (the outbound side).")
+@click.option("--other-channel-id", metavar="ID", help="Uniqueid for the other half of a Local channel.")
+@click.option("--early-media", is_flag=True, help="Connect the target as soon as there is early media.")
+@click.option(
+    "--no-wait",
+    is_flag=True,
+    help="Return once the PBX has queued the call (exit 0) and print its ActionID; "
+    "the outcome then shows in `ami events` as OriginateResponse with that ActionID.",
+)
+@click.option(
+    "--grace",
+    type=float,
+    default=3.0,
+    show_default=True,
+    metavar="SECONDS",
+    callback=_not_negative,
+    help="Wait this much past --timeout for the outcome; also the longest wait for the first call event "
+    "after the call is queued, before deciding the session gets none.",
+)
+@click.option(
+    "--batch",
+    metavar="FILE",
+    help="Place one call per line of FILE ('-': stdin): JSON Lines with the option names as keys, or CSV "
+    "with a header row. Prints one JSON line per call as each ends.",
+)
+@click.option(
+    "--parallel",
+    type=click.IntRange(1, 1000),
+    default=1,
+    show_default=True,
+    metavar="N",
+    help="With --batch: at most N calls in flight at once, on one connection.",
+)
+@output_options
+def originate(
+    channel: str | None,
+    exten: str | None,
+    context: str | None,
+    priority: str | None,
+    app: str | None,
+    data: str | None,
+    caller_id: str | None,
+    timeout: float | None,
+    variables: tuple[str, ...],
+    account: str | None,
+    codecs: str | None,
+    channel_id: str | None,
+    other_channel_id: str | None,
+    early_media: bool,
+    no_wait: bool,
+    grace: float,
+    batch: str | None,
+    parallel: int,
+    as_json: bool,
+    fmt: str | None,
+    fields: str | None,
+    no_headers: bool,
+) -> int:
+    """Place a call to CHANNEL and report how it ended.
+
+    When CHANNEL answers, it is connected to an extension (--exten, with
+    --context and --priority) or to an application (--app, with --data):
+    give exactly one.  By default the command waits for the outcome and
+    prints it: answered, busy, no-answer, congestion or failed, with the
+    PBX's reason code and words, the channel, its unique ID and the target.
+    A table by default; --json prints one object.  The exit status tells
+    the outcome (below).  A call is never retried: a retried call rings
+    someone twice.
+
+    Waiting needs a user that may read `call` events (read=call in
+    manager.conf); without it the command says so after --grace seconds
+    (exit 14), and --no-wait still works.
+    """
+    from .. import originate as lib
+    from ..options import make_output
+
+    spec = _base_spec(
+        channel,
+        exten,
+        context,
+        priority,
+        app,
+        data,
+        caller_id,
+        timeout,
+        variables,
+        account,
+        codecs,
+        channel_id,
+        other_channel_id,
+        early_media,
+        batch,
+    )
+    if batch is not None:
+        if fmt is not None or no_headers:
+            raise click.UsageError("--batch prints JSON Lines: --fmt and --no-headers do not apply")
+        out = make_output(True, None, fields, False, valid=lib.RESULT_FIELDS)
+        return _run_batch(batch, spec, parallel, grace, not no_wait, out)
+    if parallel != 1:
+        raise click.UsageError("--parallel goes with --batch")
+    out = make_output(as_json, fmt, fields, no_headers, valid=lib.RESULT_FIELDS)
+    app_ctx = get_app()
+    wait = not no_wait
+    results: list = []
+    failure: AmiError | None = None
+    with app_ctx.session(events="call" if wait else "off", keep_events=wait) as client:
+        try:
+            results.extend(lib.run_calls(client, [spec], grace=grace, wait=wait))
+        except AmiError as exc:
+            # The session cannot tell the outcome (no call events, connection lost):
+            # the call, queued or not, is printed first, then the error.
+            if not results:
+                raise
+            failure = exc
+    result = results[0]
+    assert isinstance(result, lib.CallResult)
+    if result.outcome == lib.REFUSED:
+        # The PBX refused the action itself: an error, nothing was placed.
+        from ..client import error_for
+
+        if result.reply is not None:
+            raise error_for(result.reply, result.spec.headers(result.action_id))
+        raise lib.OutcomeUnknown(result.error or "Originate refused")
+    record = result.record()
+    if out.json:
+        out.emit_json(record)
+    else:
+        out.rows([record], lib.table_columns(spec, result.outcome))
+    if failure is not None:
+        raise failure
+    if result.outcome == lib.UNKNOWN:
+        _error_line(f"call to {spec.channel}: {result.error} (ActionID {result.action_id})")
+    return int(result.exit_code)
+
+
+def _base_spec(
+    channel: str | None,
+    exten: str | None,
+    context: str | None,
+    priority: str | None,
+    app: str | None,
+    data: str | None,
+    caller_id: str | None,
+    timeout: float | None,
+    variables: tuple[str, ...],
+    account: str | None,
+    codecs: str | None,
+    channel_id: str | None,
+    other_channel_id: str | None,
+    early_media: bool,
+    batch: str | None,
+):
+    """The call the options describe (for --batch: the defaults of every line)."""
+    from .. import originate as lib
+
+    if exten is not None and app is not None:
+        raise click.UsageError("give either --exten or --app, not both")
+    if app is not None and (context is not None or priority is not None):
+        raise click.UsageError("--context and --priority go with --exten, not with --app")
+    if data is not None and app is None:
+        raise click.UsageError("--data goes with --app")
+    pairs = []
+    for text in variables:
+        try:
+            pairs.append(lib.parse_var(text))
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--var") from None
+    spec = lib.CallSpec(
+        channel=channel or "",
+        exten=exten,
+        context=context,
+        priority=priority,
+        app=app,
+        data=data,
+        caller_id=caller_id,
+        timeout=timeout if timeout is not None else lib.DEFAULT_RING_TIMEOUT,
+        variables=pairs,
+        account=account,
+        codecs=codecs,
+        channel_id=channel_id,
+        other_channel_id=other_channel_id,
+        early_media=early_media,
+    )
+    if batch is not None:
+        if channel:
+            raise click.UsageError("with --batch, each line names its channel: give no CHANNEL")
+        if channel_id or other_channel_id:
+            raise click.UsageError("--channel-id and --other-channel-id differ per call: put them in the batch lines")
+        return spec
+    if not channel:
+        raise click.UsageError("missing CHANNEL (or --batch FILE)")
+    if exten is None and app is None:
+        raise click.UsageError("give a target: --exten EXTEN or --app APPLICATION")
+    try:
+        return spec.check()
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+
+
+def _open_batch(name: str):
+    if name == "-":
+        return sys.stdin.buffer
+    try:
+        return open(name, "rb")  # noqa: SIM115 - closed by the caller
+    except OSError as exc:
+        raise click.BadParameter(f"cannot read {name}: {exc.strerror or exc}", param_hint="--batch") from None
+
+
+def _run_batch(name: str, defaults, parallel: int, grace: float, wait: bool, out) -> int:
+    from .. import originate as lib
+
+    if name == "-" and get_app().secret_file == "-":
+        raise click.UsageError("--batch - and --secret-file - cannot both read stdin")
+    stream = _open_batch(name)
+    results: list = []
+    shown = "stdin" if name == "-" else name
+    try:
+        with get_app().session(events="call" if wait else "off", keep_events=wait) as client:
+            try:
+                for item in lib.run_calls(
+                    client, lib.read_batch(stream, defaults), parallel=parallel, grace=grace, wait=wait
+                ):
+                    results.append(item)
+                    if isinstance(item, lib.BadLine):
+                        _error_line(f"{shown} line {item.line}: {item.reason}; line skipped")
+                    else:
+                        out.emit_json(item.record())
+            except OSError as exc:
+                raise click.BadParameter(f"cannot read {shown}: {exc.strerror or exc}", param_hint="--batch") from None
+    finally:
+        if stream is not sys.stdin.buffer:
+            stream.close()
+    return lib.exit_status(results) if results else int(ExitCode.OK)
+
+
+def _error_line(message: str) -> None:
+    sys.stderr.write(f"ami: error: {message}\n")
+    sys.stderr.flush()

@@ -101,7 +101,20 @@ class PBX:
             channel = self.channels.pop(name, None)
             if channel is not None:
                 self.calls_processed += 1
-            return channel
+        if channel is not None:
+            self._channel_removed(channel)
+        return channel
+
+    # -- removal hook (for amicli/sim/calls.py) -------------------------------
+    # A channel may carry "_on_remove", a callable run when the channel is
+    # removed by anyone (an AMI Hangup, say), outside the lock: the module
+    # that placed the call then ends it (the OriginateResponse still owed,
+    # the other half) without whoever removed it knowing about calls.
+
+    def _channel_removed(self, channel: dict) -> None:
+        hook = channel.get("_on_remove")
+        if callable(hook):
+            hook(channel)
 
     def channel_snapshot(self) -> list[dict]:
         """Copies of the channels with Duration filled in, oldest first."""
