@@ -13,6 +13,7 @@ import sys
 import click
 
 from . import __version__
+from .completion_values import complete_profiles
 from .context import AppContext
 from .errors import ExitCode
 
@@ -95,6 +96,7 @@ Exit codes: 0 ok, 1 the PBX answered with an error, 2 usage, 3 cannot connect,
     "--profile",
     envvar="AMI_PROFILE",
     metavar="NAME",
+    shell_complete=complete_profiles,
     help="Profile (section) of ~/.config/ami/config [default: default].",
 )
 @click.option(

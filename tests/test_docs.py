@@ -1,0 +1,486 @@
+"""Man pages and shell completions: in sync with the code, lint-clean, working.
+
+The pages (man/) and completion scripts (completions/) are generated from the
+click command tree by ``python -m amicli.manpage --write``; these tests fail
+as soon as an option, a command, an exit code or an AMI_* variable changes
+without the committed files following.  The completion tests drive real
+shells (bash always; zsh and fish when installed) against the real `ami`.
+
+Debian packages for the optional tools: mandoc (mandoc -T lint), groff-base
+(groff), man-db (man -l), zsh, fish.
+"""
+
+from __future__ import annotations
+
+import configparser
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+import pytest
+from util import ami_argv, ami_env, run_ami
+
+from amicli import manpage
+from amicli.commands.completion import INSTALL_PATHS, SHELLS
+from amicli.completion_values import (
+    complete_event_names,
+    complete_mask_classes,
+    complete_profiles,
+    complete_table_formats,
+)
+from amicli.errors import ExitCode
+
+REPO = Path(__file__).resolve().parent.parent
+GENERATED = manpage.generated_files()
+PAGES = sorted(name for name in GENERATED if name.startswith("man/"))
+SYNC_HINT = "run: python -m amicli.manpage --write (and commit man/ and completions/)"
+
+
+# ---------------------------------------------------------------------------
+# The committed files are exactly what the code generates
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("rel", sorted(GENERATED))
+def test_committed_file_matches_generated(rel: str) -> None:
+    path = REPO / rel
+    assert path.is_file(), f"{rel} is missing; {SYNC_HINT}"
+    assert path.read_text(encoding="utf-8") == GENERATED[rel], f"{rel} is out of date; {SYNC_HINT}"
+
+
+def test_no_page_for_a_command_that_is_gone() -> None:
+    committed = {f"man/{p.name}" for p in (REPO / "man").glob("*.1")}
+    assert committed == set(PAGES), SYNC_HINT
+
+
+def test_generation_is_deterministic() -> None:
+    assert manpage.generated_files() == GENERATED
+
+
+def test_hand_written_notes_match_the_code() -> None:
+    # Examples name only existing commands and options, argument notes only
+    # existing arguments, and every AMI_* variable in the source is documented.
+    assert manpage.check_notes() == []
+
+
+def test_check_mode_reports_a_stale_file(tmp_path: Path) -> None:
+    for rel, text in GENERATED.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(text, encoding="utf-8")
+    check = [sys.executable, "-m", "amicli.manpage", "--check", "--root", str(tmp_path)]
+    ok = subprocess.run(check, capture_output=True, text=True, timeout=30)
+    assert (ok.returncode, ok.stdout, ok.stderr) == (0, "", "")
+    page = tmp_path / "man" / "ami-raw.1"
+    page.write_text(page.read_text(encoding="utf-8").replace("Ping", "Pong"), encoding="utf-8")
+    stale = subprocess.run(check, capture_output=True, text=True, timeout=30)
+    assert stale.returncode == 1
+    assert "man/ami-raw.1 is out of date" in stale.stderr
+
+
+# ---------------------------------------------------------------------------
+# What the pages say
+# ---------------------------------------------------------------------------
+
+
+def _page_commands() -> list[tuple[str, manpage.Node]]:
+    out = [("man/ami.1", manpage.root_node())]
+    for node in manpage.top_commands():
+        out += [(f"man/ami-{node.path[0]}.1", each) for each in manpage.walk(node)]
+    return out
+
+
+@pytest.mark.parametrize("rel,node", _page_commands(), ids=lambda v: v if isinstance(v, str) else v.name)
+def test_page_lists_every_option_and_argument(rel: str, node: manpage.Node) -> None:
+    text = GENERATED[rel]
+    for param in manpage.visible_params(node):
+        if isinstance(param, click.Option):
+            for name in [*param.opts, *param.secondary_opts]:
+                assert f"\\fB{manpage.esc(name)}\\fR" in text, f"{rel} lacks {name} of {node.name}"
+        else:
+            assert manpage._usage_piece(manpage.argument_metavar(param)) in text, f"{rel} lacks {param.name}"
+
+
+def test_exit_codes_come_from_the_real_table() -> None:
+    root = GENERATED["man/ami.1"]
+    for member in ExitCode:
+        assert f"\\fB{int(member)}\\fR ({member.name})" in root
+    general = [m for m in ExitCode if int(m) in manpage._general_codes()]
+    for rel in PAGES:
+        if rel != "man/ami-login-test.1":
+            for member in general:
+                assert f"\\fB{int(member)}\\fR ({member.name})" in GENERATED[rel], rel
+
+
+def test_command_specific_exit_codes_are_on_their_own_page_only() -> None:
+    # Codes such as originate's outcomes (busy, no answer...) are listed on
+    # the pages of the commands whose code uses them, and on ami(1).
+    general = manpage._general_codes()
+    for member in ExitCode:
+        if int(member) in general:
+            continue
+        tag = f"\\fB{int(member)}\\fR ({member.name})"
+        users = {
+            f"man/ami-{n.path[0]}.1" for n in manpage.top_commands() if member.name in manpage._codes_used_by(n.path[0])
+        }
+        for rel in PAGES:
+            assert (tag in GENERATED[rel]) == (rel in users or rel == "man/ami.1"), (rel, member.name)
+
+
+def test_login_test_page_has_the_monitoring_plugins_codes() -> None:
+    text = GENERATED["man/ami-login-test.1"]
+    for code, name in ((0, "OK"), (1, "WARNING"), (2, "CRITICAL"), (3, "UNKNOWN")):
+        assert f"\\fB{code}\\fR ({name})" in text
+    assert "(CONNECT)" not in text
+
+
+def test_environment_lists_every_option_envvar() -> None:
+    root = GENERATED["man/ami.1"]
+    for var in manpage.option_env(manpage.root_node()):
+        assert f".TP\n\\fB{var}\\fR" in root
+
+
+def test_pages_carry_no_date_of_the_day() -> None:
+    for rel in PAGES:
+        assert f".TH {Path(rel).stem.upper()} 1 {manpage.PAGE_DATE} " in GENERATED[rel]
+
+
+# ---------------------------------------------------------------------------
+# Linters and rendering
+# ---------------------------------------------------------------------------
+
+
+def test_mandoc_lint_is_clean() -> None:
+    mandoc = shutil.which("mandoc")
+    if mandoc is None:
+        pytest.skip("mandoc is not installed (Debian: apt-get install mandoc)")
+    proc = subprocess.run(
+        [mandoc, "-T", "lint", *(str(REPO / rel) for rel in PAGES)], capture_output=True, text=True, timeout=30
+    )
+    assert (proc.returncode, proc.stdout + proc.stderr) == (0, "")
+
+
+def test_groff_warnings_are_clean() -> None:
+    groff = shutil.which("groff")
+    if groff is None:
+        pytest.skip("groff is not installed (Debian: apt-get install groff-base)")
+    for rel in PAGES:
+        proc = subprocess.run([groff, "-ww", "-z", "-man", str(REPO / rel)], capture_output=True, text=True, timeout=30)
+        assert (proc.returncode, proc.stderr) == (0, ""), rel
+
+
+def _render(rel: str) -> str:
+    if shutil.which("man"):
+        env = {**os.environ, "MANWIDTH": "200", "MAN_KEEP_FORMATTING": "", "MANROFFSEQ": "", "LC_ALL": "C.UTF-8"}
+        proc = subprocess.run(["man", "-l", str(REPO / rel)], capture_output=True, text=True, env=env, timeout=30)
+    elif shutil.which("mandoc"):
+        proc = subprocess.run(
+            ["mandoc", "-T", "utf8", "-O", "width=200", str(REPO / rel)], capture_output=True, text=True, timeout=30
+        )
+    else:
+        pytest.skip("neither man nor mandoc is installed")
+    assert proc.returncode == 0, proc.stderr
+    return re.sub(r".\x08", "", proc.stdout)
+
+
+def test_originate_page_renders_every_option_and_exit_code() -> None:
+    node = next(n for n in manpage.top_commands() if n.path[0] == "originate")
+    shown = _render("man/ami-originate.1")
+    for param in manpage.visible_params(node):
+        if isinstance(param, click.Option):
+            for name in param.opts:
+                assert name in shown
+    for row in manpage.exit_rows("originate"):
+        assert f"{row.code} ({row.name})" in shown
+
+
+@pytest.mark.parametrize("rel", PAGES)
+def test_every_page_renders(rel: str) -> None:
+    shown = _render(rel)
+    for section in ("NAME", "SYNOPSIS", "DESCRIPTION", "OPTIONS", "EXIT STATUS", "ENVIRONMENT", "SEE ALSO"):
+        assert f"\n{section}\n" in shown, f"{rel}: no {section}"
+
+
+# ---------------------------------------------------------------------------
+# Packaging: pip install . puts the files where man and the shells look
+# ---------------------------------------------------------------------------
+
+
+def test_setup_cfg_installs_every_generated_file() -> None:
+    cfg = configparser.ConfigParser()
+    cfg.read(REPO / "setup.cfg")
+    installed: dict[str, str] = {}
+    for target, sources in cfg.items("options.data_files"):
+        for pattern in sources.split(","):
+            for path in REPO.glob(pattern.strip()):
+                installed[str(path.relative_to(REPO))] = target
+    for rel in PAGES:
+        assert installed.get(rel) == "share/man/man1", rel
+    for shell in SHELLS:
+        directory, name = INSTALL_PATHS[shell]
+        assert installed.get(f"completions/{name}") == directory
+
+
+# ---------------------------------------------------------------------------
+# `ami completion SHELL` prints the committed script
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("shell", SHELLS)
+def test_completion_command_prints_the_committed_script(shell: str) -> None:
+    proc = run_ami(["completion", shell], user=None)
+    assert (proc.returncode, proc.stderr) == (0, "")
+    assert proc.stdout == (REPO / "completions" / INSTALL_PATHS[shell][1]).read_text(encoding="utf-8")
+
+
+def test_completion_of_an_unknown_shell_is_a_usage_error() -> None:
+    proc = run_ami(["completion", "tcsh"], user=None)
+    assert proc.returncode == ExitCode.USAGE
+    assert proc.stdout == ""
+    assert proc.stderr.startswith("ami: error: ") and proc.stderr.count("\n") == 1
+
+
+# ---------------------------------------------------------------------------
+# Real shells completing with the committed scripts
+# ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def ami_bin(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A directory holding an `ami` to put on PATH: the installed one, or a wrapper."""
+    argv = ami_argv()
+    if len(argv) == 1:
+        return Path(argv[0]).parent
+    bindir = tmp_path_factory.mktemp("bin")
+    wrapper = bindir / "ami"
+    wrapper.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m amicli "$@"\n')
+    wrapper.chmod(0o755)
+    return bindir
+
+
+@pytest.fixture(scope="module")
+def config_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("cfg") / "config"
+    path.write_text("[default]\nhost = 127.0.0.1\n\n[pbx1]\nhost = 10.0.0.1\n\n[pbx2]\nhost = 10.0.0.2\n")
+    path.chmod(0o600)
+    return path
+
+
+def _shell_env(ami_bin: Path, config: Path, **extra: str) -> dict[str, str]:
+    env = ami_env(AMI_CONFIG=str(config), **extra)
+    env["PATH"] = f"{ami_bin}{os.pathsep}{env.get('PATH', '/usr/bin:/bin')}"
+    return env
+
+
+def bash_complete(lines: list[str], env: dict[str, str]) -> tuple[list[list[str]], str]:
+    """Complete each command line (the last word is the one being completed)
+    in one non-interactive bash that sourced completions/ami."""
+    script = [
+        "source completions/ami",
+        'comp() { COMP_WORDS=("$@"); COMP_CWORD=$(( ${#COMP_WORDS[@]} - 1 )); COMPREPLY=(); '
+        '_ami_completion ami; printf "%s\\x1f" "${COMPREPLY[@]}"; printf "\\n"; }',
+    ]
+    for line in lines:
+        words = line.split(" ")
+        script.append("comp " + " ".join(f"'{w}'" for w in words))
+    proc = subprocess.run(
+        ["bash", "--norc", "--noprofile", "-c", "\n".join(script)],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert proc.returncode == 0, proc.stderr
+    results = [[item for item in out.split("\x1f") if item] for out in proc.stdout.split("\n")[: len(lines)]]
+    return results, proc.stderr
+
+
+def test_bash_completes_commands_options_and_values(ami_bin: Path, config_file: Path) -> None:
+    lines = [
+        "ami qu",
+        "ami queues --js",
+        "ami login-test --js",
+        "ami ",
+        "ami --profile ",
+        "ami --profile pbx",
+        "ami --auth ",
+        "ami queues --fmt git",
+        "ami completion ",
+    ]
+    results, stderr = bash_complete(lines, _shell_env(ami_bin, config_file))
+    got = dict(zip(lines, results, strict=True))
+    assert got["ami qu"] == ["queues"]
+    assert got["ami queues --js"] == ["--json"]
+    assert got["ami login-test --js"] == ["--json"]
+    assert set(got["ami "]) >= {"login-test", "originate", "queues", "channels", "events", "raw", "command", "sim"}
+    assert got["ami --profile "] == ["default", "pbx1", "pbx2"]
+    assert got["ami --profile pbx"] == ["pbx1", "pbx2"]
+    assert got["ami --auth "] == ["md5", "plain"]
+    assert got["ami queues --fmt git"] == ["github"]
+    assert got["ami completion "] == ["bash", "zsh", "fish"]
+    assert stderr == ""
+
+
+def test_bash_completion_survives_a_broken_profile_file(ami_bin: Path, tmp_path: Path) -> None:
+    broken = tmp_path / "config"
+    broken.write_text("this is [not an INI file\n")
+    results, stderr = bash_complete(["ami --profile ", "ami qu"], _shell_env(ami_bin, broken))
+    assert results == [[], ["queues"]]
+    assert stderr == ""
+
+
+def _events_option(name: str) -> click.Option | None:
+    node = next(n for n in manpage.top_commands() if n.path[0] == "events")
+    for each in manpage.walk(node):
+        for param in manpage.visible_params(each):
+            if isinstance(param, click.Option) and name in param.opts:
+                return param
+    return None
+
+
+def test_bash_completes_event_names_and_classes(ami_bin: Path, config_file: Path) -> None:
+    event = _events_option("--event")
+    mask = _events_option("--mask")
+    hooked = [
+        opt
+        for opt, callback in ((event, complete_event_names), (mask, complete_mask_classes))
+        if opt is not None and getattr(opt, "_custom_shell_complete", None) is callback
+    ]
+    if not hooked:
+        pytest.skip("ami events has no --event/--mask with the completion callbacks attached yet")
+    lines = []
+    if event in hooked:
+        lines.append("ami events --event Hangu")
+    if mask in hooked:
+        lines.append("ami events --mask call,sys")
+    results, _ = bash_complete(lines, _shell_env(ami_bin, config_file))
+    got = dict(zip(lines, results, strict=True))
+    if "ami events --event Hangu" in got:
+        assert got["ami events --event Hangu"] == [
+            "Hangup",
+            "HangupHandlerPop",
+            "HangupHandlerPush",
+            "HangupHandlerRun",
+            "HangupRequest",
+        ]
+    if "ami events --mask call,sys" in got:
+        assert got["ami events --mask call,sys"] == ["call,system"]
+
+
+def test_tab_never_opens_a_connection(ami_bin: Path, config_file: Path) -> None:
+    # A listener where the PBX would be: after completing at every kind of
+    # position of every command, nobody may have connected to it.
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    port = listener.getsockname()[1]
+    lines = ["ami --profile ", "ami login-test ", "ami raw ", "ami raw Ping ", "ami command core ", "ami sim --listen "]
+    # Every command's arguments, and the value of every option with a
+    # completion callback of its own (click's built-in types complete locally).
+    for node in manpage.top_commands():
+        for each in manpage.walk(node):
+            lines.append(" ".join(("ami", *each.path, "")))
+            for param in manpage.visible_params(each):
+                if isinstance(param, click.Option) and getattr(param, "_custom_shell_complete", None):
+                    lines.append(" ".join(("ami", *each.path, param.opts[-1], "")))
+    env = _shell_env(
+        ami_bin, config_file, AMI_HOST="127.0.0.1", AMI_PORT=str(port), AMI_USER="admin", AMI_SECRET="s3cret-Admin"
+    )
+    try:
+        _results, stderr = bash_complete(lines, env)
+        listener.setblocking(False)
+        with pytest.raises(BlockingIOError):
+            conn, _ = listener.accept()
+            conn.close()
+    finally:
+        listener.close()
+    assert stderr == ""
+
+
+def test_zsh_script_completes(ami_bin: Path, config_file: Path) -> None:
+    zsh = shutil.which("zsh")
+    if zsh is None:
+        pytest.skip("zsh is not installed (Debian: apt-get install zsh)")
+    # The completion system's builtins replaced by stubs that print what
+    # they were given; the script and its call back into `ami` are real.
+    script = "\n".join(
+        [
+            "compdef() { : }",
+            "source completions/_ami",
+            '_describe() { print -rl -- "${completions_with_descriptions[@]}" }',
+            'compadd() { print -rl -- "${completions[@]}" }',
+            "words=(ami qu); CURRENT=2; _ami_completion; print -- ---",
+            "words=(ami queues --js); CURRENT=3; _ami_completion; print -- ---",
+            "words=(ami --profile pb); CURRENT=3; _ami_completion",
+        ]
+    )
+    proc = subprocess.run(
+        [zsh, "-f", "-c", script],
+        cwd=REPO,
+        env=_shell_env(ami_bin, config_file),
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert proc.returncode == 0, proc.stderr
+    qu, js, profiles = proc.stdout.split("---\n")
+    assert qu.startswith("queues:")
+    assert js.startswith("--json:")
+    assert profiles.split() == ["pbx1", "pbx2"]
+    assert (REPO / "completions" / "_ami").read_text().startswith("#compdef ami\n")
+
+
+def test_fish_script_completes(ami_bin: Path, config_file: Path) -> None:
+    fish = shutil.which("fish")
+    if fish is None:
+        pytest.skip("fish is not installed (Debian: apt-get install fish)")
+    script = (
+        "source completions/ami.fish; complete -C 'ami qu'; echo ---; complete -C 'ami queues --js'; "
+        "echo ---; complete -C 'ami --profile pb'"
+    )
+    proc = subprocess.run(
+        [fish, "--no-config", "-c", script],
+        cwd=REPO,
+        env=_shell_env(ami_bin, config_file),
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert proc.returncode == 0, proc.stderr
+    qu, js, profiles = proc.stdout.split("---\n")
+    assert qu.split("\t")[0] == "queues"
+    assert js.split("\t")[0] == "--json"
+    assert profiles.split() == ["pbx1", "pbx2"]
+
+
+# ---------------------------------------------------------------------------
+# The value callbacks themselves
+# ---------------------------------------------------------------------------
+
+
+def test_profile_values_come_from_the_profile_file(config_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AMI_CONFIG", str(config_file))
+    assert complete_profiles(None, None, "") == ["default", "pbx1", "pbx2"]  # type: ignore[arg-type]
+    monkeypatch.setenv("AMI_CONFIG", str(config_file.parent / "missing"))
+    assert complete_profiles(None, None, "") == []  # type: ignore[arg-type]
+
+
+def test_event_names_match_without_case() -> None:
+    assert complete_event_names(None, None, "originater") == ["OriginateResponse"]  # type: ignore[arg-type]
+    assert "FullyBooted" in complete_event_names(None, None, "")  # type: ignore[arg-type]
+
+
+def test_mask_classes_complete_the_last_item_of_a_list() -> None:
+    assert complete_mask_classes(None, None, "")[-1] == "all"  # type: ignore[arg-type]
+    assert complete_mask_classes(None, None, "call,sy") == ["call,system"]  # type: ignore[arg-type]
+    assert complete_mask_classes(None, None, "call,c") == ["call,command", "call,config", "call,cdr", "call,cc"]  # type: ignore[arg-type]
+    assert complete_mask_classes(None, None, "call,a") == ["call,agent", "call,agi", "call,aoc"]  # type: ignore[arg-type]
+
+
+def test_table_formats_complete() -> None:
+    assert "github" in complete_table_formats(None, None, "gi")  # type: ignore[arg-type]
