@@ -22,6 +22,7 @@ from typing import Iterable, Iterator, Sequence
 
 from .client import Client, Reply
 from .errors import ActionError
+from .output import get_field
 from .protocol import Message
 
 #: ``ChannelState`` numbers as Asterisk names them (``ast_state2str``).
@@ -157,34 +158,22 @@ def channel_from_event(msg: Message) -> dict[str, object]:
     return row
 
 
-def _field(row: dict[str, object], *names: str) -> object:
-    """The first of ``names`` present in ``row`` (case-insensitive), or None."""
-    for name in names:
-        if name in row:
-            return row[name]
-    lowered = {k.lower(): v for k, v in row.items()}
-    for name in names:
-        if name.lower() in lowered:
-            return lowered[name.lower()]
-    return None
-
-
 def state_name(row: dict[str, object]) -> str:
     """The state in words: ``ChannelStateDesc``, else decoded ``ChannelState``."""
-    desc = _field(row, "ChannelStateDesc")
+    desc = get_field(row, "ChannelStateDesc")
     if isinstance(desc, str) and desc:
         return desc
-    state = _field(row, "ChannelState")
+    state = get_field(row, "ChannelState")
     if isinstance(state, int):
         return CHANNEL_STATES.get(state, f"Unknown ({state})")
     return "" if state is None else str(state)
 
 
 def state_number(row: dict[str, object]) -> int | None:
-    state = _field(row, "ChannelState")
+    state = get_field(row, "ChannelState")
     if isinstance(state, int):
         return state
-    desc = _field(row, "ChannelStateDesc")
+    desc = get_field(row, "ChannelStateDesc")
     if isinstance(desc, str):
         return STATE_BY_NAME.get(normalise_state(desc))
     return None
@@ -221,20 +210,20 @@ def table_row(row: dict[str, object], originals: bool = True) -> dict[str, objec
     else:
         out = {"Channel": row.get("Channel"), "Duration": row.get("Duration")}
     out["State"] = state_name(row)
-    cid_num, cid_name = _field(row, "CallerIDNum", "CallerID"), _field(row, "CallerIDName")
+    cid_num, cid_name = get_field(row, "CallerIDNum", "CallerID"), get_field(row, "CallerIDName")
     out["CallerID"] = caller_text(cid_num, cid_name) if (cid_num is not None or cid_name is not None) else None
-    con_num, con_name = _field(row, "ConnectedLineNum"), _field(row, "ConnectedLineName")
+    con_num, con_name = get_field(row, "ConnectedLineNum"), get_field(row, "ConnectedLineName")
     out["Connected"] = caller_text(con_num, con_name) if (con_num is not None or con_name is not None) else None
-    exten, context, prio = _field(row, "Exten", "Extension"), _field(row, "Context"), _field(row, "Priority")
+    exten, context, prio = get_field(row, "Exten", "Extension"), get_field(row, "Context"), get_field(row, "Priority")
     if exten is None and context is None and prio is None:
         out["Location"] = None
     else:
         out["Location"] = f"{exten or ''}@{context or ''}:{'' if prio is None else prio}"
-    app, data = _field(row, "Application"), _field(row, "ApplicationData", "Data")
+    app, data = get_field(row, "Application"), get_field(row, "ApplicationData", "Data")
     out["App"] = f"{app}({data or ''})" if app else None
-    out["Uniqueid"] = _field(row, "Uniqueid")
-    out["Linkedid"] = _field(row, "Linkedid")
-    out["BridgeId"] = _field(row, "BridgeId", "BridgedChannel")
+    out["Uniqueid"] = get_field(row, "Uniqueid")
+    out["Linkedid"] = get_field(row, "Linkedid")
+    out["BridgeId"] = get_field(row, "BridgeId", "BridgedChannel")
     return out
 
 

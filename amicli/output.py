@@ -47,14 +47,23 @@ def check_fields(wanted: Sequence[str] | None, valid: Sequence[str]) -> None:
             raise FieldError(f"unknown field {name!r}; valid fields: {', '.join(valid)}")
 
 
-def _pick(row: Mapping[str, object], name: str) -> object:
-    if name in row:
-        return row[name]
-    lower = name.lower()
-    for key, value in row.items():
-        if key.lower() == lower:
-            return value
+def get_field(row: Mapping[str, object], *names: str) -> object:
+    """The first of ``names`` present in ``row`` (case-insensitive), or None.
+
+    AMI header names differ in case between versions (``Uniqueid`` and
+    ``UniqueID``), so rows are looked up without regard to it.
+    """
+    for name in names:
+        if name in row:
+            return row[name]
+    lowered = {k.lower(): v for k, v in row.items()}
+    for name in names:
+        if name.lower() in lowered:
+            return lowered[name.lower()]
     return None
+
+
+_pick = get_field
 
 
 @dataclass

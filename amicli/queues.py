@@ -24,6 +24,7 @@ from typing import Iterable, Sequence
 
 from .client import Client, Reply
 from .errors import ActionError
+from .output import get_field
 from .protocol import Message
 
 #: Member ``Status``: the numeric device state (``enum ast_device_state``)
@@ -179,18 +180,6 @@ def typed_row(msg: Message, types: dict[str, str]) -> dict[str, object]:
         else:
             row[key] = converted
     return row
-
-
-def get_field(row: dict[str, object], *names: str) -> object:
-    """The first of ``names`` present in ``row`` (case-insensitive), or None."""
-    for name in names:
-        if name in row:
-            return row[name]
-    lowered = {k.lower(): v for k, v in row.items()}
-    for name in names:
-        if name.lower() in lowered:
-            return lowered[name.lower()]
-    return None
 
 
 def device_state_text(status: object) -> str | None:

@@ -25,24 +25,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Iterable, Sequence
 
 from ..protocol import Message
+from ..queues import DEVICE_STATES
 from .pbx import cli
 from .server import Session, action
 
 if TYPE_CHECKING:
     from .pbx import PBX
 
-#: Words for a member's device state, as ``queue show`` prints them.
-DEVICE_STATE_WORDS = {
-    0: "Unknown",
-    1: "Not in use",
-    2: "In use",
-    3: "Busy",
-    4: "Invalid",
-    5: "Unavailable",
-    6: "Ringing",
-    7: "Ring+Inuse",
-    8: "On Hold",
-}
 
 
 @dataclass
@@ -528,7 +517,7 @@ def _member_line(m: Member, now: float) -> str:
         text += f" (paused{reason} was {int(now - m.last_pause)} secs ago)"
     if m.in_call:
         text += " (in call)"
-    text += f" ({DEVICE_STATE_WORDS.get(m.status, 'Unknown')})"
+    text += f" ({DEVICE_STATES.get(m.status, 'Unknown')})"
     if m.calls:
         text += f" has taken {m.calls} calls (last was {int(now - m.last_call)} secs ago)"
     else:
