@@ -57,24 +57,42 @@ class Message:
     ``kind`` is ``"response"``, ``"event"``, ``"text"`` (a headerless block,
     its lines in ``text``) or ``"other"``.  ``raw`` holds the exact bytes
     received, terminator included.
+
+    The parser's fast path leaves ``headers`` unparsed until first read
+    (``_hlen`` is then the length of the header bytes in ``raw``): a stream
+    reader that only forwards events never pays for splitting their lines.
     """
 
-    __slots__ = ("headers", "kind", "raw", "text", "legacy")
+    __slots__ = ("_headers", "_hlen", "kind", "raw", "text", "legacy")
 
     def __init__(
         self,
-        headers: list[tuple[str, str]],
+        headers: list[tuple[str, str]] | None,
         kind: str = "other",
         raw: bytes = b"",
         text: str | None = None,
         legacy: bool = False,
+        hlen: int = -1,
     ) -> None:
-        self.headers = headers
+        self._headers = headers
+        self._hlen = hlen
         self.kind = kind
         self.raw = raw
         self.text = text
         #: True for an Asterisk <= 13 ``Response: Follows`` command reply.
         self.legacy = legacy
+
+    @property
+    def headers(self) -> list[tuple[str, str]]:
+        """The ``(key, value)`` pairs in order (parsed on first use)."""
+        headers = self._headers
+        if headers is None:
+            headers = self._headers = _split_lines(decode(self.raw[: self._hlen]).split("\n"))
+        return headers
+
+    @headers.setter
+    def headers(self, value: list[tuple[str, str]]) -> None:
+        self._headers = value
 
     @classmethod
     def from_pairs(cls, pairs: Iterable[tuple[str, str]]) -> "Message":
@@ -110,6 +128,10 @@ class Message:
     def name(self) -> str:
         """The event name, or the response word (``Success``, ``Error``...)."""
         if self.kind == "event":
+            raw = self.raw
+            if self._headers is None and raw[:7] == b"Event: ":
+                # Unparsed (CRLF lines): the first line is the Event header.
+                return decode(raw[7 : raw.find(b"\r\n")])
             return self.get("Event", "") or ""
         return self.get("Response", "") or ""
 
@@ -177,6 +199,27 @@ def _is_header_line(line: str) -> bool:
     return bool(sep) and _HEADER_KEY.fullmatch(key) is not None
 
 
+def _split_lines(lines: list[str]) -> list[tuple[str, str]]:
+    """Header lines (split on LF, a CR may end each) -> ``(key, value)`` pairs.
+
+    The same rule as :func:`_split_header`, inlined: this runs for every
+    header of every message whose headers are read.
+    """
+    out = []
+    append = out.append
+    for line in lines:
+        if line[-1:] == "\r":
+            line = line[:-1]
+        key, sep, value = line.partition(":")
+        if not sep:
+            append(("", line))
+        elif value[:1] == " ":
+            append((key, value[1:]))
+        else:
+            append((key, value))
+    return out
+
+
 def parse_block(raw: bytes, length: int | None = None) -> Message:
     """Parse one message.
 
@@ -187,10 +230,11 @@ def parse_block(raw: bytes, length: int | None = None) -> Message:
     lines = text.split("\n")
     if len(lines) > MAX_HEADERS:
         raise ProtocolError(f"message with more than {MAX_HEADERS} header lines")
-    lines = [ln[:-1] if ln.endswith("\r") else ln for ln in lines]
-    if not _is_header_line(lines[0]):
+    first = lines[0][:-1] if lines[0].endswith("\r") else lines[0]
+    if not _is_header_line(first):
+        lines = [ln[:-1] if ln.endswith("\r") else ln for ln in lines]
         return Message([], "text", raw, "\n".join(lines))
-    headers = [_split_header(ln) for ln in lines]
+    headers = _split_lines(lines)
     return Message(headers, _kind_of(headers), raw)
 
 
@@ -252,13 +296,76 @@ class Parser:
         """Bytes received but not yet part of a complete message."""
         return len(self._buf)
 
+    def take(self) -> bytes:
+        """Remove and return the buffered bytes (to hand the stream to another reader)."""
+        data = bytes(self._buf)
+        self._buf.clear()
+        self._scan = 0
+        return data
+
     def feed(self, data: bytes) -> list[Message]:
         """Add ``data`` and return every message now complete, in order."""
         buf = self._buf
+        if self.banner is None:
+            buf += data
+            if not self._take_banner():
+                return []
+            data = bytes(buf)
+            buf.clear()
+        # No message can end unless a line end followed by an empty line
+        # arrived: then there is nothing to parse yet, only bounds to check.
+        # (Feeding byte by byte stays linear this way.)
+        probe = bytes(buf[-2:]) + data if buf else data
+        if b"\n\r\n" not in probe and b"\n\n" not in probe:
+            buf += data
+            self._check_bounds()
+            return []
+        if buf:
+            data = bytes(buf) + data
+            buf.clear()
+        # The fast path: CRLF line ends only and no Asterisk 13 command
+        # output, which is every Asterisk event stream.  Messages are split
+        # in one C call and their headers are parsed only when read.
+        newlines = data.count(b"\n")
+        if newlines == data.count(b"\r\n") and _LEGACY_START not in data:
+            self._scan = 0
+            return self._feed_fast(data, newlines > MAX_HEADERS)
         buf += data
+        return self._feed_slow()
+
+    def _feed_fast(self, data: bytes, count_lines: bool) -> list[Message]:
+        pieces = data.split(b"\r\n\r\n")
+        self._buf += pieces.pop()
         out: list[Message] = []
-        if self.banner is None and not self._take_banner():
-            return out
+        append = out.append
+        small = self._small
+        for piece in pieces:
+            if piece[:2] == b"\r\n":
+                # Stray empty lines before a message are skipped.
+                while piece[:2] == b"\r\n":
+                    piece = piece[2:]
+            if not piece:
+                continue
+            raw = piece + b"\r\n\r\n"
+            if len(raw) > small:
+                self._check_message(raw, 0, len(raw))
+            # The header bytes run up to the LF ending the last line (its CR
+            # included), as the general path reads them.
+            hlen = len(piece) + 1
+            if count_lines and piece.count(b"\n") >= MAX_HEADERS:
+                raise ProtocolError(f"message with more than {MAX_HEADERS} header lines")
+            if piece[:6] == b"Event:":
+                append(Message(None, "event", raw, None, False, hlen))
+            elif piece[:9] == b"Response:":
+                append(Message(None, "response", raw, None, False, hlen))
+            else:
+                append(parse_block(raw, hlen))
+        self._check_bounds()
+        return out
+
+    def _feed_slow(self) -> list[Message]:
+        buf = self._buf
+        out: list[Message] = []
         pos = 0
         end_search = _END.search
         size = len(buf)

@@ -1,12 +1,203 @@
-"""`ami events`: not built yet."""
+"""``ami events``: the PBX's event stream, filtered, as text, AMI or JSON Lines."""
+
+from __future__ import annotations
 
 import click
 
+from ..completion_values import complete_event_names, complete_mask_classes
 from ..errors import ExitCode
+from ..eventnames import EVENT_CLASSES
 
 
-@click.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
-def events() -> int:
-    """Not built yet: this command comes in a later release."""
-    click.echo("ami: error: 'events' is not built yet", err=True)
-    return ExitCode.USAGE
+def _check_mask(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is None:
+        return None
+    words = [w.strip().lower() for w in value.split(",") if w.strip()]
+    if not words:
+        raise click.BadParameter("give one or more event classes, e.g. call,cdr")
+    for word in words:
+        if word not in EVENT_CLASSES and word not in ("all", "on"):
+            raise click.BadParameter(f"unknown event class {word!r}; classes: {', '.join(EVENT_CLASSES)}, all")
+    return ",".join(words)
+
+
+def _check_filters(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> list:
+    from ..events import parse_filter
+
+    tests = []
+    for text in value:
+        try:
+            tests.append(parse_filter(text))
+        except ValueError as exc:
+            raise click.BadParameter(str(exc)) from None
+    return tests
+
+
+def _check_server_filters(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> list[str]:
+    from ..events import check_server_filter
+
+    for pattern in value:
+        if not pattern or pattern == "!":
+            raise click.BadParameter("an empty regular expression")
+        if "\r" in pattern or "\n" in pattern:
+            raise click.BadParameter(f"{pattern!r}: a line break cannot be sent in a header")
+        try:
+            check_server_filter(pattern)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc)) from None
+    return list(value)
+
+
+@click.command()
+@click.option(
+    "--event", "-e", "names", multiple=True, metavar="NAME", shell_complete=complete_event_names,
+    help="Only events of this name (case-insensitive); repeat for any of several. Example: -e Hangup -e Cdr",
+)
+@click.option(
+    "--filter", "-f", "tests", multiple=True, metavar="EXPR", callback=_check_filters,
+    help="Only events whose header matches: Key=Value, Key!=Value, Key~REGEX, Key!~REGEX; repeat and all "
+    "must hold. Example: -f Context=default -f 'Channel~^PJSIP/'",
+)
+@click.option(
+    "--mask", metavar="CLASSES", callback=_check_mask, shell_complete=complete_mask_classes,
+    help="Ask the PBX for these event classes only (the Login Events mask): system, call, cdr, agent, user, "
+    "dialplan, ... Example: --mask call,cdr",
+)
+@click.option(
+    "--server-filter", "server_filters", multiple=True, metavar="REGEX", callback=_check_server_filters,
+    help="Ask the PBX to send only events whose text matches REGEX (the Filter action; '!REGEX' excludes). "
+    "Without the permission for it, filters here instead. Example: --server-filter 'Event: Hangup'",
+)
+@click.option("--count", "-n", type=click.IntRange(min=1), metavar="N", help="Exit 0 after N matching events.")
+@click.option(
+    "--timeout", "-t", "duration", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS",
+    help="Stop after SECONDS: exit 0, or 1 if --count was given and not reached. Example: -n 1 -t 30",
+)
+@click.option("--json", "as_json", is_flag=True, help="JSON Lines: one object per event, keys as Asterisk names them.")
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "ami", "json"]), default=None,
+    help="text: one line per event [default]; ami: the messages as received; json: as --json.",
+)
+@click.option(
+    "--buffer", "buffer_size", type=click.IntRange(1, 10_000_000), default=None, metavar="N",
+    help="Events held while the output is slow [default: 10000]; past that they are dropped and counted.",
+)
+@click.option("--reconnect", is_flag=True, help="When the connection drops or the PBX restarts, reconnect and go on.")
+@click.option(
+    "--keepalive", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS",
+    help="Send a Ping every SECONDS; no answer within the global --timeout means the connection is dead.",
+)
+def events(
+    names: tuple[str, ...],
+    tests: list,
+    mask: str | None,
+    server_filters: list[str],
+    count: int | None,
+    duration: float | None,
+    as_json: bool,
+    fmt: str | None,
+    buffer_size: int | None,
+    reconnect: bool,
+    keepalive: float | None,
+) -> int:
+    """Stream the events the PBX sends, until interrupted.
+
+    Each event is printed as it arrives: one line for people (time, event
+    name, the fields that say what happened), --format ami as received, or
+    --json as JSON Lines.  The time is the PBX's Timestamp header when it
+    sends one (timestampevents = yes), else the time of receipt (JSON: a
+    "Received" key).
+
+    Reading never waits on the output: if the consumer cannot keep up,
+    events past --buffer are dropped and the number is reported on stderr.
+
+    Exit status: 0 when interrupted by --timeout or done with --count (or
+    when the reader of the output goes away), 1 when --count was not reached
+    by --timeout, 130 on Ctrl-C (after a Logoff), and the usual codes when
+    the connection fails or is lost (3; 5 for a dead peer found by
+    --keepalive).
+
+    \b
+    Examples:
+      ami events
+      ami events --json --event Hangup | jq -r .Cause
+      ami events -e Cdr --json >> cdr.jsonl
+      ami events -n 1 -t 60 -e UserEvent -f UserEvent=Deploy   # wait for one event
+      ami events --mask call --reconnect --keepalive 30
+    """
+    from ..events import DEFAULT_BUFFER, EventFilter, EventStream, ServerFilter, StreamOptions
+
+    if as_json and fmt not in (None, "json"):
+        raise click.UsageError(f"--json and --format {fmt} do not go together")
+    output = "json" if as_json else (fmt or "text")
+
+    import sys
+
+    from ..context import get_app
+    from ..errors import ActionError
+
+    app = get_app()
+    event_filter = EventFilter(names, tests)
+    emulated = ServerFilter(server_filters) if server_filters else None
+    state = {"noted": False}
+
+    def connect():
+        client = app.session(events=mask or "on", keep_events=True)
+        try:
+            for pattern in server_filters:
+                reply = client.request([("Action", "Filter"), ("Operation", "Add"), ("Filter", pattern)])
+                if reply.ok:
+                    continue
+                if reply.message.lower() == "permission denied":
+                    # Filter needs write=system: do the same work here.
+                    if not state["noted"]:
+                        state["noted"] = True
+                        sys.stderr.write(
+                            f"ami: note: user {app.settings().user!r} may not use the Filter action (it needs "
+                            "write=system in manager.conf); filtering here instead\n"
+                        )
+                        sys.stderr.flush()
+                    event_filter.server = emulated
+                    break
+                raise ActionError(f"--server-filter {pattern!r}: the PBX refused it: {reply.message or 'error'}")
+            # The events received so far; a zero timeout drains what was
+            # read and parsed without waiting for more.
+            early = []
+            while (event := client.next_event(0)) is not None:
+                early.append(event)
+            client.keep_events = False
+        except BaseException:
+            client.close()
+            raise
+        return client, early
+
+    client, early = connect()
+    options = StreamOptions(output, count, duration, buffer_size or DEFAULT_BUFFER, reconnect, keepalive)
+    try:
+        sys.stdout.flush()
+        import gc
+
+        # What start-up made lives until exit: leave it out of every garbage
+        # collection from now on (at 100k+ events a second, collections run
+        # often, and they would walk all of it each time).
+        gc.freeze()
+        # Events that came before the Filter action took effect are held to it here.
+        stream = EventStream(connect, client, early, options, event_filter, early_filter=emulated)
+        result = stream.run()
+    except BaseException:
+        client.close()
+        raise
+    if not stream.reader_alive:
+        try:
+            stream.client.close()  # Logoff (when the connection is still up)
+        except KeyboardInterrupt:
+            return ExitCode.INTERRUPTED
+    if result.reason == "interrupted":
+        return ExitCode.INTERRUPTED
+    if result.reason in ("count", "pipe"):
+        return ExitCode.OK
+    if result.reason == "timeout":
+        return ExitCode.ACTION_FAILED if count is not None else ExitCode.OK
+    if result.error is not None:
+        raise result.error
+    return ExitCode.OK
