@@ -259,7 +259,9 @@ def test_core_show_channels_empty(replay: Replay, chunking: object) -> None:
 def test_events_around_responses(replay: Replay, chunking: object, name: str, channel: str) -> None:
     recorded = [m for m in recorded_messages(name) if m.kind == "event"]
     server = replay(name, chunking=chunking)
-    with client_for(server, keep_events=True) as client:
+    # One byte per read of a 23 kB stream takes seconds on a loaded machine;
+    # the Goodbye comes only after all of it.
+    with client_for(server, timeout=15.0, keep_events=True) as client:
         client.connect()
         client.login(*ADMIN, auth="plain", events="on")
         originate: Reply = client.action("Originate", Channel=channel, Application="Wait", Data="1", Async="true")

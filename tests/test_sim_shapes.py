@@ -65,7 +65,7 @@ def shape(messages, drop_values=()):
     return out
 
 
-def play_client_side(port: int, steps) -> tuple[list, bool]:
+def play_client_side(port: int, steps, wait_close: float = 0.5) -> tuple[list, bool]:
     """Send the recorded client chunks; collect what the sim answers."""
     sock = socket.create_connection(("127.0.0.1", port), timeout=5)
     parser = Parser()
@@ -103,7 +103,7 @@ def play_client_side(port: int, steps) -> tuple[list, bool]:
             got += parser.feed(data)
     if not closed:
         # Did the sim close the connection after its last answer?
-        sock.settimeout(0.5)
+        sock.settimeout(wait_close)
         try:
             closed = sock.recv(65536) == b""
         except OSError:
@@ -130,7 +130,7 @@ def test_sim_answers_like_asterisk22(sim, name):
 
 
 def test_sim_closes_after_failed_login(sim):
-    got, closed = play_client_side(sim.port, load_transcript("login-bad-secret"))
+    got, closed = play_client_side(sim.port, load_transcript("login-bad-secret"), wait_close=5)
     assert closed
     assert [m.get("Message") for m in got] == ["Authentication failed"]
 
