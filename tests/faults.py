@@ -1,0 +1,822 @@
+"""A fault-injecting AMI peer for tests: a bad network, a bad server, a hostile one.
+
+:class:`FaultPeer` listens on 127.0.0.1 (a free port) in a background thread
+and serves any number of connections at once, each with the same named fault
+(see :data:`FAULTS`).  Faults that need a logged-in session put the peer in
+front of an in-process :class:`~amicli.sim.SimServer` as a relay: the sim
+logs the client in (plain ``Login`` or ``Challenge``/MD5) and answers every
+action as a PBX would, and the relay breaks the stream at the fault's point:
+
+* ``reply`` faults strike at the reply to the client's first action after
+  the login (``CoreSettings`` for login-test, ``Ping`` for ``raw Ping``,
+  ``QueueStatus``, ``Originate``...).  A session that sends no action after
+  the login (``ami events``) is struck in its event stream instead, once it
+  has been quiet for :data:`IDLE_TRIGGER` seconds.
+* ``session`` faults change every message of an otherwise normal session.
+* ``connect``, ``banner`` and ``tls`` faults never reach the sim.
+
+Also here:
+
+* :data:`COMMANDS`: every `ami` command with typical arguments, the rows of
+  the fault, secret and fuzz tests;
+* :func:`run_measured`: run `ami` as a real process (as ``util.run_ami``
+  does) and measure its wall time and its own peak RSS;
+* :class:`ScriptPeer`, for the fuzz tests: logs any client in, then sends
+  the bytes the test chose;
+* :func:`make_certs`: certificates made with the ``openssl`` command.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+import select
+import signal
+import socket
+import ssl
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Sequence
+
+from util import ADMIN, ami_argv, ami_env
+
+BANNER = b"Asterisk Call Manager/11.0.0\r\n"
+#: Seconds a logged-in session may stay quiet before a reply fault strikes its event stream.
+IDLE_TRIGGER = 0.3
+#: One byte per this many seconds for the trickle fault.
+TRICKLE_INTERVAL = 0.1
+#: The size of the newline-free line of the huge-line fault.
+HUGE_LINE = 10 * 1024 * 1024
+#: Headers in the one message of the many-headers fault.
+MANY_HEADERS = 100_000
+#: The longest a fault peer keeps a connection open waiting for the client to go.
+HOLD_SECONDS = 30.0
+
+_MESSAGE_END = re.compile(rb"\r?\n\r?\n")
+_FREE_TEXT = re.compile(rb"(?m)^((?:Message|CallerIDName|ConnectedLineName): [^\r\n]*)")
+
+
+@dataclass(frozen=True)
+class Fault:
+    """One way a peer can misbehave."""
+
+    name: str
+    #: What the peer does, for people (the README's fault table).
+    title: str
+    #: ``connect``, ``banner``, ``tls``, ``reply`` or ``session`` (see the module docstring).
+    stage: str
+    #: Global ``ami`` options the fault needs, ``{cert}`` standing for the peer's certificate file.
+    ami_args: tuple[str, ...] = ()
+
+
+FAULTS: dict[str, Fault] = {
+    f.name: f
+    for f in (
+        Fault("refused", "Connection refused (nothing listens on the port)", "connect"),
+        Fault("silent", "Accepts the connection and says nothing", "banner"),
+        Fault("http", "Answers with an HTTP response instead of the AMI banner", "banner"),
+        Fault("ssh", "Greets with an SSH banner", "banner"),
+        Fault("close-after-banner", "Closes right after the AMI banner", "banner"),
+        Fault("close-mid-list", "Closes in the middle of a list (after one item, inside the next)", "reply"),
+        Fault("close-mid-message", "Closes in the middle of a message (half a reply)", "reply"),
+        Fault(
+            "close-after-reply",
+            "Closes right after the first reply: for originate, after `Originate successfully queued`, "
+            "while ami waits for the outcome",
+            "reply",
+        ),
+        Fault("trickle", "Trickles the reply, one byte every 100 ms, without end", "reply"),
+        Fault("huge-line", "Sends a 10 MB line with no newline", "reply"),
+        Fault("many-headers", "Sends one message with 100,000 headers", "reply"),
+        Fault(
+            "non-utf8",
+            "Puts bytes that are not UTF-8 in header keys and values (otherwise a normal session)",
+            "session",
+        ),
+        Fault("reset", "Resets the connection (TCP RST) at the first action after login", "reply"),
+        Fault("tls-plain", "Plain AMI bytes on a --tls connection: the TLS handshake fails", "tls", ("--tls",)),
+        Fault(
+            "tls-wrong-name",
+            "TLS certificate for another name (other.example), signed by a trusted CA",
+            "tls",
+            ("--tls", "--ca-file", "{cert}"),
+        ),
+        Fault("tls-untrusted", "TLS certificate nobody vouches for (self-signed, no --ca-file)", "tls", ("--tls",)),
+    )
+}
+
+
+# -- certificates ----------------------------------------------------------------
+
+_certs_lock = threading.Lock()
+_certs: dict[str, tuple[str, str]] = {}
+
+
+def make_certs(directory: str | Path | None = None) -> dict[str, tuple[str, str]]:
+    """Self-signed certificates made with ``openssl``: name -> (cert, key) paths.
+
+    ``good`` is for localhost and 127.0.0.1; ``other`` for other.example.
+    Made once per process (the files live in ``directory`` or a temporary one).
+    """
+    with _certs_lock:
+        if _certs:
+            return dict(_certs)
+        base = Path(directory or tempfile.mkdtemp(prefix="ami-certs-"))
+        for name, san in (("good", "DNS:localhost,IP:127.0.0.1"), ("other", "DNS:other.example")):
+            cert, key = base / f"{name}.crt", base / f"{name}.key"
+            cn = san.split(":")[1].split(",")[0]
+            subprocess.run(
+                [
+                    "openssl",
+                    "req",
+                    "-x509",
+                    "-newkey",
+                    "rsa:2048",
+                    "-nodes",
+                    "-keyout",
+                    str(key),
+                    "-out",
+                    str(cert),
+                    "-days",
+                    "2",
+                    "-subj",
+                    f"/CN={cn}",
+                    "-addext",
+                    f"subjectAltName={san}",
+                ],
+                check=True,
+                capture_output=True,
+            )
+            _certs[name] = (str(cert), str(key))
+        return dict(_certs)
+
+
+def server_tls_context(cert: str, key: str) -> ssl.SSLContext:
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(cert, key)
+    return ctx
+
+
+# -- small helpers ---------------------------------------------------------------
+
+
+def split_messages(data: bytes) -> tuple[list[bytes], bytes]:
+    """Complete messages (terminator included) and the unfinished rest."""
+    out = []
+    pos = 0
+    while True:
+        while data.startswith(b"\r\n", pos) or data.startswith(b"\n", pos):
+            pos += 2 if data[pos] == 13 else 1
+        m = _MESSAGE_END.search(data, pos)
+        if m is None:
+            return out, data[pos:]
+        out.append(data[pos : m.end()])
+        pos = m.end()
+
+
+def header(message: bytes, key: str) -> str | None:
+    """The first value of ``key`` in a raw message (case-insensitive), or None."""
+    m = re.search(rb"(?im)^" + re.escape(key.encode()) + rb":[ \t]*([^\r\n]*)", message)
+    return m.group(1).decode("utf-8", "replace") if m else None
+
+
+def reset(conn: socket.socket) -> None:
+    """Close with SO_LINGER 0: the peer gets a TCP RST, not a FIN."""
+    try:
+        conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    except OSError:
+        pass
+    try:
+        conn.close()
+    except OSError:
+        pass
+
+
+def hold_until_closed(conn: socket.socket, seconds: float = HOLD_SECONDS) -> None:
+    """Keep the connection open, reading and dropping, until the client goes (or ``seconds``)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            conn.settimeout(max(0.01, deadline - time.monotonic()))
+            if not conn.recv(65536):
+                return
+        except TimeoutError:
+            return
+        except OSError:
+            return
+
+
+def close_now(conn: socket.socket) -> None:
+    """An orderly close (FIN), what a server that exits does."""
+    try:
+        conn.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+    try:
+        conn.close()
+    except OSError:
+        pass
+
+
+def mangle(message: bytes) -> bytes:
+    """The non-utf8 fault: invalid UTF-8 in a new header's key and value, and in free-text values.
+
+    A header ``X-Bad\\xff\\xfeKey: caf\\xe9 ...`` goes in as the second line;
+    ``Message``, ``CallerIDName`` and ``ConnectedLineName`` values get
+    invalid bytes appended.  Everything the client needs (Response, Event,
+    ActionID, EventList) stays intact.
+    """
+    nl = message.find(b"\n")
+    if nl < 0:
+        return message
+    bad = b"X-Bad\xff\xfeKey: caf\xe9 \xc3\x28 \xed\xa0\x80 \xf0\x28\x8c\xbc end\r\n"
+    out = message[: nl + 1] + bad + message[nl + 1 :]
+    return _FREE_TEXT.sub(lambda m: m.group(1) + b" \xff\xfe\xc0", out)
+
+
+@functools.lru_cache(maxsize=1)
+def many_headers_body() -> bytes:
+    """100,000 header lines (made once: every connection sends the same)."""
+    return b"".join(b"X-Header-%d: %d\r\n" % (i, i) for i in range(MANY_HEADERS))
+
+
+# -- the fault peer --------------------------------------------------------------
+
+
+class FaultPeer:
+    """A TCP server on 127.0.0.1 that misbehaves as ``fault`` says, on every connection.
+
+    ``backend_port``: the sim that logs clients in and answers for the
+    faults that need a session.  ``certs``: from :func:`make_certs`, for the
+    TLS faults.  ``.port`` is where to point ``ami``; :meth:`ami_args` the
+    global options the fault needs.
+    """
+
+    def __init__(
+        self,
+        fault: str,
+        *,
+        backend_port: int | None = None,
+        certs: dict[str, tuple[str, str]] | None = None,
+    ) -> None:
+        if fault not in FAULTS:
+            raise ValueError(f"unknown fault {fault!r} (known: {', '.join(FAULTS)})")
+        self.fault = FAULTS[fault]
+        self.backend_port = backend_port
+        self.certs = certs or {}
+        if self.fault.stage in ("reply", "session") or fault in ("tls-wrong-name", "tls-untrusted"):
+            if backend_port is None:
+                raise ValueError(f"fault {fault!r} needs a backend sim (backend_port)")
+        self.tls_context: ssl.SSLContext | None = None
+        if fault == "tls-wrong-name":
+            self.tls_context = server_tls_context(*self.certs["other"])
+        elif fault == "tls-untrusted":
+            self.tls_context = server_tls_context(*self.certs["good"])
+        self.connections = 0
+        #: Exceptions the peer itself hit (a test should assert there are none).
+        self.errors: list[str] = []
+        #: Login actions relayed, and every byte clients sent through the relay.
+        self.logins = 0
+        self.from_clients = bytearray()
+        self._lock = threading.Lock()
+        self._open: set[socket.socket] = set()
+        self._stop = threading.Event()
+        if self.fault.stage == "connect":
+            # Bound but not listening: connecting gets RST (refused), and no
+            # other test can take the port while this peer lives.
+            self.listener = socket.socket()
+            self.listener.bind(("127.0.0.1", 0))
+            self.port = self.listener.getsockname()[1]
+            self.thread = None
+            return
+        self.listener = socket.create_server(("127.0.0.1", 0), backlog=256)
+        self.port = self.listener.getsockname()[1]
+        self.thread = threading.Thread(target=self._accept_loop, name=f"fault-{fault}", daemon=True)
+        self.thread.start()
+
+    def ami_args(self) -> list[str]:
+        cert = self.certs.get("other", ("",))[0]
+        return [arg.replace("{cert}", cert) for arg in self.fault.ami_args]
+
+    # -- life cycle -------------------------------------------------------
+
+    def close(self) -> None:
+        self._stop.set()
+        try:
+            self.listener.close()
+        except OSError:
+            pass
+        with self._lock:
+            conns = list(self._open)
+        for conn in conns:
+            close_now(conn)
+
+    def __enter__(self) -> "FaultPeer":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _accept_loop(self) -> None:
+        self.listener.settimeout(0.2)
+        while not self._stop.is_set():
+            try:
+                conn, _ = self.listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            with self._lock:
+                self.connections += 1
+                self._open.add(conn)
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        try:
+            self._serve_fault(conn)
+        except (OSError, ssl.SSLError):
+            pass
+        except Exception as exc:  # noqa: BLE001 - a bug in the peer must show in the test, not as a closed socket
+            self.errors.append(f"{type(exc).__name__}: {exc}")
+        finally:
+            with self._lock:
+                self._open.discard(conn)
+            try:
+                conn.close()
+            except OSError:
+                pass
+
+    # -- the faults before any AMI ---------------------------------------
+
+    def _serve_fault(self, conn: socket.socket) -> None:
+        name = self.fault.name
+        if name == "silent":
+            hold_until_closed(conn)
+        elif name == "http":
+            conn.sendall(
+                b"HTTP/1.1 400 Bad Request\r\nServer: nginx\r\nContent-Type: text/html\r\n"
+                b"Content-Length: 0\r\nConnection: close\r\n\r\n"
+            )
+            close_now(conn)
+        elif name == "ssh":
+            conn.sendall(b"SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3\r\n")
+            hold_until_closed(conn)
+        elif name == "close-after-banner":
+            conn.sendall(BANNER)
+            close_now(conn)
+        elif name == "tls-plain":
+            # A plain AMI server where the client expects TLS: the banner is
+            # what the client's handshake reads.
+            conn.sendall(BANNER)
+            hold_until_closed(conn)
+        elif self.tls_context is not None:
+            conn.settimeout(10)
+            try:
+                tls = self.tls_context.wrap_socket(conn, server_side=True)
+            except (ssl.SSLError, OSError):
+                return  # the client refused the certificate, as it should
+            tls.settimeout(None)
+            with self._lock:
+                self._open.add(tls)
+            try:
+                Relay(self, tls).run()
+            finally:
+                with self._lock:
+                    self._open.discard(tls)
+        else:
+            Relay(self, conn).run()
+
+
+class _Closed(Exception):
+    """The relay is done with this connection."""
+
+
+class Relay:
+    """One client connection relayed to the backend sim, with the fault applied."""
+
+    def __init__(self, peer: FaultPeer, conn: socket.socket) -> None:
+        self.peer = peer
+        self.fault = peer.fault.name
+        self.conn = conn
+        self.backend = socket.create_connection(("127.0.0.1", peer.backend_port or 0), timeout=5)
+        self.backend.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.client_buf = b""
+        self.server_buf = b""
+        self.banner_seen = False
+        self.login_id: str | None = None
+        self.logged_in_at: float | None = None
+        self.struck = False
+        self.target_id: str | None = None  # the ActionID of the first action after login
+        self.target_is_list = False
+
+    def run(self) -> None:
+        try:
+            self._loop()
+        except _Closed:
+            pass
+        finally:
+            try:
+                self.backend.close()
+            except OSError:
+                pass
+
+    def _loop(self) -> None:
+        socks = [self.conn, self.backend]
+        while True:
+            pending = isinstance(self.conn, ssl.SSLSocket) and self.conn.pending()
+            readable = [self.conn] if pending else select.select(socks, [], [], 0.05)[0]
+            if self.conn in readable:
+                data = self.conn.recv(65536)
+                if not data:
+                    raise _Closed
+                self._from_client(data)
+            if self.backend in readable:
+                data = self.backend.recv(65536)
+                if not data:
+                    close_now(self.conn)
+                    raise _Closed
+                self._from_server(data)
+            if (
+                not self.struck
+                and self.logged_in_at is not None
+                and time.monotonic() - self.logged_in_at > IDLE_TRIGGER
+                and self.peer.fault.stage == "reply"
+            ):
+                # A session that asks nothing after the login: strike its event stream.
+                self.struck = True
+                self._strike(None)
+
+    # -- client to sim ----------------------------------------------------
+
+    def _from_client(self, data: bytes) -> None:
+        with self.peer._lock:
+            self.peer.from_clients += data
+        messages, self.client_buf = split_messages(self.client_buf + data)
+        for message in messages:
+            action = (header(message, "Action") or "").lower()
+            action_id = header(message, "ActionID")
+            if action == "login":
+                self.login_id = action_id
+                with self.peer._lock:
+                    self.peer.logins += 1
+            elif (
+                self.logged_in_at is not None
+                and not self.struck
+                and action not in ("login", "challenge", "logoff")
+                and self.peer.fault.stage == "reply"
+            ):
+                self.struck = True
+                self.target_id = action_id
+                if self._strike(action_id):
+                    continue  # the fault answers instead of the sim
+            self.backend.sendall(message)
+
+    # -- sim to client ----------------------------------------------------
+
+    def _from_server(self, data: bytes) -> None:
+        if not self.banner_seen:
+            data = self.server_buf + data
+            nl = data.find(b"\n")
+            if nl < 0:
+                self.server_buf = data
+                return
+            self.banner_seen = True
+            self._to_client(data[: nl + 1])
+            self.server_buf, data = b"", data[nl + 1 :]
+        messages, self.server_buf = split_messages(self.server_buf + data)
+        for message in messages:
+            action_id = header(message, "ActionID")
+            if (
+                self.logged_in_at is None
+                and self.login_id is not None
+                and action_id == self.login_id
+                and (header(message, "Response") or "").lower() == "success"
+            ):
+                self.logged_in_at = time.monotonic()
+            if self.fault == "non-utf8":
+                message = mangle(message)
+            self._to_client(message)
+            if self.fault == "close-after-reply" and self.target_id is not None and action_id == self.target_id:
+                if header(message, "Response") is not None:
+                    self.target_is_list = (header(message, "EventList") or "").lower() == "start"
+                    done = not self.target_is_list
+                else:
+                    done = (header(message, "EventList") or "").lower() in ("complete", "cancelled")
+                if done:
+                    close_now(self.conn)
+                    raise _Closed
+
+    def _to_client(self, data: bytes) -> None:
+        self.conn.sendall(data)
+
+    # -- the faults after login -------------------------------------------
+
+    def _strike(self, action_id: str | None) -> bool:
+        """Apply the fault at the first action (or, with None, the quiet event stream).
+
+        Returns True when the fault answered, so the action must not reach the sim.
+        """
+        aid = b"" if action_id is None else b"ActionID: " + action_id.encode() + b"\r\n"
+        if action_id is None:
+            head = b"Event: Newchannel\r\nPrivilege: call,all\r\n"
+        else:
+            head = b"Response: Success\r\n" + aid
+        conn = self.conn
+        fault = self.fault
+        if fault == "close-mid-list":
+            item = (
+                b"Event: CoreShowChannel\r\n" + aid + b"Channel: PJSIP/1001-00000001\r\nChannelState: 6\r\n"
+                b"ChannelStateDesc: Up\r\nCallerIDNum: 1001\r\nUniqueid: 1700000000.1\r\n\r\n"
+            )
+            start = b"" if action_id is None else head + b"EventList: start\r\nMessage: Channels will follow\r\n\r\n"
+            conn.sendall(start + item + item[: len(item) // 2])
+            close_now(conn)
+            raise _Closed
+        if fault == "close-mid-message":
+            conn.sendall(head + b"Message: Channels will f")
+            close_now(conn)
+            raise _Closed
+        if fault == "close-after-reply":
+            if action_id is None:
+                close_now(conn)
+                raise _Closed
+            return False  # the sim answers; the relay closes after its reply
+        if fault == "trickle":
+            stream = head + b"Message: " + b"x" * 100_000
+            for byte in stream:
+                conn.sendall(bytes((byte,)))
+                time.sleep(TRICKLE_INTERVAL)
+            raise _Closed
+        if fault == "huge-line":
+            conn.sendall(head + b"Data: ")
+            chunk = b"x" * 65536
+            for _ in range(HUGE_LINE // len(chunk)):
+                conn.sendall(chunk)
+            hold_until_closed(conn)
+            raise _Closed
+        if fault == "many-headers":
+            conn.sendall(head + many_headers_body() + b"\r\n")
+            hold_until_closed(conn)
+            raise _Closed
+        if fault == "reset":
+            reset(conn)
+            raise _Closed
+        return False
+
+
+# -- the commands every test runs, with typical arguments ------------------------
+
+
+@dataclass(frozen=True)
+class Cmd:
+    """A command with typical arguments; ``json`` says whether it has --json."""
+
+    args: tuple[str, ...]
+    json: bool = True
+    #: Extra seconds a run may take beyond TIMEOUT + LOGOFF_WAIT + MARGIN.
+    extra_time: float = 0.0
+
+
+COMMANDS: dict[str, Cmd] = {
+    "login-test": Cmd(("login-test",)),
+    "raw": Cmd(("raw", "Ping")),
+    "command": Cmd(("command", "core show version"), json=False),
+    "queues": Cmd(("queues",)),
+    "channels": Cmd(("channels",)),
+    # Ring for at most 1 s, and wait 1 s past it for the outcome.
+    "originate": Cmd(
+        ("originate", "Local/100@default", "--app", "Wait", "--data", "1", "--timeout", "1", "--grace", "1"),
+        extra_time=2.0,
+    ),
+    # Stream for 2 s (exit 0), printing the events of the login.
+    "events": Cmd(("events", "--timeout", "2"), extra_time=2.0),
+}
+
+# -- running ami with its peak memory -------------------------------------------------
+
+
+@dataclass
+class Run:
+    args: list[str]
+    returncode: int
+    stdout: str
+    stderr: str
+    seconds: float
+    max_rss_mb: float
+
+
+# The child's peak RSS cannot come from wait4 here: at exec Linux records the
+# RSS of the memory the child leaves, which after fork (or vfork) from this
+# big test process is this process's.  So a small Python process forks and
+# execs `ami`, and reports its child's ru_maxrss: that figure holds only what
+# `ami` itself used (plus at most the wrapper's few MB before the exec).
+_WRAPPER = """
+import os, sys
+pid = os.fork()
+if pid == 0:
+    try:
+        os.execv(sys.argv[2], sys.argv[2:])
+    finally:
+        os._exit(127)
+_, status, usage = os.wait4(pid, 0)
+with open(sys.argv[1], "w") as fh:
+    fh.write(str(usage.ru_maxrss))
+code = os.waitstatus_to_exitcode(status)
+sys.exit(code if code >= 0 else 128 - code)
+"""
+
+
+def measure_process(
+    argv: Sequence[str], env: dict[str, str] | None = None, timeout: float = 30.0, input: bytes = b""
+) -> Run:
+    """Run ``argv`` (through the wrapper above) and measure its wall time and peak RSS.
+
+    Past ``timeout`` the whole process group (the wrapper and its child) is killed.
+    """
+    fd, rss_file = tempfile.mkstemp(prefix="ami-rss-")
+    os.close(fd)
+    started = time.monotonic()
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-I", "-S", "-c", _WRAPPER, rss_file, *argv],
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,  # its own process group, to kill the child with the wrapper
+        )
+        try:
+            out, err = proc.communicate(input, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            out, err = proc.communicate()
+        seconds = time.monotonic() - started
+        with open(rss_file) as fh:
+            rss_kb = int(fh.read() or 0)
+    finally:
+        os.unlink(rss_file)
+    return Run(
+        args=list(argv),
+        returncode=proc.returncode,
+        stdout=out.decode("utf-8", "replace"),
+        stderr=err.decode("utf-8", "replace"),
+        seconds=seconds,
+        max_rss_mb=rss_kb / 1024,  # kilobytes on Linux
+    )
+
+
+def run_measured(
+    args: Sequence[str],
+    port: int,
+    *,
+    timeout: float = 30.0,
+    env: dict[str, str] | None = None,
+    user: dict[str, str] | None = ADMIN,
+    input: bytes = b"",
+) -> Run:
+    """Run `ami ARGS` for real (as util.run_ami does), measuring its time and peak RSS.
+
+    ``Run.args`` holds ARGS (without the program).
+    """
+    argv = ami_argv()
+    if len(argv) == 1:
+        argv = [os.path.realpath(argv[0])]
+    full_env = ami_env(port, **(user or {}))
+    full_env.update(env or {})
+    run = measure_process([*argv, *args], full_env, timeout, input)
+    run.args = list(args)
+    return run
+
+
+# -- a scripted peer, for the fuzz tests -------------------------------------------
+
+
+#: ``respond(state, action, action_id)`` -> chunks; ``state`` is a dict per connection.
+Responder = Callable[[dict, str, "str | None"], Sequence["bytes | float"]]
+#: ``after_login(state)`` -> chunks sent right after the login response.
+AfterLogin = Callable[[dict], Sequence["bytes | float"]]
+
+
+def ok_reply(action_id: str | None, *headers: tuple[str, str]) -> bytes:
+    """``Response: Success`` with the ActionID (if any) and ``headers``."""
+    out = b"Response: Success\r\n"
+    if action_id is not None:
+        out += b"ActionID: " + action_id.encode() + b"\r\n"
+    for key, value in headers:
+        out += f"{key}: {value}\r\n".encode()
+    return out + b"\r\n"
+
+
+class ScriptPeer:
+    """Logs any client in (plain or MD5), then sends what the test chose.
+
+    ``after_login(state)`` gives the chunks sent right after the login
+    response; ``respond(state, action, action_id)`` the chunks that answer
+    each later action (default: ``Response: Success``).  Each chunk is one
+    ``sendall`` (TCP_NODELAY), so a test controls how the stream is split;
+    an empty chunk closes the connection there, a float pauses that many
+    seconds.  ``Logoff`` gets
+    ``Goodbye``.  Many connections are served, one thread each; ``state``
+    is a fresh dict per connection.
+    """
+
+    def __init__(
+        self,
+        respond: Responder | None = None,
+        *,
+        after_login: AfterLogin | None = None,
+        banner: bytes = BANNER,
+    ) -> None:
+        self.respond = respond or (lambda state, action, action_id: [ok_reply(action_id)])
+        self.after_login = after_login
+        self.banner = banner
+        self.errors: list[str] = []
+        self.listener = socket.create_server(("127.0.0.1", 0), backlog=64)
+        self.port = self.listener.getsockname()[1]
+        self._stop = threading.Event()
+        self.thread = threading.Thread(target=self._accept_loop, name="script-peer", daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self._stop.set()
+        try:
+            self.listener.close()
+        except OSError:
+            pass
+
+    def __enter__(self) -> "ScriptPeer":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _accept_loop(self) -> None:
+        self.listener.settimeout(0.2)
+        while not self._stop.is_set():
+            try:
+                conn, _ = self.listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _send(self, conn: socket.socket, chunks: Sequence[bytes | float]) -> bool:
+        for chunk in chunks:
+            if isinstance(chunk, float):
+                time.sleep(chunk)  # a number: pause this many seconds
+                continue
+            if chunk == b"":
+                close_now(conn)  # an empty chunk: the peer hangs up here
+                return False
+            conn.sendall(chunk)
+        return True
+
+    def _serve(self, conn: socket.socket) -> None:
+        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        conn.settimeout(HOLD_SECONDS)
+        state: dict = {}
+        buf = b""
+        try:
+            conn.sendall(self.banner)
+            while True:
+                data = conn.recv(65536)
+                if not data:
+                    return
+                messages, buf = split_messages(buf + data)
+                for message in messages:
+                    action = (header(message, "Action") or "").lower()
+                    action_id = header(message, "ActionID")
+                    if action == "challenge":
+                        conn.sendall(ok_reply(action_id, ("Challenge", "123456789")))
+                    elif action == "login":
+                        conn.sendall(ok_reply(action_id, ("Message", "Authentication accepted")))
+                        if self.after_login is not None and not self._send(conn, self.after_login(state)):
+                            return
+                    elif action == "logoff":
+                        conn.sendall(
+                            b"Response: Goodbye\r\n"
+                            + (b"ActionID: " + action_id.encode() + b"\r\n" if action_id else b"")
+                            + b"Message: Thanks for all the fish.\r\n\r\n"
+                        )
+                        close_now(conn)
+                        return
+                    elif not self._send(conn, self.respond(state, action, action_id)):
+                        return
+        except OSError:
+            pass
+        except Exception as exc:  # noqa: BLE001 - a bug in the peer must show in the test
+            self.errors.append(f"{type(exc).__name__}: {exc}")
+        finally:
+            try:
+                conn.close()
+            except OSError:
+                pass

@@ -1,0 +1,329 @@
+"""Every command against every fault: the real `ami` process ends in time, says one line, exits as documented.
+
+The expected result of each fault for each command is the one table
+:data:`EXPECTED` below.  The README's "Reliability" section shows the same
+table, rendered by :func:`render_table`; a test checks that they agree.
+Print the rendering with ``python tests/test_faults.py``.
+
+For every run the test checks: the exit code; the time (within ``--timeout``
+plus the one second `ami` gives Logoff after a failure, plus a start-up
+margin that grows with the load of the machine); exactly one
+``ami: error:`` line on stderr (none on success; login-test prints its
+status line on stdout and nothing on stderr); no traceback; the peak RSS of
+the process; and that every stdout line is complete (each a JSON object with
+``--json``).
+
+The runs go through a thread pool, in one batch, so the module takes a few
+seconds of wall time while the peers wait out their timeouts.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from faults import COMMANDS, FAULTS, FaultPeer, Run, make_certs, measure_process, run_measured
+from util import run_ami, start_sim
+
+from amicli.errors import ExitCode
+
+REPO = Path(__file__).resolve().parent.parent
+#: The global --timeout of every run.
+TIMEOUT = 1.0
+#: After a failure `ami` still sends Logoff and waits up to 1 s for Goodbye.
+LOGOFF_WAIT = 1.0
+#: Start-up and scheduling slack (the matrix runs many processes at once), plus
+#: twice the median time of the runs that wait for nothing (refused), which
+#: grows with the load of the machine.
+MARGIN = 2.0
+#: Peak RSS allowed for any run (the 10 MB line and the 100,000 headers included).
+MAX_RSS_MB = 100
+WORKERS = 6
+
+#: Monitoring Plugins statuses of login-test (see amicli/commands/login_test.py).
+PLUGIN = {0: "OK", 1: "WARNING", 2: "CRITICAL", 3: "UNKNOWN"}
+OK, CRITICAL, UNKNOWN = 0, 2, 3
+
+# -- the table: fault -> what each command does ----------------------------------------
+
+
+@dataclass(frozen=True)
+class Expect:
+    """What `ami` does under one fault: exit codes per command, and the words of its error line."""
+
+    codes: dict[str, int]
+    #: A regular expression found in the one stderr line (login-test: in its status line) on failure.
+    says: str
+
+
+def row(login_test: int, others: int, says: str, **overrides: int) -> Expect:
+    """login-test's status, the same code for every other command, exceptions by name."""
+    codes = {name: others for name in COMMANDS}
+    codes["login-test"] = login_test
+    codes.update({name.replace("_", "-"): code for name, code in overrides.items()})
+    return Expect(codes, says)
+
+
+# Exit codes are amicli.errors.ExitCode for every command but login-test, whose
+# codes are the Monitoring Plugins' (0 OK, 2 CRITICAL, 3 UNKNOWN).  A reply
+# fault strikes the reply to the first action after the login: login-test's
+# is its optional CoreSettings (the Asterisk version), so the login itself
+# went well and the check says OK (without the version).
+EXPECTED: dict[str, Expect] = {
+    "refused": row(CRITICAL, ExitCode.CONNECT, "connection refused"),
+    "silent": row(UNKNOWN, ExitCode.PROTOCOL, "sent no banner within 1 s"),
+    "http": row(UNKNOWN, ExitCode.PROTOCOL, "not an AMI server: it greeted with 'HTTP/1.1 400 Bad Request'"),
+    "ssh": row(UNKNOWN, ExitCode.PROTOCOL, "not an AMI server: it greeted with 'SSH-2.0-OpenSSH"),
+    "close-after-banner": row(CRITICAL, ExitCode.CONNECT, "closed the connection"),
+    "close-mid-list": row(OK, ExitCode.CONNECT, "closed the connection"),
+    "close-mid-message": row(OK, ExitCode.CONNECT, "closed the connection"),
+    "close-after-reply": row(
+        OK, ExitCode.OK, "closed the connection", originate=ExitCode.CONNECT, events=ExitCode.CONNECT
+    ),
+    # An event stream has no reply to wait for: `events` runs to its own --timeout.
+    "trickle": row(OK, ExitCode.TIMEOUT, "within 1 s", events=ExitCode.OK),
+    "huge-line": row(OK, ExitCode.PROTOCOL, "line longer than 1048576 bytes"),
+    "many-headers": row(OK, ExitCode.PROTOCOL, "more than 65536 header lines"),
+    "non-utf8": row(OK, ExitCode.OK, ""),
+    "reset": row(OK, ExitCode.CONNECT, "reset the connection|reset by peer"),
+    "tls-plain": row(CRITICAL, ExitCode.TLS, "TLS handshake with 127.0.0.1"),
+    "tls-wrong-name": row(CRITICAL, ExitCode.TLS, "certificate is not valid for '127.0.0.1'"),
+    "tls-untrusted": row(CRITICAL, ExitCode.TLS, "not trusted: self-signed certificate"),
+}
+
+
+def code_label(command: str, code: int) -> str:
+    if command == "login-test":
+        return f"{code} {PLUGIN[code]}"
+    return f"{code} {ExitCode(code).name}"
+
+
+def render_table() -> str:
+    """The fault table as markdown, for the README's Reliability section."""
+    names = list(COMMANDS)
+    lines = [
+        "| Fault | " + " | ".join(f"`{n}`" for n in names) + " | `ami` says |",
+        "|---|" + "---|" * len(names) + "---|",
+    ]
+    for fault, expect in EXPECTED.items():
+        cells = [code_label(n, expect.codes[n]) for n in names]
+        says = " or ".join(f"`{alt}`" for alt in expect.says.split("|")) if expect.says else "(a normal session)"
+        lines.append(f"| {FAULTS[fault].title} | " + " | ".join(cells) + f" | {says} |")
+    return "\n".join(lines) + "\n"
+
+
+TABLE_START = "<!-- fault-table: generated by tests/test_faults.py, do not edit -->"
+TABLE_END = "<!-- /fault-table -->"
+
+
+def table_in(text: str) -> str | None:
+    """The generated table between the markers in a README, or None."""
+    start = text.find(TABLE_START)
+    end = text.find(TABLE_END)
+    if start < 0 or end < start:
+        return None
+    return text[start + len(TABLE_START) : end].strip("\n") + "\n"
+
+
+def built_commands() -> list[str]:
+    """The commands that exist: a command still "not built yet" is left out of the matrix."""
+    built = []
+    for name, cmd in COMMANDS.items():
+        proc = run_ami([cmd.args[0], "--help"])
+        if proc.returncode == 0 and "not built yet" not in proc.stdout.lower():
+            built.append(name)
+    return built
+
+
+def variants(command: str) -> list[tuple[str, ...]]:
+    cmd = COMMANDS[command]
+    return [cmd.args, (*cmd.args, "--json")] if cmd.json else [cmd.args]
+
+
+@pytest.fixture(scope="module")
+def matrix(tmp_path_factory, pytestconfig):
+    """Run every built command (text and --json) against every fault, in parallel: (fault, command) -> [Run]."""
+    certs = make_certs(tmp_path_factory.mktemp("certs"))
+    sim = start_sim()
+    try:
+        from amicli.sim.channels import populate_demo
+
+        populate_demo(sim.pbx)  # channels and a waiting caller: lists with rows
+    except ImportError:
+        pass
+    peers = {name: FaultPeer(name, backend_port=sim.port, certs=certs) for name in FAULTS}
+    commands = built_commands()
+    jobs = []
+    # Round-robin over the faults, so that the runs that cost CPU (the 10 MB
+    # line, the 100,000 headers) do not all start at once.
+    for command in commands:
+        for args in variants(command):
+            for fault, peer in peers.items():
+                jobs.append((fault, command, ["--timeout", str(TIMEOUT), *peer.ami_args(), *args], peer.port))
+    results: dict[tuple[str, str], list[Run]] = {}
+    started = time.monotonic()
+    with ThreadPoolExecutor(WORKERS) as pool:
+        futures = [(fault, command, pool.submit(run_measured, args, port)) for fault, command, args, port in jobs]
+        for fault, command, future in futures:
+            results.setdefault((fault, command), []).append(future.result())
+    elapsed = time.monotonic() - started
+    errors = {name: peer.errors for name, peer in peers.items() if peer.errors}
+    for peer in peers.values():
+        peer.close()
+    sim.close()
+    report(
+        pytestconfig,
+        f"faults: {len(jobs)} ami runs ({len(commands)} commands x {len(FAULTS)} faults) in {elapsed:.1f} s",
+    )
+    slowest = sorted((run.seconds, fault, " ".join(run.args)) for (fault, _), runs in results.items() for run in runs)
+    for seconds, fault, args in slowest[-5:]:
+        report(pytestconfig, f"faults: slowest {seconds:.2f} s {fault}: ami {args}")
+    quick = sorted(run.seconds for command in commands for run in results[("refused", command)])
+    load_margin = 2 * quick[len(quick) // 2] if quick else 0.0
+    report(pytestconfig, f"faults: load margin {load_margin:.2f} s (twice the median refused run)")
+    return {"results": results, "commands": commands, "peer_errors": errors, "load_margin": load_margin}
+
+
+def report(config: pytest.Config, line: str) -> None:
+    """A line on the terminal, past pytest's capture."""
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    capture = config.pluginmanager.get_plugin("capturemanager")
+    if reporter is None:
+        return
+    if capture is None:
+        reporter.write_line(line)
+        return
+    with capture.global_and_fixture_disabled():
+        reporter.ensure_newline()
+        reporter.write_line(line)
+
+
+# -- the checks ------------------------------------------------------------------------
+
+
+def check_run(fault: str, command: str, run: Run, load_margin: float = 0.0) -> None:
+    expect = EXPECTED[fault]
+    code = expect.codes[command]
+    shown = (
+        f"ami {' '.join(run.args)}\nrc={run.returncode} in {run.seconds:.2f} s\nstdout={run.stdout[:600]!r}\n"
+        f"stderr={run.stderr[:600]!r}"
+    )
+    assert run.returncode == code, shown
+    limit = TIMEOUT + LOGOFF_WAIT + MARGIN + load_margin + COMMANDS[command].extra_time
+    assert run.seconds < limit, shown
+    assert "Traceback" not in run.stderr + run.stdout, shown
+    assert run.max_rss_mb < MAX_RSS_MB, f"peak RSS {run.max_rss_mb:.0f} MB\n{shown}"
+    # Every line on stdout is complete; with --json each is one JSON object.
+    assert run.stdout == "" or run.stdout.endswith("\n"), shown
+    lines = run.stdout.split("\n")[:-1]  # (splitlines would also cut at U+0085 or U+2028 in a value)
+    if "--json" in run.args:
+        records = [json.loads(line) for line in lines]
+        assert all(isinstance(record, dict) for record in records), shown
+        if fault == "non-utf8" and command not in ("login-test", "command"):
+            # The bad bytes arrive as U+FFFD, in keys and values alike.
+            text = json.dumps(records, ensure_ascii=False)
+            assert "X-Bad\ufffd\ufffdKey" in text and "caf\ufffd" in text, shown
+    if command == "login-test":
+        # The status line is on stdout (Monitoring Plugins), stderr stays empty.
+        assert run.stderr == "", shown
+        assert len(lines) == 1, shown
+        if "--json" in run.args:
+            record = json.loads(lines[0])
+            assert record["status"] == PLUGIN[code] and record["code"] == code, shown
+            status_text = record["message"]
+        else:
+            assert lines[0].startswith(f"AMI {PLUGIN[code]} - "), shown
+            status_text = lines[0]
+        if code != OK:
+            assert re.search(expect.says, status_text), shown
+        return
+    if code == ExitCode.OK:
+        assert run.stderr == "", shown
+        assert lines, shown  # the answer is there
+    else:
+        assert run.stderr.count("\n") == 1 and run.stderr.startswith("ami: error: "), shown
+        assert re.search(expect.says, run.stderr), shown
+
+
+@pytest.mark.parametrize("command", list(COMMANDS))
+@pytest.mark.parametrize("fault", list(FAULTS))
+def test_fault(matrix, fault: str, command: str) -> None:
+    if command not in matrix["commands"]:
+        pytest.skip(f"`ami {command}` is not built yet")
+    runs = matrix["results"][(fault, command)]
+    assert runs
+    for run in runs:
+        check_run(fault, command, run, matrix["load_margin"])
+
+
+def test_peers_had_no_errors_of_their_own(matrix) -> None:
+    assert matrix["peer_errors"] == {}
+
+
+def test_bounded_memory_figures(matrix, pytestconfig) -> None:
+    """The peak RSS of the runs that receive the most (reported for the README)."""
+    for fault in ("huge-line", "many-headers", "non-utf8"):
+        runs = [run for (f, _), rs in matrix["results"].items() if f == fault for run in rs]
+        peak = max(run.max_rss_mb for run in runs)
+        report(pytestconfig, f"faults: {fault}: peak RSS {peak:.1f} MB over {len(runs)} runs")
+        assert peak < MAX_RSS_MB
+
+
+@pytest.mark.parametrize("fault", ["non-utf8", "close-mid-message"])
+def test_md5_login_through_the_peer(fault: str) -> None:
+    """The relay logs clients in with Challenge/MD5 as well as with a plain Login."""
+    sim = start_sim()
+    peer = FaultPeer(fault, backend_port=sim.port)
+    try:
+        run = run_measured(["--auth", "md5", "--timeout", str(TIMEOUT), "raw", "Ping", "--json"], peer.port)
+    finally:
+        peer.close()
+        sim.close()
+    check_run(fault, "raw", run, load_margin=2.0)
+    assert peer.errors == []
+
+
+def test_table_has_every_fault_and_command() -> None:
+    assert list(EXPECTED) == list(FAULTS)
+    for expect in EXPECTED.values():
+        assert set(expect.codes) == set(COMMANDS)
+        for command, code in expect.codes.items():
+            if command == "login-test":
+                assert code in PLUGIN
+            else:
+                ExitCode(code)  # a documented code
+
+
+def test_peak_rss_is_measured() -> None:
+    # The memory bound means something only if the measure does: a process
+    # that touches 60 MB must show it, and `ami --version` only its own ~20 MB
+    # (not this test process's RSS).
+    big = measure_process([sys.executable, "-c", "x = bytearray(60 << 20)\nx[::4096] = b'1' * len(x[::4096])"])
+    small = run_measured(["--version"], port=1)
+    assert big.returncode == 0 and big.max_rss_mb > 60, big
+    assert 5 < small.max_rss_mb < 50, small
+
+
+def test_docs_reliability_table_matches() -> None:
+    docs = REPO / "docs" / "README-reliability.md"
+    if not docs.exists():
+        pytest.skip("docs/README-reliability.md is gone (merged into README.md)")
+    assert table_in(docs.read_text()) == render_table(), "docs/README-reliability.md: regenerate the table"
+
+
+def test_readme_reliability_table_matches() -> None:
+    readme = REPO / "README.md"
+    found = table_in(readme.read_text()) if readme.exists() else None
+    if found is None:
+        pytest.skip("README.md has no generated fault table yet (the lead merges docs/README-reliability.md)")
+    assert found == render_table(), "README.md: the Reliability table differs from tests/test_faults.py's EXPECTED"
+
+
+if __name__ == "__main__":
+    sys.stdout.write(render_table())
