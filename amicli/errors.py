@@ -50,9 +50,10 @@ class ExitCode(IntEnum):
     CONGESTION = 12
     #: Any other failure: no such channel, the far end hung up, ... (Reason 0, 1).
     CALL_FAILED = 13
-    #: The call was queued but its outcome never came (no call events reach
-    #: the session, or none within ring timeout + grace).  Distinct from a
-    #: failure on purpose: the call may have rung, so a script must not retry.
+    #: The Originate was sent but its outcome never came (no call events reach
+    #: the session, none within ring timeout + grace, or the session broke
+    #: after sending).  Distinct from CONNECT on purpose: the call may have
+    #: rung, so a script must not retry it.
     OUTCOME_UNKNOWN = 14
 
 

@@ -666,9 +666,7 @@ def run_calls(
             except AmiError as exc:
                 # Sent in part, or not at all: nobody can tell whether it rings.
                 lost = _InFlight(item, action_id, Reply(action=[]), clock())
-                for flight in [*inflight.values(), lost]:
-                    yield finish(flight, UNKNOWN, exc.exit_code, error=str(exc))
-                raise
+                yield from _lost(finish, [*inflight.values(), lost], exc)
             inflight[action_id] = _InFlight(item, action_id, reply, clock())
         if not inflight:
             return
@@ -678,9 +676,7 @@ def run_calls(
             try:
                 _drain(client)
             except AmiError as exc:
-                for flight in list(inflight.values()):
-                    yield finish(flight, UNKNOWN, exc.exit_code, error=str(exc))
-                raise
+                yield from _lost(finish, list(inflight.values()), exc)
 
         ready: list[CallResult] = []
         now = clock()
@@ -719,8 +715,9 @@ def run_calls(
                         finish(
                             flight,
                             UNKNOWN,
-                            ExitCode.TIMEOUT,
-                            error=f"no reply to Originate from {client.address} within {client.timeout:g} s",
+                            ExitCode.OUTCOME_UNKNOWN,
+                            error=f"no reply to Originate from {client.address} within {client.timeout:g} s "
+                            "(the call may ring)",
                         )
                     )
             elif now >= flight.queued_at + flight.spec.ring_timeout + grace:
@@ -766,11 +763,19 @@ def run_calls(
         except AmiTimeout:
             pass
         except AmiError as exc:
-            # The session is gone or the stream broken: the calls in flight may
-            # ring, nobody can tell; each is reported before the error goes up.
-            for flight in list(inflight.values()):
-                yield finish(flight, UNKNOWN, exc.exit_code, error=str(exc))
-            raise
+            yield from _lost(finish, list(inflight.values()), exc)
+
+
+def _lost(finish: Callable[..., CallResult], flights: list[_InFlight], exc: AmiError) -> Iterator[CallResult]:
+    """The session broke with calls sent: report each as unknown, then raise.
+
+    Once an Originate has left, a lost connection, a timeout or a broken
+    stream says nothing about the call: it may ring.  So the exit status is
+    OUTCOME_UNKNOWN, never CONNECT, which a script could take as safe to retry.
+    """
+    for flight in flights:
+        yield finish(flight, UNKNOWN, ExitCode.OUTCOME_UNKNOWN, error=str(exc))
+    raise OutcomeUnknown(f"{exc}; the call may ring: do not retry it blindly") from exc
 
 
 def _is_call_event(msg: Message) -> bool:
