@@ -96,6 +96,20 @@ def transcript_note(name: str, directory: Path | None = None) -> str:
     return str(first.get("note", ""))
 
 
+def exchanges(steps: Script) -> list[list[Step]]:
+    """``[banner steps, exchange 1, exchange 2, ...]``.
+
+    An exchange is one client step and the server (or close) steps after it,
+    so scripts can be put together from recorded pieces.
+    """
+    parts: list[list[Step]] = [[]]
+    for step in steps:
+        if step[0] == "client":
+            parts.append([])
+        parts[-1].append(step)
+    return parts
+
+
 def server_stream(steps: Script) -> bytes:
     """Everything the server sent, concatenated."""
     return b"".join(data for direction, data in steps if direction == "server")

@@ -7,12 +7,11 @@ with the library client over a real socket.
 
 from __future__ import annotations
 
-import json
 import re
 
 import pytest
-from replay import BANNER_13, client_message, response
-from util import run_ami, start_sim
+from replay import BANNER_13, client_message, exchanges, response
+from util import json_lines, run_ami, start_sim, table_rows
 
 from amicli.client import Client
 from amicli.errors import ExitCode
@@ -23,23 +22,19 @@ CALLER = {"AMI_USER": "caller", "AMI_SECRET": "dial-0ut"}
 CHUNKINGS = ["recorded", 1]
 
 DEMO_CHANNELS = [
-    "Local/200@default-0000000a;1", "Local/200@default-0000000a;2",
-    "Local/200@default-0000000b;1", "Local/200@default-0000000b;2",
-    "Local/200@default-0000000c;1", "Local/200@default-0000000c;2",
-    "Local/300@default-0000000d;1", "Local/300@default-0000000d;2",
-    "Local/1002@ringonly-0000000f;1", "Local/1002@ringonly-0000000f;2",
-    "Local/1001@ringonly-00000010;1", "Local/1001@ringonly-00000010;2",
+    "Local/200@default-0000000a;1",
+    "Local/200@default-0000000a;2",
+    "Local/200@default-0000000b;1",
+    "Local/200@default-0000000b;2",
+    "Local/200@default-0000000c;1",
+    "Local/200@default-0000000c;2",
+    "Local/300@default-0000000d;1",
+    "Local/300@default-0000000d;2",
+    "Local/1002@ringonly-0000000f;1",
+    "Local/1002@ringonly-0000000f;2",
+    "Local/1001@ringonly-00000010;1",
+    "Local/1001@ringonly-00000010;2",
 ]
-
-
-def json_lines(text: str) -> list[dict]:
-    return [json.loads(line) for line in text.splitlines()]
-
-
-def table_rows(text: str) -> list[list[str]]:
-    lines = text.splitlines()
-    assert set(lines[1].replace(" ", "")) == {"-"}
-    return [re.split(r"\s{2,}", line.strip()) for line in lines[2:]]
 
 
 @pytest.fixture(scope="module")
@@ -73,14 +68,29 @@ def test_table(busy):
     proc = run_ami(["channels"], port=busy.port)
     assert (proc.returncode, proc.stderr) == (0, "")
     header = proc.stdout.splitlines()[0]
-    for title in ("Channel", "State", "Caller ID", "Connected line", "Exten@Context:Prio", "Application(Data)",
-                  "Duration", "Bridge", "Unique ID", "Linked ID"):
+    for title in (
+        "Channel",
+        "State",
+        "Caller ID",
+        "Connected line",
+        "Exten@Context:Prio",
+        "Application(Data)",
+        "Duration",
+        "Bridge",
+        "Unique ID",
+        "Linked ID",
+    ):
         assert title in header
     rows = table_rows(proc.stdout)
     assert sorted(r[0] for r in rows) == sorted(DEMO_CHANNELS)
     queued = next(r for r in rows if r[0] == "Local/300@default-0000000d;2")
-    assert queued[1:6] == ["Up", "Waiting Caller <5550199>", "Waiting Caller <5550199>", "300@default:2",
-                           "Queue(support,,,,600)"]
+    assert queued[1:6] == [
+        "Up",
+        "Waiting Caller <5550199>",
+        "Waiting Caller <5550199>",
+        "300@default:2",
+        "Queue(support,,,,600)",
+    ]
     assert re.fullmatch(r"00:00:\d\d", queued[6])
 
 
@@ -118,12 +128,14 @@ def test_pattern_state_and_count(busy, args, expected):
 
 
 def test_fields(busy):
-    proc = run_ami(["channels", "Local/300@default-0000000d;1", "--json", "--fields", "Channel,DurationSeconds"],
-                   port=busy.port)
+    proc = run_ami(
+        ["channels", "Local/300@default-0000000d;1", "--json", "--fields", "Channel,DurationSeconds"], port=busy.port
+    )
     [row] = json_lines(proc.stdout)
     assert set(row) == {"Channel", "DurationSeconds"}
-    proc = run_ami(["channels", "*;1", "--fields", "Channel,Language", "--no-headers", "--fmt", "plain"],
-                   port=busy.port)
+    proc = run_ami(
+        ["channels", "*;1", "--fields", "Channel,Language", "--no-headers", "--fmt", "plain"], port=busy.port
+    )
     assert all(line.split()[1] == "en" for line in proc.stdout.splitlines())
 
 
@@ -180,16 +192,23 @@ def test_hangup_named(demo):
     assert count(demo.port) == 10  # a Local channel takes its other half with it
     proc = run_ami(["channels", "hangup", "Local/200@default-0000000a;2"], port=demo.port)
     assert (proc.returncode, proc.stdout) == (ExitCode.ACTION_FAILED, "")
-    assert proc.stderr == ("ami: error: no such channel: Local/200@default-0000000a;2 "
-                           "(it is not up, or has already hung up)\n")
+    assert proc.stderr == (
+        "ami: error: no such channel: Local/200@default-0000000a;2 (it is not up, or has already hung up)\n"
+    )
 
 
 def test_hangup_several_one_gone(demo):
-    proc = run_ami(["channels", "hangup", "Local/200@default-0000000b;1", "nosuch/channel",
-                    "Local/200@default-0000000c;1"], port=demo.port)
+    proc = run_ami(
+        ["channels", "hangup", "Local/200@default-0000000b;1", "nosuch/channel", "Local/200@default-0000000c;1"],
+        port=demo.port,
+    )
     assert proc.returncode == ExitCode.ACTION_FAILED
-    assert proc.stdout.splitlines() == ["Channel", "----------------------------", "Local/200@default-0000000b;1",
-                                        "Local/200@default-0000000c;1"]
+    assert proc.stdout.splitlines() == [
+        "Channel",
+        "----------------------------",
+        "Local/200@default-0000000b;1",
+        "Local/200@default-0000000c;1",
+    ]
     assert proc.stderr == "ami: error: no such channel: nosuch/channel (it is not up, or has already hung up)\n"
     assert count(demo.port) == 8
 
@@ -243,12 +262,17 @@ def test_sim_hangup_events_getvar_and_status(demo):
     with Client("127.0.0.1", demo.port, keep_events=True) as client:
         client.connect()
         client.login("admin", "s3cret-Admin", events="call")
-        reply = client.request([("Action", "Getvar"), ("Channel", "Local/300@default-0000000d;2"),
-                                ("Variable", "CHANNEL(state)")])
+        reply = client.request(
+            [("Action", "Getvar"), ("Channel", "Local/300@default-0000000d;2"), ("Variable", "CHANNEL(state)")]
+        )
         assert [(k, v) for k, v in reply.response.headers if k != "ActionID"] == [
-            ("Response", "Success"), ("Variable", "CHANNEL(state)"), ("Value", "Up")]
-        reply = client.request([("Action", "Getvar"), ("Channel", "Local/200@default-00000000;1"),
-                                ("Variable", "CHANNEL(state)")])
+            ("Response", "Success"),
+            ("Variable", "CHANNEL(state)"),
+            ("Value", "Up"),
+        ]
+        reply = client.request(
+            [("Action", "Getvar"), ("Channel", "Local/200@default-00000000;1"), ("Variable", "CHANNEL(state)")]
+        )
         assert reply.response.get("Message") == "No such channel"
 
         reply = client.request([("Action", "Status")])
@@ -278,22 +302,16 @@ def test_sim_hangup_events_getvar_and_status(demo):
             ("DeviceStateChange", "Local/200@default"),
         ]
 
-        for channel, message in (("", "No channel specified"), ("/unclosed", "Regex format invalid, Channel param "
-                                 "should be /regex/"), ("nosuch/channel", "No such channel")):
+        for channel, message in (
+            ("", "No channel specified"),
+            ("/unclosed", "Regex format invalid, Channel param should be /regex/"),
+            ("nosuch/channel", "No such channel"),
+        ):
             reply = client.request([("Action", "Hangup"), ("Channel", channel)])
             assert (reply.response.get("Response"), reply.response.get("Message")) == ("Error", message)
 
 
 # -- recorded Asterisk 22 ----------------------------------------------------------------------
-
-
-def exchanges(steps):
-    parts: list[list] = [[]]
-    for step in steps:
-        if step[0] == "client":
-            parts.append([])
-        parts[-1].append(step)
-    return parts
 
 
 @pytest.fixture
@@ -326,11 +344,25 @@ def test_recorded_busy_channels_json(replay, recorded, chunking):
     channels = json_lines(proc.stdout)
     assert len(channels) == 12
     assert channels[0] == {
-        "Channel": "Local/200@default-0000000c;2", "ChannelState": 6, "ChannelStateDesc": "Up",
-        "CallerIDNum": "5550100", "CallerIDName": "Line", "ConnectedLineNum": "5550100", "ConnectedLineName": "Line",
-        "Language": "en", "AccountCode": "", "Context": "default", "Exten": "200", "Priority": 2,
-        "Uniqueid": "pbx-test-1795775763.25", "Linkedid": "pbx-test-1795775763.24", "Application": "Wait",
-        "ApplicationData": "600", "Duration": "00:00:04", "BridgeId": "", "DurationSeconds": 4,
+        "Channel": "Local/200@default-0000000c;2",
+        "ChannelState": 6,
+        "ChannelStateDesc": "Up",
+        "CallerIDNum": "5550100",
+        "CallerIDName": "Line",
+        "ConnectedLineNum": "5550100",
+        "ConnectedLineName": "Line",
+        "Language": "en",
+        "AccountCode": "",
+        "Context": "default",
+        "Exten": "200",
+        "Priority": 2,
+        "Uniqueid": "pbx-test-1795775763.25",
+        "Linkedid": "pbx-test-1795775763.24",
+        "Application": "Wait",
+        "ApplicationData": "600",
+        "Duration": "00:00:04",
+        "BridgeId": "",
+        "DurationSeconds": 4,
     }
     assert [c["ChannelStateDesc"] for c in channels].count("Ringing") == 2
 
@@ -339,8 +371,10 @@ def test_recorded_busy_channels_table_and_filters(replay, recorded, chunking):
     proc = against(replay, recorded("busy-coreshowchannels", 2), ["channels", "*ringonly*"], chunking)
     rows = table_rows(proc.stdout)
     assert [r[:2] for r in rows] == [
-        ["Local/1002@ringonly-0000000f;2", "Ring"], ["Local/1002@ringonly-0000000f;1", "Ringing"],
-        ["Local/1001@ringonly-00000010;2", "Ring"], ["Local/1001@ringonly-00000010;1", "Ringing"],
+        ["Local/1002@ringonly-0000000f;2", "Ring"],
+        ["Local/1002@ringonly-0000000f;1", "Ringing"],
+        ["Local/1001@ringonly-00000010;2", "Ring"],
+        ["Local/1001@ringonly-00000010;1", "Ringing"],
     ]
     assert rows[1][4:7] == ["300@ringonly:1", "AppQueue((Outgoing Line))", "00:00:03"]
     proc = against(replay, recorded("busy-coreshowchannels", 2), ["channels", "--count", "--state", "up"], chunking)
@@ -362,8 +396,9 @@ def test_recorded_hangup_of_a_missing_channel(replay, recorded, chunking):
 
 def test_recorded_hangup_by_server_regex(replay, recorded, chunking):
     # A /regex/ name goes to the PBX as is; its list of ChannelHungup events is what was hung up.
-    proc = against(replay, recorded("hangup-getvar", 5), ["channels", "hangup", r"/^Local\/200@default-.*;2$/",
-                                                          "--json"], chunking)
+    proc = against(
+        replay, recorded("hangup-getvar", 5), ["channels", "hangup", r"/^Local\/200@default-.*;2$/", "--json"], chunking
+    )
     assert (proc.returncode, proc.stderr) == (0, "")
     assert json_lines(proc.stdout) == [{"Channel": "Local/200@default-0000001e;2"}]
 
@@ -378,23 +413,43 @@ def event(*headers: tuple[str, str]) -> bytes:
 OLD_CHANNEL = event(
     # Asterisk 11's CoreShowChannel: UniqueID, Extension, CallerIDnum; BridgedChannel instead of BridgeId;
     # no Linkedid, no Language.
-    ("Event", "CoreShowChannel"), ("ActionID", "a"), ("Channel", "SIP/1001-00000001"), ("UniqueID", "1400000000.1"),
-    ("Context", "default"), ("Extension", "200"), ("Priority", "1"), ("ChannelState", "6"),
-    ("ChannelStateDesc", "Up"), ("Application", "Dial"), ("ApplicationData", "SIP/1002,30"),
-    ("CallerIDnum", "1001"), ("CallerIDname", "Alice"), ("ConnectedLineNum", "1002"), ("ConnectedLineName", "Bob"),
-    ("Duration", "01:01:05"), ("AccountCode", ""), ("BridgedChannel", "SIP/1002-00000002"),
+    ("Event", "CoreShowChannel"),
+    ("ActionID", "a"),
+    ("Channel", "SIP/1001-00000001"),
+    ("UniqueID", "1400000000.1"),
+    ("Context", "default"),
+    ("Extension", "200"),
+    ("Priority", "1"),
+    ("ChannelState", "6"),
+    ("ChannelStateDesc", "Up"),
+    ("Application", "Dial"),
+    ("ApplicationData", "SIP/1002,30"),
+    ("CallerIDnum", "1001"),
+    ("CallerIDname", "Alice"),
+    ("ConnectedLineNum", "1002"),
+    ("ConnectedLineName", "Bob"),
+    ("Duration", "01:01:05"),
+    ("AccountCode", ""),
+    ("BridgedChannel", "SIP/1002-00000002"),
     ("BridgedUniqueID", "1400000000.2"),
 )
 OLD_RINGING = event(
     # A minimal event: only the name and the state number.
-    ("Event", "CoreShowChannel"), ("ActionID", "a"), ("Channel", "DAHDI/1-1"), ("ChannelState", "5"),
+    ("Event", "CoreShowChannel"),
+    ("ActionID", "a"),
+    ("Channel", "DAHDI/1-1"),
+    ("ChannelState", "5"),
 )
 
 
 def old_server(*items: bytes) -> list:
     start = response("a", "Success", ("EventList", "start"), ("Message", "Channels will follow"))
-    end = event(("Event", "CoreShowChannelsComplete"), ("EventList", "Complete"), ("ListItems", str(len(items))),
-                ("ActionID", "a"))
+    end = event(
+        ("Event", "CoreShowChannelsComplete"),
+        ("EventList", "Complete"),
+        ("ListItems", str(len(items))),
+        ("ActionID", "a"),
+    )
     return [
         ("server", BANNER_13),
         ("client", client_message("Login", "l")),
@@ -421,8 +476,17 @@ def test_old_server_json_keeps_what_was_sent(replay, chunking):
 def test_old_server_table(replay):
     proc = against(replay, old_server(OLD_CHANNEL, OLD_RINGING), ["channels", "--fmt", "tsv"])
     rows = [[cell.strip() for cell in line.split("\t")] for line in proc.stdout.splitlines()]
-    assert rows[1] == ["SIP/1001-00000001", "Up", "Alice <1001>", "Bob <1002>", "200@default:1",
-                       "Dial(SIP/1002,30)", "01:01:05", "SIP/1002-00000002", "1400000000.1"]
+    assert rows[1] == [
+        "SIP/1001-00000001",
+        "Up",
+        "Alice <1001>",
+        "Bob <1002>",
+        "200@default:1",
+        "Dial(SIP/1002,30)",
+        "01:01:05",
+        "SIP/1002-00000002",
+        "1400000000.1",
+    ]
     assert rows[2] == ["DAHDI/1-1", "Ringing"]  # the state decoded from its number; the rest empty
     proc = against(replay, old_server(OLD_CHANNEL, OLD_RINGING), ["channels", "--count", "--state", "ringing"])
     assert proc.stdout == "1\n"

@@ -14,6 +14,7 @@ import pytest
 from replay import (
     BANNER_13,
     client_message,
+    exchanges,
     legacy_command_reply,
     response,
 )
@@ -22,19 +23,6 @@ from util import run_ami
 from amicli.errors import ExitCode
 
 CHUNKINGS = ["recorded", 1]
-
-
-def exchanges(steps):
-    """Split a recording into [banner steps, exchange 1, exchange 2, ...].
-
-    An exchange is one client step and the server (or close) steps after it.
-    """
-    parts: list[list] = [[]]
-    for step in steps:
-        if step[0] == "client":
-            parts.append([])
-        parts[-1].append(step)
-    return parts
 
 
 @pytest.fixture

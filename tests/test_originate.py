@@ -17,8 +17,8 @@ import time
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from replay import load_transcript, split_messages
-from util import ami_argv, ami_env, run_ami, start_sim
+from replay import exchanges, load_transcript, split_messages
+from util import ami_argv, ami_env, json_lines, run_ami, start_sim
 
 from amicli import originate as lib
 from amicli.client import Client
@@ -31,10 +31,6 @@ MONITOR = {"AMI_USER": "monitor", "AMI_SECRET": "m0nitor"}
 CALLER = {"AMI_USER": "caller", "AMI_SECRET": "dial-0ut"}
 BLIND = {"AMI_USER": "blind", "AMI_SECRET": "bl1nd"}
 PLAIN = ["--auth", "plain"]
-
-
-def json_lines(text: str) -> list[dict]:
-    return [json.loads(line) for line in text.splitlines()]
 
 
 def one_json(text: str) -> dict:
@@ -382,16 +378,6 @@ def test_usage_errors(args, message):
 
 
 # -- the recorded Asterisk 22 ------------------------------------------------------------
-
-
-def exchanges(steps):
-    """[banner steps, exchange 1, exchange 2, ...]; an exchange is a client step and what follows."""
-    parts: list[list] = [[]]
-    for step in steps:
-        if step[0] == "client":
-            parts.append([])
-        parts[-1].append(step)
-    return parts
 
 
 def compose(name: str, *wanted: int) -> list:

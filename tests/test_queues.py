@@ -7,13 +7,12 @@ the action, Logoff), played in the recorded chunks and one byte per read.
 
 from __future__ import annotations
 
-import json
 import re
 import time
 
 import pytest
-from replay import BANNER_13, client_message, response
-from util import run_ami, start_sim
+from replay import BANNER_13, client_message, exchanges, response
+from util import json_lines, run_ami, start_sim, table_rows
 
 from amicli.errors import ExitCode
 from amicli.sim import queues as simqueues
@@ -21,17 +20,6 @@ from amicli.sim.channels import populate_demo
 
 MONITOR = {"AMI_USER": "monitor", "AMI_SECRET": "m0nitor"}
 CHUNKINGS = ["recorded", 1]
-
-
-def json_lines(text: str) -> list[dict]:
-    return [json.loads(line) for line in text.splitlines()]
-
-
-def table_lines(text: str) -> list[list[str]]:
-    """A 'simple' table's data rows, split on runs of two or more spaces."""
-    lines = text.splitlines()
-    assert set(lines[1].replace(" ", "")) == {"-"}
-    return [re.split(r"\s{2,}", line.strip()) for line in lines[2:]]
 
 
 # -- fixtures -------------------------------------------------------------------
@@ -52,16 +40,6 @@ def sim():
     server = start_sim()
     yield server
     server.close()
-
-
-def exchanges(steps):
-    """[banner steps, exchange 1, exchange 2, ...]: one client step and the server steps after it."""
-    parts: list[list] = [[]]
-    for step in steps:
-        if step[0] == "client":
-            parts.append([])
-        parts[-1].append(step)
-    return parts
 
 
 @pytest.fixture
@@ -99,7 +77,7 @@ def test_queues_table_on_busy_sim(busy):
     assert (proc.returncode, proc.stderr) == (0, "")
     header = proc.stdout.splitlines()[0].split()
     assert header[:4] == ["Queue", "Strategy", "Waiting", "Longest"]
-    rows = {r[0]: r for r in table_lines(proc.stdout)}
+    rows = {r[0]: r for r in table_rows(proc.stdout)}
     assert list(rows) == ["support", "sales", "empty"]
     # support: 1 waiting, waited 5 s, two members logged in, none available (both ringing).
     assert rows["support"][1:3] == ["ringall", "1"] and int(rows["support"][3]) >= 5
@@ -131,7 +109,7 @@ def test_queues_json_is_typed_and_nested(busy):
 def test_queues_named_and_unknown(busy):
     proc = run_ami(["queues", "SUPPORT", "nope"], port=busy.port)
     assert proc.returncode == ExitCode.ACTION_FAILED
-    assert [r[0] for r in table_lines(proc.stdout)] == ["support"]  # names compare without case, as app_queue does
+    assert [r[0] for r in table_rows(proc.stdout)] == ["support"]  # names compare without case, as app_queue does
     assert proc.stderr == "ami: error: no such queue: 'nope'\n"
 
     proc = run_ami(["queues", "nope", "--json"], port=busy.port)
@@ -142,7 +120,7 @@ def test_members_table_and_json(busy):
     proc = run_ami(["queues", "members"], port=busy.port)
     assert (proc.returncode, proc.stderr) == (0, "")
     assert proc.stdout.splitlines()[0].split()[:5] == ["Queue", "Name", "Interface", "State", "interface"]
-    rows = table_lines(proc.stdout)
+    rows = table_rows(proc.stdout)
     assert [r[:5] for r in rows] == [
         ["support", "Alice", "Local/1001@ringonly/n", "Local/1001@ringonly", "In use"],
         ["support", "Bob", "Local/1002@ringonly/n", "Local/1002@ringonly/n", "In use"],
@@ -167,8 +145,17 @@ def test_members_filters(busy):
 def test_callers_table_and_json(busy):
     proc = run_ami(["queues", "callers"], port=busy.port)
     assert (proc.returncode, proc.stderr) == (0, "")
-    assert table_lines(proc.stdout) == [["support", "1", "Local/300@default-0000000d;2", "5550199", "Waiting Caller",
-                                         proc.stdout.splitlines()[2].split()[-2], "0"]]
+    assert table_rows(proc.stdout) == [
+        [
+            "support",
+            "1",
+            "Local/300@default-0000000d;2",
+            "5550199",
+            "Waiting Caller",
+            proc.stdout.splitlines()[2].split()[-2],
+            "0",
+        ]
+    ]
     proc = run_ami(["queues", "callers", "sales", "--json"], port=busy.port)
     assert (proc.returncode, proc.stdout, proc.stderr) == (0, "", "")
 
@@ -177,11 +164,18 @@ def test_summary(busy):
     proc = run_ami(["queues", "summary", "--json"], port=busy.port)
     assert (proc.returncode, proc.stderr) == (0, "")
     rows = json_lines(proc.stdout)
-    assert rows[0] == {"Queue": "support", "LoggedIn": 2, "Available": 0, "Callers": 1, "HoldTime": 0,
-                       "TalkTime": 0, "LongestHoldTime": rows[0]["LongestHoldTime"]}
+    assert rows[0] == {
+        "Queue": "support",
+        "LoggedIn": 2,
+        "Available": 0,
+        "Callers": 1,
+        "HoldTime": 0,
+        "TalkTime": 0,
+        "LongestHoldTime": rows[0]["LongestHoldTime"],
+    }
     assert rows[0]["LongestHoldTime"] >= 5
     proc = run_ami(["queues", "summary", "sales", "nope"], port=busy.port)
-    assert proc.returncode == 1 and [r[0] for r in table_lines(proc.stdout)] == ["sales"]
+    assert proc.returncode == 1 and [r[0] for r in table_rows(proc.stdout)] == ["sales"]
     assert proc.stderr == "ami: error: no such queue: 'nope'\n"
 
 
@@ -201,8 +195,11 @@ def test_a_queue_named_like_a_subcommand(sim):
         proc = run_ami(args, port=sim.port)
         assert proc.returncode == 0, proc.stderr
         assert [q["Queue"] for q in json_lines(proc.stdout)] == ["members"]
-    for args in (["queues", "members", "--json"], ["queues", "--json", "members"], ["queues", "--fmt", "plain",
-                                                                                 "--json", "members"]):
+    for args in (
+        ["queues", "members", "--json"],
+        ["queues", "--json", "members"],
+        ["queues", "--fmt", "plain", "--json", "members"],
+    ):
         proc = run_ami(args, port=sim.port)  # options before the subcommand are the subcommand's
         assert {m["Queue"] for m in json_lines(proc.stdout)} == {"support", "sales"}
     proc = run_ami(["queues", "members", "members", "--json"], port=sim.port)
@@ -226,8 +223,9 @@ def test_add_pause_unpause_remove_and_refusals(sim):
 
     proc = run_ami(["queues", "add", "empty", iface], port=port)
     assert (proc.returncode, proc.stdout) == (ExitCode.ACTION_FAILED, "")
-    assert proc.stderr == (f"ami: error: {iface} is already a member of queue 'empty' "
-                           "(PBX: Unable to add interface: Already there)\n")
+    assert proc.stderr == (
+        f"ami: error: {iface} is already a member of queue 'empty' (PBX: Unable to add interface: Already there)\n"
+    )
 
     proc = run_ami(["queues", "pause", iface, "--queue", "empty", "--reason", "lunch"], port=port)
     assert (proc.returncode, proc.stdout, proc.stderr) == (0, f"paused {iface} in queue empty (reason: lunch)\n", "")
@@ -235,12 +233,16 @@ def test_add_pause_unpause_remove_and_refusals(sim):
     proc = run_ami(["queues", "members", "empty", "--json"], port=port)
     [dave] = json_lines(proc.stdout)
     assert (dave["Name"], dave["Membership"], dave["Penalty"], dave["Paused"], dave["PausedReason"]) == (
-        "Dave", "dynamic", 1, True, "lunch",
+        "Dave",
+        "dynamic",
+        1,
+        True,
+        "lunch",
     )
     assert dave["LastPause"] >= dave["LoginTime"] > 0
 
     proc = run_ami(["queues", "empty"], port=port)
-    assert table_lines(proc.stdout)[0][-3:] == ["1", "0", "1"]  # logged in, available, paused
+    assert table_rows(proc.stdout)[0][-3:] == ["1", "0", "1"]  # logged in, available, paused
 
     proc = run_ami(["queues", "unpause", iface, "--json"], port=port)
     assert proc.returncode == 0
@@ -252,23 +254,32 @@ def test_add_pause_unpause_remove_and_refusals(sim):
     assert (proc.returncode, proc.stdout, proc.stderr) == (0, f"removed {iface} from queue empty\n", "")
     proc = run_ami(["queues", "remove", "empty", iface], port=port)
     assert proc.returncode == 1 and proc.stdout == ""
-    assert proc.stderr == (f"ami: error: {iface} is not a member of queue 'empty' "
-                           "(PBX: Unable to remove interface: Not there)\n")
+    assert proc.stderr == (
+        f"ami: error: {iface} is not a member of queue 'empty' (PBX: Unable to remove interface: Not there)\n"
+    )
 
 
 @pytest.mark.parametrize(
     "args, message",
     [
-        (["queues", "add", "nope", "PJSIP/1"],
-         "no such queue: 'nope' (PBX: Unable to add interface to queue: No such queue)"),
-        (["queues", "remove", "nope", "PJSIP/1"],
-         "no such queue: 'nope' (PBX: Unable to remove interface from queue: No such queue)"),
-        (["queues", "remove", "support", "Local/1001@ringonly/n"],
-         "Local/1001@ringonly/n is a static member of queue 'support' (from queues.conf); only dynamic members can "
-         "be removed (PBX: Member not dynamic)"),
+        (
+            ["queues", "add", "nope", "PJSIP/1"],
+            "no such queue: 'nope' (PBX: Unable to add interface to queue: No such queue)",
+        ),
+        (
+            ["queues", "remove", "nope", "PJSIP/1"],
+            "no such queue: 'nope' (PBX: Unable to remove interface from queue: No such queue)",
+        ),
+        (
+            ["queues", "remove", "support", "Local/1001@ringonly/n"],
+            "Local/1001@ringonly/n is a static member of queue 'support' (from queues.conf); only dynamic members can "
+            "be removed (PBX: Member not dynamic)",
+        ),
         (["queues", "pause", "PJSIP/9"], "PJSIP/9 is not a member of any queue (PBX: Interface not found)"),
-        (["queues", "unpause", "PJSIP/9", "--queue", "sales"],
-         "PJSIP/9 is not a member of queue 'sales' (PBX: Interface not found)"),
+        (
+            ["queues", "unpause", "PJSIP/9", "--queue", "sales"],
+            "PJSIP/9 is not a member of queue 'sales' (PBX: Interface not found)",
+        ),
     ],
 )
 def test_refusals_are_one_line_and_exit_1(sim, args, message):
@@ -313,7 +324,7 @@ def test_asterisk13_sim_leaves_out_what_13_did_not_send():
         proc = run_ami(["queues", "members", "sales"], port=server.port)
         lines = proc.stdout.splitlines()
         column = lines[0].index("Last pause")
-        assert lines[2][column:column + 10].strip() == ""  # absent: empty, not invented
+        assert lines[2][column : column + 10].strip() == ""  # absent: empty, not invented
         proc = run_ami(["queues", "--json"], port=server.port)
         assert all("ServicelevelPerf2" not in q for q in json_lines(proc.stdout))
     finally:
@@ -336,14 +347,40 @@ def test_queue_show_cli_on_the_sim(busy):
 
 
 RECORDED_SUPPORT = {
-    "Queue": "support", "Max": 0, "Strategy": "ringall", "Calls": 0, "Holdtime": 0, "TalkTime": 0, "Completed": 0,
-    "Abandoned": 0, "ServiceLevel": 0, "ServicelevelPerf": 0.0, "ServicelevelPerf2": 0.0, "Weight": 0,
-    "LongestHoldTime": 0, "LoggedIn": 2, "Available": 2, "PausedMembers": 0,
+    "Queue": "support",
+    "Max": 0,
+    "Strategy": "ringall",
+    "Calls": 0,
+    "Holdtime": 0,
+    "TalkTime": 0,
+    "Completed": 0,
+    "Abandoned": 0,
+    "ServiceLevel": 0,
+    "ServicelevelPerf": 0.0,
+    "ServicelevelPerf2": 0.0,
+    "Weight": 0,
+    "LongestHoldTime": 0,
+    "LoggedIn": 2,
+    "Available": 2,
+    "PausedMembers": 0,
 }
 RECORDED_ALICE = {
-    "Queue": "support", "Name": "Alice", "Location": "Local/1001@ringonly/n", "StateInterface": "Local/1001@ringonly",
-    "Membership": "static", "Penalty": 0, "CallsTaken": 0, "LastCall": 0, "LastPause": 0, "LoginTime": 1795775545,
-    "InCall": False, "Status": 1, "Paused": False, "PausedReason": "", "Wrapuptime": 0, "StatusText": "Not in use",
+    "Queue": "support",
+    "Name": "Alice",
+    "Location": "Local/1001@ringonly/n",
+    "StateInterface": "Local/1001@ringonly",
+    "Membership": "static",
+    "Penalty": 0,
+    "CallsTaken": 0,
+    "LastCall": 0,
+    "LastPause": 0,
+    "LoginTime": 1795775545,
+    "InCall": False,
+    "Status": 1,
+    "Paused": False,
+    "PausedReason": "",
+    "Wrapuptime": 0,
+    "StatusText": "Not in use",
 }
 
 
@@ -361,18 +398,27 @@ def test_recorded_idle_queues_json(replay, recorded, chunking):
 
 def test_recorded_busy_queues_tables(replay, recorded, chunking):
     proc = against(replay, recorded("busy-queues", 2), ["queues"], chunking)
-    rows = {r[0]: r for r in table_lines(proc.stdout)}
+    rows = {r[0]: r for r in table_rows(proc.stdout)}
     assert rows["support"][1:4] == ["ringall", "1", "5"] and rows["support"][-3:] == ["2", "0", "0"]
 
     proc = against(replay, recorded("busy-queues", 2), ["queues", "callers", "--json"], chunking)
-    assert json_lines(proc.stdout) == [{
-        "Queue": "support", "Position": 1, "Channel": "Local/300@default-0000000d;2",
-        "Uniqueid": "pbx-test-1795775763.27", "CallerIDNum": "5550199", "CallerIDName": "Waiting Caller",
-        "ConnectedLineNum": "5550199", "ConnectedLineName": "Waiting Caller", "Wait": 5, "Priority": 0,
-    }]
+    assert json_lines(proc.stdout) == [
+        {
+            "Queue": "support",
+            "Position": 1,
+            "Channel": "Local/300@default-0000000d;2",
+            "Uniqueid": "pbx-test-1795775763.27",
+            "CallerIDNum": "5550199",
+            "CallerIDName": "Waiting Caller",
+            "ConnectedLineNum": "5550199",
+            "ConnectedLineName": "Waiting Caller",
+            "Wait": 5,
+            "Priority": 0,
+        }
+    ]
 
     proc = against(replay, recorded("busy-queues", 2), ["queues", "members"], chunking)
-    assert [r[4] for r in table_lines(proc.stdout)] == ["In use", "In use", "Not in use"]
+    assert [r[4] for r in table_rows(proc.stdout)] == ["In use", "In use", "Not in use"]
 
 
 def test_recorded_named_and_missing_queue(replay, recorded):
@@ -386,31 +432,68 @@ def test_recorded_named_and_missing_queue(replay, recorded):
 def test_recorded_summary(replay, recorded, chunking):
     proc = against(replay, recorded("queues-idle", 6), ["queues", "summary", "sales", "--json"], chunking)
     assert json_lines(proc.stdout) == [
-        {"Queue": "sales", "LoggedIn": 1, "Available": 1, "Callers": 0, "HoldTime": 0, "TalkTime": 0,
-         "LongestHoldTime": 0}
+        {
+            "Queue": "sales",
+            "LoggedIn": 1,
+            "Available": 1,
+            "Callers": 0,
+            "HoldTime": 0,
+            "TalkTime": 0,
+            "LongestHoldTime": 0,
+        }
     ]
     proc = against(replay, recorded("busy-queues", 3), ["queues", "summary"], chunking)
-    assert table_lines(proc.stdout)[0] == ["support", "2", "0", "1", "0", "0", "5"]
+    assert table_rows(proc.stdout)[0] == ["support", "2", "0", "1", "0", "0", "5"]
 
 
 @pytest.mark.parametrize(
     "exchange, args, code, stdout, stderr",
     [
-        (2, ["queues", "add", "empty", "Local/3001@agents/n", "--name", "Dave", "--penalty", "1"], 0,
-         "added Local/3001@agents/n to queue empty\n", ""),
-        (3, ["queues", "add", "empty", "Local/3001@agents/n"], 1, "",
-         "ami: error: Local/3001@agents/n is already a member of queue 'empty' "
-         "(PBX: Unable to add interface: Already there)\n"),
-        (4, ["queues", "pause", "Local/3001@agents/n", "--queue", "empty", "--reason", "lunch"], 0,
-         "paused Local/3001@agents/n in queue empty (reason: lunch)\n", ""),
+        (
+            2,
+            ["queues", "add", "empty", "Local/3001@agents/n", "--name", "Dave", "--penalty", "1"],
+            0,
+            "added Local/3001@agents/n to queue empty\n",
+            "",
+        ),
+        (
+            3,
+            ["queues", "add", "empty", "Local/3001@agents/n"],
+            1,
+            "",
+            "ami: error: Local/3001@agents/n is already a member of queue 'empty' "
+            "(PBX: Unable to add interface: Already there)\n",
+        ),
+        (
+            4,
+            ["queues", "pause", "Local/3001@agents/n", "--queue", "empty", "--reason", "lunch"],
+            0,
+            "paused Local/3001@agents/n in queue empty (reason: lunch)\n",
+            "",
+        ),
         (6, ["queues", "unpause", "Local/3001@agents/n"], 0, "unpaused Local/3001@agents/n in all its queues\n", ""),
-        (7, ["queues", "remove", "empty", "Local/3001@agents/n"], 0, "removed Local/3001@agents/n from queue empty\n",
-         ""),
-        (8, ["queues", "remove", "empty", "Local/3001@agents/n"], 1, "",
-         "ami: error: Local/3001@agents/n is not a member of queue 'empty' "
-         "(PBX: Unable to remove interface: Not there)\n"),
-        (9, ["queues", "add", "nope", "Local/3001@agents/n"], 1, "",
-         "ami: error: no such queue: 'nope' (PBX: Unable to add interface to queue: No such queue)\n"),
+        (
+            7,
+            ["queues", "remove", "empty", "Local/3001@agents/n"],
+            0,
+            "removed Local/3001@agents/n from queue empty\n",
+            "",
+        ),
+        (
+            8,
+            ["queues", "remove", "empty", "Local/3001@agents/n"],
+            1,
+            "",
+            "ami: error: Local/3001@agents/n is not a member of queue 'empty' "
+            "(PBX: Unable to remove interface: Not there)\n",
+        ),
+        (
+            9,
+            ["queues", "add", "nope", "Local/3001@agents/n"],
+            1,
+            "",
+            "ami: error: no such queue: 'nope' (PBX: Unable to add interface to queue: No such queue)\n",
+        ),
     ],
 )
 def test_recorded_member_changes(replay, recorded, exchange, args, code, stdout, stderr):
@@ -422,13 +505,25 @@ def test_recorded_paused_dynamic_member(replay, recorded, chunking):
     proc = against(replay, recorded("queue-members", 5), ["queues", "members", "empty", "--json"], chunking)
     [dave] = json_lines(proc.stdout)
     assert dave == {
-        "Queue": "empty", "Name": "Dave", "Location": "Local/3001@agents/n", "StateInterface": "Local/3001@agents/n",
-        "Membership": "dynamic", "Penalty": 1, "CallsTaken": 0, "LastCall": 0, "LastPause": 1795775782,
-        "LoginTime": 1795775782, "InCall": False, "Status": 1, "Paused": True, "PausedReason": "lunch",
-        "Wrapuptime": 0, "StatusText": "Not in use",
+        "Queue": "empty",
+        "Name": "Dave",
+        "Location": "Local/3001@agents/n",
+        "StateInterface": "Local/3001@agents/n",
+        "Membership": "dynamic",
+        "Penalty": 1,
+        "CallsTaken": 0,
+        "LastCall": 0,
+        "LastPause": 1795775782,
+        "LoginTime": 1795775782,
+        "InCall": False,
+        "Status": 1,
+        "Paused": True,
+        "PausedReason": "lunch",
+        "Wrapuptime": 0,
+        "StatusText": "Not in use",
     }
     proc = against(replay, recorded("queue-members", 5), ["queues", "empty"], chunking)
-    assert table_lines(proc.stdout)[0][-3:] == ["1", "0", "1"]
+    assert table_rows(proc.stdout)[0][-3:] == ["1", "0", "1"]
 
 
 # -- Asterisk 13 shapes (AMI 2.10): fields missing and extra ---------------------------
@@ -458,16 +553,51 @@ QUEUE13 = asterisk13(
     [
         # Asterisk 13: no ServicelevelPerf2; members without LastPause, LoginTime, Wrapuptime; entries without
         # Priority.  An extra header a later or patched server might add ("Skills") passes through untouched.
-        event(("Event", "QueueParams"), ("Queue", "sales"), ("Max", "0"), ("Strategy", "rrmemory"), ("Calls", "1"),
-              ("Holdtime", "12"), ("TalkTime", "40"), ("Completed", "3"), ("Abandoned", "1"), ("ServiceLevel", "60"),
-              ("ServicelevelPerf", "66.7"), ("Weight", "0"), ("ActionID", "a")),
-        event(("Event", "QueueMember"), ("Queue", "sales"), ("Name", "Carol"), ("Location", "SIP/2001"),
-              ("StateInterface", "SIP/2001"), ("Membership", "static"), ("Penalty", "0"), ("CallsTaken", "3"),
-              ("LastCall", "1620000000"), ("InCall", "0"), ("Status", "5"), ("Paused", "0"), ("PausedReason", ""),
-              ("Skills", "sales"), ("ActionID", "a")),
-        event(("Event", "QueueEntry"), ("Queue", "sales"), ("Position", "1"), ("Channel", "SIP/trunk-0000002a"),
-              ("Uniqueid", "1620000100.42"), ("CallerIDNum", "5550123"), ("CallerIDName", "unknown"),
-              ("ConnectedLineNum", "unknown"), ("ConnectedLineName", "unknown"), ("Wait", "17"), ("ActionID", "a")),
+        event(
+            ("Event", "QueueParams"),
+            ("Queue", "sales"),
+            ("Max", "0"),
+            ("Strategy", "rrmemory"),
+            ("Calls", "1"),
+            ("Holdtime", "12"),
+            ("TalkTime", "40"),
+            ("Completed", "3"),
+            ("Abandoned", "1"),
+            ("ServiceLevel", "60"),
+            ("ServicelevelPerf", "66.7"),
+            ("Weight", "0"),
+            ("ActionID", "a"),
+        ),
+        event(
+            ("Event", "QueueMember"),
+            ("Queue", "sales"),
+            ("Name", "Carol"),
+            ("Location", "SIP/2001"),
+            ("StateInterface", "SIP/2001"),
+            ("Membership", "static"),
+            ("Penalty", "0"),
+            ("CallsTaken", "3"),
+            ("LastCall", "1620000000"),
+            ("InCall", "0"),
+            ("Status", "5"),
+            ("Paused", "0"),
+            ("PausedReason", ""),
+            ("Skills", "sales"),
+            ("ActionID", "a"),
+        ),
+        event(
+            ("Event", "QueueEntry"),
+            ("Queue", "sales"),
+            ("Position", "1"),
+            ("Channel", "SIP/trunk-0000002a"),
+            ("Uniqueid", "1620000100.42"),
+            ("CallerIDNum", "5550123"),
+            ("CallerIDName", "unknown"),
+            ("ConnectedLineNum", "unknown"),
+            ("ConnectedLineName", "unknown"),
+            ("Wait", "17"),
+            ("ActionID", "a"),
+        ),
     ],
     "QueueStatusComplete",
     "Queue status will follow",
@@ -492,7 +622,7 @@ def test_asterisk13_queue_status_tables(replay):
     lines = proc.stdout.splitlines()
     assert "Unavailable" in lines[2]
     column = lines[0].index("Last pause")
-    assert lines[2][column:column + 10].strip() == ""
+    assert lines[2][column : column + 10].strip() == ""
     proc = against(replay, QUEUE13, ["queues", "callers", "--fmt", "tsv"])
     rows = [line.split("\t") for line in proc.stdout.splitlines()]
     assert [c.strip() for c in rows[0]][-1] == "Priority"
@@ -522,8 +652,10 @@ def test_booting_pbx_past_the_timeout():
     try:
         proc = run_ami(["--timeout", "0.5", "queues", "add", "sales", "PJSIP/1"], port=server.port)
         assert (proc.returncode, proc.stdout) == (ExitCode.ACTION_FAILED, "")
-        assert proc.stderr.startswith("ami: error: the PBX does not know QueueAdd (app_queue not loaded, or the PBX "
-                                      "still booting) (PBX: Invalid/unknown command: QueueAdd.")
+        assert proc.stderr.startswith(
+            "ami: error: the PBX does not know QueueAdd (app_queue not loaded, or the PBX "
+            "still booting) (PBX: Invalid/unknown command: QueueAdd."
+        )
         assert proc.stderr.count("\n") == 1
     finally:
         server.close()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -61,3 +63,15 @@ def start_sim(**kwargs: object) -> SimServer:
     kwargs.setdefault("port", 0)
     kwargs.setdefault("login_fail_delay", 0.2)
     return SimServer("127.0.0.1", **kwargs).start()  # type: ignore[arg-type]
+
+
+def json_lines(text: str) -> list[dict]:
+    """Every stdout line parsed as JSON (each must be a whole object)."""
+    return [json.loads(line) for line in text.splitlines()]
+
+
+def table_rows(text: str) -> list[list[str]]:
+    """A 'simple' table's data rows, split on runs of two or more spaces."""
+    lines = text.splitlines()
+    assert set(lines[1].replace(" ", "")) == {"-"}
+    return [re.split(r"\s{2,}", line.strip()) for line in lines[2:]]
