@@ -67,7 +67,8 @@ Examples:
 
 Exit codes: 0 ok, 1 the PBX answered with an error, 2 usage, 3 cannot connect,
 4 login or permission refused, 5 timed out, 6 not AMI / protocol error,
-7 configuration, 8 TLS, 130 interrupted.  See `man ami`.
+7 configuration, 8 TLS, 10-14 how a call ended (originate), 130 interrupted.
+See `man ami`.
 """
 
 
@@ -147,6 +148,11 @@ def _one_line_usage(exc: click.UsageError) -> str:
 
 
 def _usage_exit(exc: click.ClickException) -> int:
+    no_args = getattr(click.exceptions, "NoArgsIsHelpError", ())
+    if no_args and isinstance(exc, no_args):
+        # `ami` alone: the help, on stderr (it is not data), as a usage error.
+        sys.stderr.write(exc.format_message() + "\n")
+        return ExitCode.USAGE
     ctx = getattr(exc, "ctx", None)
     name = ctx.info_name if ctx is not None else None
     if name in PLUGIN_COMMANDS:
