@@ -16,6 +16,7 @@ import threading
 import time
 
 import pytest
+from faults import make_certs
 from util import ADMIN, ami_argv, ami_env, run_ami, start_sim
 
 from amicli.errors import ExitCode
@@ -476,34 +477,8 @@ def test_secret_never_in_any_output(sim, auth):
 
 @pytest.fixture(scope="module")
 def certs(tmp_path_factory):
-    base = tmp_path_factory.mktemp("tls")
-    made = {}
-    for name, san in (("good", "DNS:localhost,IP:127.0.0.1"), ("other", "DNS:other.example")):
-        cert, key = base / f"{name}.crt", base / f"{name}.key"
-        subprocess.run(
-            [
-                "openssl",
-                "req",
-                "-x509",
-                "-newkey",
-                "rsa:2048",
-                "-nodes",
-                "-keyout",
-                str(key),
-                "-out",
-                str(cert),
-                "-days",
-                "2",
-                "-subj",
-                f"/CN={san.split(':')[1].split(',')[0]}",
-                "-addext",
-                f"subjectAltName={san}",
-            ],
-            check=True,
-            capture_output=True,
-        )
-        made[name] = (str(cert), str(key))
-    return made
+    """Self-signed certificates: ``good`` (localhost, 127.0.0.1) and ``other`` (other.example)."""
+    return make_certs(tmp_path_factory.mktemp("tls"))
 
 
 def test_tls_verified_with_ca_file(certs):
