@@ -109,20 +109,6 @@ def _not_negative(ctx: click.Context, param: click.Parameter, value: float) -> f
 )
 @output_options
 def originate(
-    channel: str | None,
-    exten: str | None,
-    context: str | None,
-    priority: str | None,
-    app: str | None,
-    data: str | None,
-    caller_id: str | None,
-    timeout: float | None,
-    variables: tuple[str, ...],
-    account: str | None,
-    codecs: str | None,
-    channel_id: str | None,
-    other_channel_id: str | None,
-    early_media: bool,
     no_wait: bool,
     grace: float,
     batch: str | None,
@@ -131,6 +117,7 @@ def originate(
     fmt: str | None,
     fields: str | None,
     no_headers: bool,
+    **call: object,
 ) -> int:
     """Place a call to CHANNEL and report how it ended.
 
@@ -150,23 +137,7 @@ def originate(
     from .. import originate as lib
     from ..options import make_output
 
-    spec = _base_spec(
-        channel,
-        exten,
-        context,
-        priority,
-        app,
-        data,
-        caller_id,
-        timeout,
-        variables,
-        account,
-        codecs,
-        channel_id,
-        other_channel_id,
-        early_media,
-        batch,
-    )
+    spec = _base_spec(batch, **call)  # type: ignore[arg-type]
     if batch is not None:
         if fmt is not None or no_headers:
             raise click.UsageError("--batch prints JSON Lines: --fmt and --no-headers do not apply")
@@ -210,6 +181,7 @@ def originate(
 
 
 def _base_spec(
+    batch: str | None,
     channel: str | None,
     exten: str | None,
     context: str | None,
@@ -224,7 +196,6 @@ def _base_spec(
     channel_id: str | None,
     other_channel_id: str | None,
     early_media: bool,
-    batch: str | None,
 ):
     """The call the options describe (for --batch: the defaults of every line)."""
     from .. import originate as lib
