@@ -65,3 +65,25 @@ def replay_factory(transcripts_dir: Path) -> Iterator[Callable[..., replay.Repla
     yield start
     for server in servers:
         server.close()
+
+
+# ===========================================================================
+# `ami` against recorded sessions: chunkings and scripts
+# ===========================================================================
+
+
+@pytest.fixture(params=["recorded", 1], ids=["recorded-chunks", "one-byte-reads"])
+def chunking(request: pytest.FixtureRequest) -> object:
+    """Recorded TCP chunks, then one byte per read."""
+    return request.param
+
+
+@pytest.fixture
+def recorded(load_transcript: Callable[[str], list[replay.Step]]) -> Callable[..., list[replay.Step]]:
+    """``recorded("hangup-getvar", 4)``: banner, Login, the exchanges named, Logoff."""
+
+    def build(name: str, *wanted: int) -> list[replay.Step]:
+        parts = replay.exchanges(load_transcript(name))
+        return parts[0] + parts[1] + [step for n in wanted for step in parts[n]] + parts[-1]
+
+    return build

@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 
 import pytest
-from replay import BANNER_13, client_message, exchanges, response
-from util import json_lines, run_ami, start_sim, table_rows
+from replay import BANNER_13, client_message, response
+from util import json_lines, run_ami, run_replayed, start_sim, table_rows
 
 from amicli.client import Client
 from amicli.errors import ExitCode
@@ -19,7 +19,6 @@ from amicli.sim.channels import populate_demo
 
 MONITOR = {"AMI_USER": "monitor", "AMI_SECRET": "m0nitor"}
 CALLER = {"AMI_USER": "caller", "AMI_SECRET": "dial-0ut"}
-CHUNKINGS = ["recorded", 1]
 
 DEMO_CHANNELS = [
     "Local/200@default-0000000a;1",
@@ -314,32 +313,8 @@ def test_sim_hangup_events_getvar_and_status(demo):
 # -- recorded Asterisk 22 ----------------------------------------------------------------------
 
 
-@pytest.fixture
-def recorded(load_transcript):
-    """``recorded("hangup-getvar", 4)``: banner, Login, the exchanges named, Logoff."""
-
-    def build(name: str, *wanted: int) -> list:
-        parts = exchanges(load_transcript(name))
-        return parts[0] + parts[1] + [step for n in wanted for step in parts[n]] + parts[-1]
-
-    return build
-
-
-@pytest.fixture(params=CHUNKINGS, ids=["recorded-chunks", "one-byte-reads"])
-def chunking(request):
-    return request.param
-
-
-def against(replay, script, args, chunking="recorded", **kwargs):
-    server = replay(script, chunking=chunking)
-    proc = run_ami(args, port=server.port, **kwargs)
-    server.wait(5)
-    assert server.errors == [], server.errors
-    return proc
-
-
 def test_recorded_busy_channels_json(replay, recorded, chunking):
-    proc = against(replay, recorded("busy-coreshowchannels", 2), ["channels", "--json"], chunking)
+    proc = run_replayed(replay, recorded("busy-coreshowchannels", 2), ["channels", "--json"], chunking)
     assert (proc.returncode, proc.stderr) == (0, "")
     channels = json_lines(proc.stdout)
     assert len(channels) == 12
@@ -368,7 +343,7 @@ def test_recorded_busy_channels_json(replay, recorded, chunking):
 
 
 def test_recorded_busy_channels_table_and_filters(replay, recorded, chunking):
-    proc = against(replay, recorded("busy-coreshowchannels", 2), ["channels", "*ringonly*"], chunking)
+    proc = run_replayed(replay, recorded("busy-coreshowchannels", 2), ["channels", "*ringonly*"], chunking)
     rows = table_rows(proc.stdout)
     assert [r[:2] for r in rows] == [
         ["Local/1002@ringonly-0000000f;2", "Ring"],
@@ -377,26 +352,28 @@ def test_recorded_busy_channels_table_and_filters(replay, recorded, chunking):
         ["Local/1001@ringonly-00000010;1", "Ringing"],
     ]
     assert rows[1][4:7] == ["300@ringonly:1", "AppQueue((Outgoing Line))", "00:00:03"]
-    proc = against(replay, recorded("busy-coreshowchannels", 2), ["channels", "--count", "--state", "up"], chunking)
+    proc = run_replayed(
+        replay, recorded("busy-coreshowchannels", 2), ["channels", "--count", "--state", "up"], chunking
+    )
     assert (proc.returncode, proc.stdout, proc.stderr) == (0, "8\n", "")
 
 
 def test_recorded_no_channels(replay, recorded):
-    proc = against(replay, recorded("coreshowchannels-empty", 2), ["channels"])
+    proc = run_replayed(replay, recorded("coreshowchannels-empty", 2), ["channels"])
     assert (proc.returncode, proc.stdout, proc.stderr) == (0, "", "")
-    proc = against(replay, recorded("coreshowchannels-empty", 2), ["channels", "--count"])
+    proc = run_replayed(replay, recorded("coreshowchannels-empty", 2), ["channels", "--count"])
     assert (proc.returncode, proc.stdout, proc.stderr) == (0, "0\n", "")
 
 
 def test_recorded_hangup_of_a_missing_channel(replay, recorded, chunking):
-    proc = against(replay, recorded("hangup-getvar", 4), ["channels", "hangup", "nosuch/channel"], chunking)
+    proc = run_replayed(replay, recorded("hangup-getvar", 4), ["channels", "hangup", "nosuch/channel"], chunking)
     assert (proc.returncode, proc.stdout) == (ExitCode.ACTION_FAILED, "")
     assert proc.stderr == "ami: error: no such channel: nosuch/channel (it is not up, or has already hung up)\n"
 
 
 def test_recorded_hangup_by_server_regex(replay, recorded, chunking):
     # A /regex/ name goes to the PBX as is; its list of ChannelHungup events is what was hung up.
-    proc = against(
+    proc = run_replayed(
         replay, recorded("hangup-getvar", 5), ["channels", "hangup", r"/^Local\/200@default-.*;2$/", "--json"], chunking
     )
     assert (proc.returncode, proc.stderr) == (0, "")
@@ -463,7 +440,7 @@ def old_server(*items: bytes) -> list:
 
 
 def test_old_server_json_keeps_what_was_sent(replay, chunking):
-    proc = against(replay, old_server(OLD_CHANNEL, OLD_RINGING), ["channels", "--json"], chunking)
+    proc = run_replayed(replay, old_server(OLD_CHANNEL, OLD_RINGING), ["channels", "--json"], chunking)
     assert (proc.returncode, proc.stderr) == (0, "")
     first, second = json_lines(proc.stdout)
     assert first["UniqueID"] == "1400000000.1" and first["Extension"] == "200" and first["CallerIDnum"] == "1001"
@@ -474,7 +451,7 @@ def test_old_server_json_keeps_what_was_sent(replay, chunking):
 
 
 def test_old_server_table(replay):
-    proc = against(replay, old_server(OLD_CHANNEL, OLD_RINGING), ["channels", "--fmt", "tsv"])
+    proc = run_replayed(replay, old_server(OLD_CHANNEL, OLD_RINGING), ["channels", "--fmt", "tsv"])
     rows = [[cell.strip() for cell in line.split("\t")] for line in proc.stdout.splitlines()]
     assert rows[1] == [
         "SIP/1001-00000001",
@@ -488,5 +465,5 @@ def test_old_server_table(replay):
         "1400000000.1",
     ]
     assert rows[2] == ["DAHDI/1-1", "Ringing"]  # the state decoded from its number; the rest empty
-    proc = against(replay, old_server(OLD_CHANNEL, OLD_RINGING), ["channels", "--count", "--state", "ringing"])
+    proc = run_replayed(replay, old_server(OLD_CHANNEL, OLD_RINGING), ["channels", "--count", "--state", "ringing"])
     assert proc.stdout == "1\n"

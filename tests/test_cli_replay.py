@@ -18,11 +18,9 @@ from replay import (
     legacy_command_reply,
     response,
 )
-from util import run_ami
+from util import run_replayed
 
 from amicli.errors import ExitCode
-
-CHUNKINGS = ["recorded", 1]
 
 
 @pytest.fixture
@@ -46,49 +44,37 @@ def logoff(name: str):
     return (name, -1)
 
 
-@pytest.fixture(params=CHUNKINGS, ids=["recorded-chunks", "one-byte-reads"])
-def chunking(request):
-    return request.param
-
-
-def run_against(replay, script, args, chunking, **kwargs):
-    server = replay(script, chunking=chunking)
-    proc = run_ami(args, port=server.port, **kwargs)
-    server.wait(5)
-    return proc, server
-
-
 # -- Asterisk 22, recorded ---------------------------------------------------------
 
 
 def test_login_test_against_asterisk22(replay, compose, chunking):
     script = compose(("coresettings-corestatus", 1, 2), logoff("coresettings-corestatus"))
-    proc, server = run_against(replay, script, ["login-test"], chunking)
+    proc = run_replayed(replay, script, ["login-test"], chunking)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert proc.stdout.startswith("AMI OK - admin@127.0.0.1:")
     assert "Asterisk 22.10.1, Asterisk Call Manager/11.0.0 | time=" in proc.stdout
-    assert server.errors == []
+    assert proc.replay_errors == []
 
 
 def test_login_test_wrong_secret_against_asterisk22(replay, load_transcript, chunking):
     # The recording: Error after one second, then the server closes.
     steps = [s for s in load_transcript("login-bad-secret") if s[0] != "client" or b"Login" in s[1]]
-    proc, _ = run_against(replay, steps, ["login-test"], chunking, user={"AMI_USER": "admin", "AMI_SECRET": "wrong"})
+    proc = run_replayed(replay, steps, ["login-test"], chunking, user={"AMI_USER": "admin", "AMI_SECRET": "wrong"})
     assert proc.returncode == 2
     assert proc.stdout.startswith("AMI CRITICAL - login as 'admin' failed: Authentication failed |")
 
 
 def test_command_core_show_version_against_asterisk22(replay, compose, chunking):
     script = compose(("command", 1, 2), logoff("command"))
-    proc, server = run_against(replay, script, ["command", "core show version"], chunking)
+    proc = run_replayed(replay, script, ["command", "core show version"], chunking)
     assert proc.returncode == 0
     assert proc.stdout == "Asterisk 22.10.1 built by root @ vm on a x86_64 running Linux on 2026-11-27 10:28:25 UTC\n"
-    assert proc.stderr == "" and server.errors == []
+    assert proc.stderr == "" and proc.replay_errors == []
 
 
 def test_command_multiline_output_is_exact(replay, compose, chunking):
     script = compose(("command", 1, 4), logoff("command"))
-    proc, _ = run_against(replay, script, ["command", "queue show"], chunking)
+    proc = run_replayed(replay, script, ["command", "queue show"], chunking)
     assert proc.returncode == 0
     lines = proc.stdout.split("\n")
     assert lines[0].startswith("empty has 0 calls (max unlimited) in 'leastrecent' strategy")
@@ -99,13 +85,13 @@ def test_command_multiline_output_is_exact(replay, compose, chunking):
 
 def test_command_failure_against_asterisk22(replay, compose, chunking):
     script = compose(("command", 1, 5), logoff("command"))
-    proc, _ = run_against(replay, script, ["command", "no such command here"], chunking)
+    proc = run_replayed(replay, script, ["command", "no such command here"], chunking)
     assert proc.returncode == 1 and proc.stdout == ""
     assert proc.stderr.startswith("ami: error: No such command 'no such command here'")
 
 
 def test_raw_ping_json_against_asterisk22(replay, compose, chunking):
-    proc, _ = run_against(replay, compose(("ping", 1, 2, 3)), ["raw", "Ping", "--json"], chunking)
+    proc = run_replayed(replay, compose(("ping", 1, 2, 3)), ["raw", "Ping", "--json"], chunking)
     assert proc.returncode == 0
     record = json.loads(proc.stdout)
     assert record["Ping"] == "Pong" and record["Timestamp"].startswith("1795775")
@@ -113,26 +99,26 @@ def test_raw_ping_json_against_asterisk22(replay, compose, chunking):
 
 def test_raw_coreshowchannels_prints_the_whole_list(replay, compose, chunking):
     script = compose(("busy-coreshowchannels", 1, 2), logoff("busy-coreshowchannels"))
-    proc, server = run_against(replay, script, ["raw", "CoreShowChannels"], chunking)
+    proc = run_replayed(replay, script, ["raw", "CoreShowChannels"], chunking)
     assert proc.returncode == 0
     blocks = [b for b in proc.stdout.split("\n\n") if b.strip()]
     assert blocks[0].startswith("Response: Success\n")
     assert blocks[-1].startswith("Event: CoreShowChannelsComplete\n")
     items = [b for b in blocks if b.startswith("Event: CoreShowChannel\n")]
     assert len(items) == int(blocks[-1].split("ListItems: ")[1].split("\n")[0])
-    assert server.errors == []
+    assert proc.replay_errors == []
 
 
 def test_raw_json_keeps_repeated_output_headers(replay, compose, chunking):
     script = compose(("command", 1, 4), logoff("command"))
-    proc, _ = run_against(replay, script, ["raw", "Command", "Command=queue show", "--json"], chunking)
+    proc = run_replayed(replay, script, ["raw", "Command", "Command=queue show", "--json"], chunking)
     record = json.loads(proc.stdout)
     assert isinstance(record["Output"], list) and "" in record["Output"]
 
 
 def test_permission_denied_against_asterisk22(replay, compose, chunking):
     script = compose(("permission-denied", 1, 3), logoff("permission-denied"))
-    proc, _ = run_against(
+    proc = run_replayed(
         replay,
         script,
         ["command", "core show version"],
@@ -163,10 +149,10 @@ def test_login_test_against_asterisk13(replay, chunking):
         ("client", client_message("CoreSettings", "s")),
         ("server", response("s", "Success", ("AMIversion", "2.10.4"), ("AsteriskVersion", "13.38.3"))),
     )
-    proc, server = run_against(replay, script, ["login-test"], chunking)
+    proc = run_replayed(replay, script, ["login-test"], chunking)
     assert proc.returncode == 0
     assert "Asterisk 13.38.3, Asterisk Call Manager/2.10.4 | time=" in proc.stdout
-    assert server.errors == []
+    assert proc.replay_errors == []
 
 
 def test_command_core_show_version_against_asterisk13(replay, chunking):
@@ -175,15 +161,15 @@ def test_command_core_show_version_against_asterisk13(replay, chunking):
         ("client", client_message("Command", "c")),
         ("server", legacy_command_reply(version + "\n", "c")),
     )
-    proc, server = run_against(replay, script, ["command", "core show version"], chunking)
+    proc = run_replayed(replay, script, ["command", "core show version"], chunking)
     assert (proc.returncode, proc.stdout, proc.stderr) == (0, version + "\n", "")
-    assert server.errors == []
+    assert proc.replay_errors == []
 
 
 def test_command_asterisk13_output_with_blank_lines(replay, chunking):
     text = "first\n\n   indented: with colon\nlast line"  # no newline before the marker
     script = asterisk13(("client", client_message("Command", "c")), ("server", legacy_command_reply(text, "c")))
-    proc, _ = run_against(replay, script, ["command", "some command"], chunking)
+    proc = run_replayed(replay, script, ["command", "some command"], chunking)
     assert proc.stdout == "first\n\n   indented: with colon\nlast line\n"
 
 
@@ -196,8 +182,8 @@ def test_raw_queues_headerless_answer_does_not_hang(replay, chunking):
         ("client", client_message("Ping", "fence")),
         ("server", response("fence", "Success", ("Ping", "Pong"))),
     )
-    proc, server = run_against(replay, script, ["--timeout", "3", "raw", "Queues"], chunking)
+    proc = run_replayed(replay, script, ["--timeout", "3", "raw", "Queues"], chunking)
     assert proc.returncode == 0
     assert proc.stdout.startswith("sales has 0 calls")
     assert "\n\nsupport has 0 calls" in proc.stdout
-    assert server.errors == []
+    assert proc.replay_errors == []

@@ -41,8 +41,14 @@ PLAIN = {"AMI_AUTH": "plain"}
 class Stream:
     """``ami events ARGS`` running in the background, stdout and stderr collected."""
 
-    def __init__(self, args: list[str], port: int, user: dict[str, str] = ADMIN, stdout: int = subprocess.PIPE,
-                 global_args: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        args: list[str],
+        port: int,
+        user: dict[str, str] = ADMIN,
+        stdout: int = subprocess.PIPE,
+        global_args: tuple[str, ...] = (),
+    ) -> None:
         env = ami_env(port, **user, **PLAIN)
         self.proc = subprocess.Popen(
             [*ami_argv(), *global_args, "events", *args], env=env, stdout=stdout, stderr=subprocess.PIPE
@@ -116,8 +122,9 @@ def streams():
 
 
 def test_parse_filter_forms() -> None:
-    ev = Message.from_pairs([("Event", "Hangup"), ("Channel", "PJSIP/100-1"), ("Cause", "16"), ("Var", "a"),
-                             ("Var", "b")])
+    ev = Message.from_pairs(
+        [("Event", "Hangup"), ("Channel", "PJSIP/100-1"), ("Cause", "16"), ("Var", "a"), ("Var", "b")]
+    )
     assert parse_filter("Cause=16")(ev) and not parse_filter("Cause=17")(ev)
     assert parse_filter("cause!=17")(ev) and not parse_filter("Cause!=16")(ev)
     assert parse_filter("Channel~^PJSIP/")(ev) and not parse_filter("Channel~^SIP/")(ev)
@@ -201,8 +208,7 @@ VALUES = st.text(alphabet=st.sampled_from(list('ab :"\\%\t\r\né☎') + ["\u2028
 @given(st.lists(st.lists(st.tuples(KEYS, VALUES), min_size=0, max_size=6), min_size=1, max_size=5))
 def test_json_fast_path_equals_json_dumps(blocks: list[list[tuple[str, str]]]) -> None:
     data = b"".join(
-        ("Event: E\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers) + "\r\n").encode("utf-8")
-        for headers in blocks
+        ("Event: E\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers) + "\r\n").encode("utf-8") for headers in blocks
     )
     if not event_region_count(data, 1 << 20):
         return
@@ -261,16 +267,23 @@ def test_count_json_lines(sim, streams) -> None:
     # The events the session gets at login come first; FullyBooted has no Timestamp.
     assert [obj["Event"] for obj in lines] == ["FullyBooted", "SuccessfulAuth", "UserEvent", "UserEvent", "UserEvent"]
     assert "Received" in lines[0] and "Timestamp" not in lines[0]
-    assert lines[2] == {"Event": "UserEvent", "Privilege": "user,all", "Timestamp": lines[2]["Timestamp"],
-                        "SystemName": "pbx-sim", "UserEvent": "Tick", "N": "0"}
+    assert lines[2] == {
+        "Event": "UserEvent",
+        "Privilege": "user,all",
+        "Timestamp": lines[2]["Timestamp"],
+        "SystemName": "pbx-sim",
+        "UserEvent": "Tick",
+        "N": "0",
+    }
 
 
 def test_event_hangup_during_a_call(sim, streams) -> None:
     sim.time_scale = 50
     stream = streams(["--event", "Hangup", "--json", "-n", "2"], sim.port)
     logged_in(sim)
-    result = run_ami(["raw", "Originate", "Channel=Local/event@default", "Application=Wait", "Data=1",
-                      "Async=true"], port=sim.port)
+    result = run_ami(
+        ["raw", "Originate", "Channel=Local/event@default", "Application=Wait", "Data=1", "Async=true"], port=sim.port
+    )
     assert result.returncode == 0, result.stderr
     out, err, code = stream.finish()
     assert code == 0, err
@@ -537,7 +550,9 @@ def test_keepalive_pings_a_live_peer(sim, streams, monkeypatch) -> None:
 
 
 def test_load_mode_sends_recorded_events(sim, streams) -> None:
-    stream = streams(["--json", "-n", "20002"], sim.port)
+    # A buffer larger than the load: this test is about the load, not about
+    # drops when the test's own reader falls behind.
+    stream = streams(["--json", "-n", "20002", "--buffer", "50000"], sim.port)
     session = logged_in(sim)[0]
     start_load(sim, 20_000, [session])
     out, err, code = stream.finish(timeout=30)
@@ -590,8 +605,9 @@ def test_replay_filter_transcript() -> None:
     steps = lifecycle_script("filter")
     server = ReplayServer(steps)
     try:
-        result = run_ami(["events", "--server-filter", "Event: Hangup", "--format", "ami", "-n", "3"],
-                         port=server.port, env=PLAIN)
+        result = run_ami(
+            ["events", "--server-filter", "Event: Hangup", "--format", "ami", "-n", "3"], port=server.port, env=PLAIN
+        )
         assert result.returncode == 0, result.stderr
         assert server.wait(5) and server.errors == []
         assert server.actions() == ["Login", "Filter", "Logoff"]

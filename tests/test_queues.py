@@ -11,15 +11,14 @@ import re
 import time
 
 import pytest
-from replay import BANNER_13, client_message, exchanges, response
-from util import json_lines, run_ami, start_sim, table_rows
+from replay import BANNER_13, client_message, response
+from util import json_lines, run_ami, run_replayed, start_sim, table_rows
 
 from amicli.errors import ExitCode
 from amicli.sim import queues as simqueues
 from amicli.sim.channels import populate_demo
 
 MONITOR = {"AMI_USER": "monitor", "AMI_SECRET": "m0nitor"}
-CHUNKINGS = ["recorded", 1]
 
 
 # -- fixtures -------------------------------------------------------------------
@@ -40,33 +39,6 @@ def sim():
     server = start_sim()
     yield server
     server.close()
-
-
-@pytest.fixture
-def recorded(load_transcript):
-    """``recorded("queues-idle", 2, 3)``: banner, Login, exchanges 2 and 3, Logoff."""
-
-    def build(name: str, *wanted: int) -> list:
-        parts = exchanges(load_transcript(name))
-        script = parts[0] + parts[1]
-        for n in wanted:
-            script += parts[n]
-        return script + parts[-1]
-
-    return build
-
-
-@pytest.fixture(params=CHUNKINGS, ids=["recorded-chunks", "one-byte-reads"])
-def chunking(request):
-    return request.param
-
-
-def against(replay, script, args, chunking="recorded", **kwargs):
-    server = replay(script, chunking=chunking)
-    proc = run_ami(args, port=server.port, **kwargs)
-    server.wait(5)
-    assert server.errors == [], server.errors
-    return proc
 
 
 # -- the sim: listings ---------------------------------------------------------------
@@ -385,7 +357,7 @@ RECORDED_ALICE = {
 
 
 def test_recorded_idle_queues_json(replay, recorded, chunking):
-    proc = against(replay, recorded("queues-idle", 2), ["queues", "--json"], chunking)
+    proc = run_replayed(replay, recorded("queues-idle", 2), ["queues", "--json"], chunking)
     assert (proc.returncode, proc.stderr) == (0, "")
     queues = json_lines(proc.stdout)
     assert [q["Queue"] for q in queues] == ["support", "sales", "empty"]
@@ -397,11 +369,11 @@ def test_recorded_idle_queues_json(replay, recorded, chunking):
 
 
 def test_recorded_busy_queues_tables(replay, recorded, chunking):
-    proc = against(replay, recorded("busy-queues", 2), ["queues"], chunking)
+    proc = run_replayed(replay, recorded("busy-queues", 2), ["queues"], chunking)
     rows = {r[0]: r for r in table_rows(proc.stdout)}
     assert rows["support"][1:4] == ["ringall", "1", "5"] and rows["support"][-3:] == ["2", "0", "0"]
 
-    proc = against(replay, recorded("busy-queues", 2), ["queues", "callers", "--json"], chunking)
+    proc = run_replayed(replay, recorded("busy-queues", 2), ["queues", "callers", "--json"], chunking)
     assert json_lines(proc.stdout) == [
         {
             "Queue": "support",
@@ -417,20 +389,20 @@ def test_recorded_busy_queues_tables(replay, recorded, chunking):
         }
     ]
 
-    proc = against(replay, recorded("busy-queues", 2), ["queues", "members"], chunking)
+    proc = run_replayed(replay, recorded("busy-queues", 2), ["queues", "members"], chunking)
     assert [r[4] for r in table_rows(proc.stdout)] == ["In use", "In use", "Not in use"]
 
 
 def test_recorded_named_and_missing_queue(replay, recorded):
     # Two QueueStatus in flight at once: support, then nope (an empty list).
-    proc = against(replay, recorded("queues-idle", 3, 4), ["queues", "support", "nope", "--json"])
+    proc = run_replayed(replay, recorded("queues-idle", 3, 4), ["queues", "support", "nope", "--json"])
     assert proc.returncode == ExitCode.ACTION_FAILED
     assert [q["Queue"] for q in json_lines(proc.stdout)] == ["support"]
     assert proc.stderr == "ami: error: no such queue: 'nope'\n"
 
 
 def test_recorded_summary(replay, recorded, chunking):
-    proc = against(replay, recorded("queues-idle", 6), ["queues", "summary", "sales", "--json"], chunking)
+    proc = run_replayed(replay, recorded("queues-idle", 6), ["queues", "summary", "sales", "--json"], chunking)
     assert json_lines(proc.stdout) == [
         {
             "Queue": "sales",
@@ -442,7 +414,7 @@ def test_recorded_summary(replay, recorded, chunking):
             "LongestHoldTime": 0,
         }
     ]
-    proc = against(replay, recorded("busy-queues", 3), ["queues", "summary"], chunking)
+    proc = run_replayed(replay, recorded("busy-queues", 3), ["queues", "summary"], chunking)
     assert table_rows(proc.stdout)[0] == ["support", "2", "0", "1", "0", "0", "5"]
 
 
@@ -497,12 +469,12 @@ def test_recorded_summary(replay, recorded, chunking):
     ],
 )
 def test_recorded_member_changes(replay, recorded, exchange, args, code, stdout, stderr):
-    proc = against(replay, recorded("queue-members", exchange), args)
+    proc = run_replayed(replay, recorded("queue-members", exchange), args)
     assert (proc.returncode, proc.stdout, proc.stderr) == (code, stdout, stderr)
 
 
 def test_recorded_paused_dynamic_member(replay, recorded, chunking):
-    proc = against(replay, recorded("queue-members", 5), ["queues", "members", "empty", "--json"], chunking)
+    proc = run_replayed(replay, recorded("queue-members", 5), ["queues", "members", "empty", "--json"], chunking)
     [dave] = json_lines(proc.stdout)
     assert dave == {
         "Queue": "empty",
@@ -522,7 +494,7 @@ def test_recorded_paused_dynamic_member(replay, recorded, chunking):
         "Wrapuptime": 0,
         "StatusText": "Not in use",
     }
-    proc = against(replay, recorded("queue-members", 5), ["queues", "empty"], chunking)
+    proc = run_replayed(replay, recorded("queue-members", 5), ["queues", "empty"], chunking)
     assert table_rows(proc.stdout)[0][-3:] == ["1", "0", "1"]
 
 
@@ -605,7 +577,7 @@ QUEUE13 = asterisk13(
 
 
 def test_asterisk13_queue_status_json(replay, chunking):
-    proc = against(replay, QUEUE13, ["queues", "--json"], chunking)
+    proc = run_replayed(replay, QUEUE13, ["queues", "--json"], chunking)
     assert (proc.returncode, proc.stderr) == (0, "")
     [sales] = json_lines(proc.stdout)
     assert "ServicelevelPerf2" not in sales and sales["ServicelevelPerf"] == 66.7
@@ -618,12 +590,12 @@ def test_asterisk13_queue_status_json(replay, chunking):
 
 
 def test_asterisk13_queue_status_tables(replay):
-    proc = against(replay, QUEUE13, ["queues", "members"])
+    proc = run_replayed(replay, QUEUE13, ["queues", "members"])
     lines = proc.stdout.splitlines()
     assert "Unavailable" in lines[2]
     column = lines[0].index("Last pause")
     assert lines[2][column : column + 10].strip() == ""
-    proc = against(replay, QUEUE13, ["queues", "callers", "--fmt", "tsv"])
+    proc = run_replayed(replay, QUEUE13, ["queues", "callers", "--fmt", "tsv"])
     rows = [line.split("\t") for line in proc.stdout.splitlines()]
     assert [c.strip() for c in rows[0]][-1] == "Priority"
     # The missing Priority is an empty last cell (tabulate trims the line end).

@@ -75,3 +75,17 @@ def table_rows(text: str) -> list[list[str]]:
     lines = text.splitlines()
     assert set(lines[1].replace(" ", "")) == {"-"}
     return [re.split(r"\s{2,}", line.strip()) for line in lines[2:]]
+
+
+def run_replayed(replay, script, args: Sequence[str], chunking: object = "recorded", *, check: bool = True, **kwargs):
+    """Run `ami ARGS` against a replay of ``script``; ``proc.replay_errors`` says what the replay saw.
+
+    With ``check``, the session must have followed the script exactly.
+    """
+    server = replay(script, chunking=chunking)
+    proc = run_ami(args, port=server.port, **kwargs)
+    server.wait(5)
+    proc.replay_errors = list(server.errors)
+    if check:
+        assert proc.replay_errors == [], proc.replay_errors
+    return proc
