@@ -217,13 +217,7 @@ def list_members(names: tuple[str, ...], only_paused: bool, only_available: bool
         members = [m for m in members if lib.get_field(m, "Paused") is True]
     if only_available:
         members = [m for m in members if lib.member_available(m)]
-    if out.json:
-        out.rows(members, lib.MEMBER_COLUMNS)
-    elif members:
-        out.rows([lib.member_table_row(m) for m in members], lib.MEMBER_COLUMNS, titles=lib.MEMBER_TITLES)
-    if not names and not status.queues:  # type: ignore[attr-defined]
-        note("the PBX has no queues")
-    return report_missing(status.missing)  # type: ignore[attr-defined]
+    return _print_rows(out, status, names, members, lib.member_table_row, lib.MEMBER_COLUMNS, lib.MEMBER_TITLES)
 
 
 @queues.command("callers")
@@ -247,13 +241,18 @@ def list_callers(names: tuple[str, ...], as_json: bool, fmt: str | None, fields:
     out = make_output(as_json, fmt, fields, no_headers, valid=lib.CALLER_FIELDS)
     status = _run_listing(lambda client: lib.queue_status(client, names))
     callers = status.callers  # type: ignore[attr-defined]
+    return _print_rows(out, status, names, callers, lib.caller_table_row, lib.CALLER_COLUMNS, lib.CALLER_TITLES)
+
+
+def _print_rows(out, status, names, rows, table_row, columns, titles) -> int:
+    """Members or callers: JSON as they are, a table of their display rows; then what was missing."""
     if out.json:
-        out.rows(callers, lib.CALLER_COLUMNS)
-    elif callers:
-        out.rows([lib.caller_table_row(c) for c in callers], lib.CALLER_COLUMNS, titles=lib.CALLER_TITLES)
-    if not names and not status.queues:  # type: ignore[attr-defined]
+        out.rows(rows, columns)
+    elif rows:
+        out.rows([table_row(r) for r in rows], columns, titles=titles)
+    if not names and not status.queues:
         note("the PBX has no queues")
-    return report_missing(status.missing)  # type: ignore[attr-defined]
+    return report_missing(status.missing)
 
 
 @queues.command("summary")
