@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Iterator, Sequence
 
-from . import protocol
+from . import boot, protocol
 from .errors import (
     ActionError,
     AmiTimeout,
@@ -33,6 +33,9 @@ DEFAULT_PORT = 5038
 DEFAULT_TLS_PORT = 5039
 DEFAULT_TIMEOUT = 10.0
 RECV_SIZE = 256 * 1024
+
+#: How Asterisk's CLI starts the output of a command that failed.
+CLI_FAILURES = ("No such command", "Usage: ")
 
 #: Header values never shown in a trace (they hold or derive from the secret).
 SECRET_HEADERS = frozenset({"secret", "key"})
@@ -162,10 +165,14 @@ class Client:
         self.banner: str | None = None
         self.logged_in = False
         self.fully_booted: bool | None = None
+        #: When the PBX finished booting (``time.monotonic`` clock), from FullyBooted.
+        self.booted_at: float | None = None
         #: Set when the session asked for system events to learn of FullyBooted.
         self.watch_boot = False
-        #: Whether SuccessfulAuth arrived (the login's events are flowing).
-        self.saw_auth_event = False
+        #: When the connection was opened (``time.monotonic`` clock).
+        self.started_at = time.monotonic()
+        # Responses routed since the login: none yet means a FullyBooted came with it.
+        self._responses_since_login = 0
         self._pending: dict[str, Reply] = {}
         self._fences: dict[str, Reply] = {}
         self._inbox: collections.deque[Message] = collections.deque()
@@ -184,6 +191,7 @@ class Client:
 
     def connect(self) -> "Client":
         """Connect (and TLS handshake), then read and check the banner."""
+        self.started_at = time.monotonic()
         try:
             sock = socket.create_connection((self.host, self.port), timeout=self.timeout)
         except TimeoutError:
@@ -335,12 +343,12 @@ class Client:
                     else:
                         reply.events.append(msg)
                     return
+        if msg.kind == "response" and self.logged_in:
+            self._responses_since_login += 1
         if msg.kind == "event":
-            name = msg.get("Event")
-            if name == "FullyBooted":
+            if msg.get("Event") == "FullyBooted":
                 self.fully_booted = True
-            elif name == "SuccessfulAuth":
-                self.saw_auth_event = True
+                self.booted_at = boot.boot_moment(msg, at_login=self._responses_since_login == 0)
             if self.keep_events:
                 self.events.append(msg)
 
@@ -425,15 +433,16 @@ class Client:
         if resp is None:
             return False, []
         if resp.kind == "text":
-            return True, (resp.text or "").split("\n")
-        lines = resp.get_all("Output")
+            lines = (resp.text or "").split("\n")
+        else:
+            lines = resp.get_all("Output")
         if resp.is_error:
             if resp.get("Message", "").lower() == "permission denied":
                 raise error_for(resp, reply.action)
-            if not lines:
-                lines = [resp.get("Message") or "command failed"]
-            return False, lines
-        return True, lines
+            return False, lines or [resp.get("Message") or "command failed"]
+        # Asterisk 13 says "Response: Follows" even when the command failed.
+        first = next((line for line in lines if line.strip()), "")
+        return not first.startswith(CLI_FAILURES), lines
 
     # -- events -----------------------------------------------------------
 
@@ -485,29 +494,11 @@ class Client:
     def request_all(self, requests: Sequence[Headers], timeout: float | None = None) -> list[Reply]:
         """Send every request at once, wait for each reply in order.
 
-        When one fails on a PBX that is still booting, all are tried once
-        more after FullyBooted (a failed request changed nothing, so a retry
-        is safe).  Asterisk accepts logins before its modules are loaded.
-        Right after the login response it writes FullyBooted (to sessions
-        that get system events) when it is ready, then SuccessfulAuth
-        (security events).  So SuccessfulAuth without FullyBooted before it
-        shows a PBX still booting; without SuccessfulAuth nothing is known,
-        and nothing is waited for.  No extra action is spent on the check.
+        On a session that watches the boot, requests that fail because the
+        PBX is still booting are asked again until the timeout (see
+        :mod:`amicli.boot`).
         """
-        replies = [self.submit(headers) for headers in requests]
-        for reply in replies:
-            self.wait(reply, timeout)
-        failed = [r for r in replies if not r.ok]
-        if (
-            failed
-            and self.watch_boot
-            and self.saw_auth_event
-            and not self.fully_booted
-            and not any(r.message.lower() == "permission denied" for r in failed)
-            and self.wait_booted(timeout)
-        ):
-            replies = [self.request(headers, timeout) for headers in requests]
-        return replies
+        return boot.request_all(self, requests, timeout)
 
     def request_booted(self, headers: Headers, timeout: float | None = None) -> Reply:
         """:meth:`request`, waiting for a booting PBX as :meth:`request_all` does."""

@@ -55,8 +55,8 @@ class AppContext:
         user = require_user(settings)
         secret = load_secret(settings)
         if need_booted and events == "off":
-            # FullyBooted and SuccessfulAuth tell whether the PBX has booted.
-            events = "system,security"
+            # FullyBooted (a system event) tells whether the PBX has booted.
+            events = "system"
         client = self.client(**kwargs)
         client.watch_boot = need_booted
         try:
