@@ -125,6 +125,4 @@ def _still_booting(client: "Client", reply: "Reply") -> StillBooting:
         why = "FullyBooted came only just now"
     else:
         why = "no FullyBooted came; a user without read=system never sees it"
-    return StillBooting(
-        f"PBX still booting: {name} still fails after {client.timeout:g} s ({detail}); {why}"
-    )
+    return StillBooting(f"PBX still booting: {name} still fails after {client.timeout:g} s ({detail}); {why}")

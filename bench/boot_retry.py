@@ -84,8 +84,10 @@ def main() -> int:
             results = list(pool.map(lambda rng, case=case: one_run(case, rng), rngs))
         passed = sum(ok for ok, _, _ in results)
         times = sorted(t for _, t, _ in results)
-        print(f"{case:9} {passed}/{opts.runs} succeeded; wall time median {times[len(times) // 2]:.2f} s, "
-              f"max {times[-1]:.2f} s")
+        print(
+            f"{case:9} {passed}/{opts.runs} succeeded; wall time median {times[len(times) // 2]:.2f} s, "
+            f"max {times[-1]:.2f} s"
+        )
         for ok, _, why in results:
             if not ok:
                 print(f"  failed: {why}")

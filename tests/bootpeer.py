@@ -26,8 +26,20 @@ import time
 
 BANNER = b"Asterisk Call Manager/11.0.0\r\n"
 #: Manager actions of the core: there as soon as the AMI port is open.
-CORE_ACTIONS = frozenset({"login", "logoff", "ping", "challenge", "events", "coresettings", "corestatus",
-                          "coreshowchannels", "listcommands", "command"})
+CORE_ACTIONS = frozenset(
+    {
+        "login",
+        "logoff",
+        "ping",
+        "challenge",
+        "events",
+        "coresettings",
+        "corestatus",
+        "coreshowchannels",
+        "listcommands",
+        "command",
+    }
+)
 VERSION_LINE = "Asterisk 22.10.1 built by root @ vm on a x86_64 running Linux on 2026-12-01 13:36:05 UTC"
 _MESSAGE_END = re.compile(rb"\r?\n\r?\n")
 
@@ -128,8 +140,15 @@ class BootPeer:
             state["booted_sent"] = True
             if self.system_reader:
                 uptime = str(int(time.monotonic() - self.started))
-                conn.sendall(_msg(("Event", "FullyBooted"), ("Privilege", "system,all"),
-                                  ("Status", "Fully Booted"), ("Uptime", uptime), ("LastReload", uptime)))
+                conn.sendall(
+                    _msg(
+                        ("Event", "FullyBooted"),
+                        ("Privilege", "system,all"),
+                        ("Status", "Fully Booted"),
+                        ("Uptime", uptime),
+                        ("LastReload", uptime),
+                    )
+                )
 
     def _answer(self, conn: socket.socket, request: dict[str, str], state: dict) -> bool:
         action = request.get("action", "")
@@ -143,8 +162,13 @@ class BootPeer:
                 state["booted_sent"] = True
                 if self.system_reader:
                     uptime = str(int(time.monotonic() - self.started))
-                    out += _msg(("Event", "FullyBooted"), ("Privilege", "system,all"), ("Uptime", uptime),
-                                ("LastReload", uptime), ("Status", "Fully Booted"))
+                    out += _msg(
+                        ("Event", "FullyBooted"),
+                        ("Privilege", "system,all"),
+                        ("Uptime", uptime),
+                        ("LastReload", uptime),
+                        ("Status", "Fully Booted"),
+                    )
             conn.sendall(out)
             return True
         if name == "logoff":
@@ -152,15 +176,19 @@ class BootPeer:
             return False
         booted = time.monotonic() >= self.boot_at
         if name not in self.core_actions and not booted:
-            out = _msg(("Response", "Error"), aid, ("Message", f"Invalid/unknown command: {action}. "
-                                                   "Use Action: ListCommands to show available commands."))
+            out = _msg(
+                ("Response", "Error"),
+                aid,
+                ("Message", f"Invalid/unknown command: {action}. Use Action: ListCommands to show available commands."),
+            )
         else:
             out = self._reply(action, request, aid)
         state["replies"] += 1
         if state["events"] and not state["auth_sent"]:
             state["auth_sent"] = True
-            out += _msg(("Event", "SuccessfulAuth"), ("Privilege", "security,all"), ("Service", "AMI"),
-                        ("AccountID", "admin"))
+            out += _msg(
+                ("Event", "SuccessfulAuth"), ("Privilege", "security,all"), ("Service", "AMI"), ("AccountID", "admin")
+            )
         conn.sendall(out)
         return True
 
@@ -169,39 +197,82 @@ class BootPeer:
         if name == "command":
             cli = request.get("command", "")
             if cli == "core show version" and time.monotonic() >= self.cli_at:
-                return _msg(("Response", "Success"), aid, ("Message", "Command output follows"),
-                            ("Output", VERSION_LINE))
-            return _msg(("Response", "Error"), aid, ("Message", "Command output follows"),
-                        ("Output", f"No such command '{cli}' (type 'core show help {cli.split(' ')[0]}' "
-                                   "for other possible commands)"))
+                return _msg(
+                    ("Response", "Success"), aid, ("Message", "Command output follows"), ("Output", VERSION_LINE)
+                )
+            return _msg(
+                ("Response", "Error"),
+                aid,
+                ("Message", "Command output follows"),
+                (
+                    "Output",
+                    f"No such command '{cli}' (type 'core show help {cli.split(' ')[0]}' for other possible commands)",
+                ),
+            )
         if name == "ping":
             return _msg(("Response", "Success"), aid, ("Ping", "Pong"), ("Timestamp", f"{time.time():.6f}"))
         if name == "coresettings":
             return _msg(("Response", "Success"), aid, ("AMIversion", "11.0.0"), ("AsteriskVersion", "22.10.1"))
         if name == "coreshowchannels":
-            return (_msg(("Response", "Success"), aid, ("EventList", "start"),
-                         ("Message", "Channels will follow"))
-                    + _msg(("Event", "CoreShowChannel"), aid, ("Channel", "PJSIP/alice-00000001"),
-                           ("ChannelState", "6"), ("ChannelStateDesc", "Up"), ("CallerIDNum", "1001"),
-                           ("Context", "default"), ("Exten", "200"), ("Priority", "2"),
-                           ("Uniqueid", "1796135128.1"), ("Linkedid", "1796135128.1"),
-                           ("Application", "Wait"), ("ApplicationData", "600"), ("Duration", "00:00:05"))
-                    + _msg(("Event", "CoreShowChannelsComplete"), aid, ("EventList", "Complete"),
-                           ("ListItems", "1")))
+            return (
+                _msg(("Response", "Success"), aid, ("EventList", "start"), ("Message", "Channels will follow"))
+                + _msg(
+                    ("Event", "CoreShowChannel"),
+                    aid,
+                    ("Channel", "PJSIP/alice-00000001"),
+                    ("ChannelState", "6"),
+                    ("ChannelStateDesc", "Up"),
+                    ("CallerIDNum", "1001"),
+                    ("Context", "default"),
+                    ("Exten", "200"),
+                    ("Priority", "2"),
+                    ("Uniqueid", "1796135128.1"),
+                    ("Linkedid", "1796135128.1"),
+                    ("Application", "Wait"),
+                    ("ApplicationData", "600"),
+                    ("Duration", "00:00:05"),
+                )
+                + _msg(("Event", "CoreShowChannelsComplete"), aid, ("EventList", "Complete"), ("ListItems", "1"))
+            )
         if name == "queuestatus":
-            return (_msg(("Response", "Success"), aid, ("EventList", "start"),
-                         ("Message", "Queue status will follow"))
-                    + _msg(("Event", "QueueParams"), ("Queue", "support"), ("Max", "0"), ("Strategy", "ringall"),
-                           ("Calls", "0"), ("Holdtime", "0"), ("TalkTime", "0"), ("Completed", "0"),
-                           ("Abandoned", "0"), ("ServiceLevel", "0"), ("ServicelevelPerf", "0.0"),
-                           ("ServicelevelPerf2", "0.0"), ("Weight", "0"), aid)
-                    + _msg(("Event", "QueueStatusComplete"), aid, ("EventList", "Complete"), ("ListItems", "1")))
+            return (
+                _msg(("Response", "Success"), aid, ("EventList", "start"), ("Message", "Queue status will follow"))
+                + _msg(
+                    ("Event", "QueueParams"),
+                    ("Queue", "support"),
+                    ("Max", "0"),
+                    ("Strategy", "ringall"),
+                    ("Calls", "0"),
+                    ("Holdtime", "0"),
+                    ("TalkTime", "0"),
+                    ("Completed", "0"),
+                    ("Abandoned", "0"),
+                    ("ServiceLevel", "0"),
+                    ("ServicelevelPerf", "0.0"),
+                    ("ServicelevelPerf2", "0.0"),
+                    ("Weight", "0"),
+                    aid,
+                )
+                + _msg(("Event", "QueueStatusComplete"), aid, ("EventList", "Complete"), ("ListItems", "1"))
+            )
         if name == "queuesummary":
-            return (_msg(("Response", "Success"), aid, ("EventList", "start"),
-                         ("Message", "Queue summary will follow"))
-                    + _msg(("Event", "QueueSummary"), ("Queue", "support"), ("LoggedIn", "0"), ("Available", "0"),
-                           ("Callers", "0"), ("HoldTime", "0"), ("TalkTime", "0"), ("LongestHoldTime", "0"), aid)
-                    + _msg(("Event", "QueueSummaryComplete"), aid, ("EventList", "Complete"), ("ListItems", "1")))
-        return _msg(("Response", "Error"), aid,
-                    ("Message", f"Invalid/unknown command: {action}. Use Action: ListCommands to show available "
-                                "commands."))
+            return (
+                _msg(("Response", "Success"), aid, ("EventList", "start"), ("Message", "Queue summary will follow"))
+                + _msg(
+                    ("Event", "QueueSummary"),
+                    ("Queue", "support"),
+                    ("LoggedIn", "0"),
+                    ("Available", "0"),
+                    ("Callers", "0"),
+                    ("HoldTime", "0"),
+                    ("TalkTime", "0"),
+                    ("LongestHoldTime", "0"),
+                    aid,
+                )
+                + _msg(("Event", "QueueSummaryComplete"), aid, ("EventList", "Complete"), ("ListItems", "1"))
+            )
+        return _msg(
+            ("Response", "Error"),
+            aid,
+            ("Message", f"Invalid/unknown command: {action}. Use Action: ListCommands to show available commands."),
+        )
