@@ -39,6 +39,13 @@ PLUGIN_COMMANDS = {"login-test"}
 PLUGIN_UNKNOWN = 3
 
 
+def _not_empty(ctx: click.Context, param: click.Parameter, value: object) -> object:
+    """An option given as '' is a mistake (an unset variable in a script), not "use the default"."""
+    if isinstance(value, str) and not value.strip():
+        raise click.BadParameter("must not be empty")
+    return value
+
+
 class LazyGroup(click.Group):
     """A group that imports a subcommand's module only when it is used."""
 
@@ -78,6 +85,7 @@ See `man ami`.
     "-H",
     "--host",
     envvar="AMI_HOST",
+    callback=_not_empty,
     metavar="HOST",
     help="PBX address [default: 127.0.0.1]. Example: -H pbx.example.com",
 )
@@ -85,17 +93,24 @@ See `man ami`.
     "-P", "--port", envvar="AMI_PORT", type=int, metavar="PORT", help="AMI port [default: 5038, 5039 with --tls]."
 )
 @click.option(
-    "-u", "--user", envvar="AMI_USER", metavar="NAME", help="AMI user, a section of manager.conf. Example: -u admin"
+    "-u",
+    "--user",
+    envvar="AMI_USER",
+    callback=_not_empty,
+    metavar="NAME",
+    help="AMI user, a section of manager.conf. Example: -u admin",
 )
 @click.option(
     "--secret-file",
     envvar="AMI_SECRET_FILE",
+    callback=_not_empty,
     metavar="PATH",
     help="Read the secret from the first line of PATH ('-': stdin). Or set AMI_SECRET, or use a profile.",
 )
 @click.option(
     "--profile",
     envvar="AMI_PROFILE",
+    callback=_not_empty,
     metavar="NAME",
     shell_complete=complete_profiles,
     help="Profile (section) of ~/.config/ami/config [default: default].",
@@ -109,7 +124,11 @@ See `man ami`.
 )
 @click.option("--tls/--no-tls", default=None, envvar="AMI_TLS", help="Use TLS (AMI over TLS, port 5039 unless -P).")
 @click.option(
-    "--ca-file", envvar="AMI_CA_FILE", metavar="PATH", help="Trust the CA certificates in PATH (PEM) for --tls."
+    "--ca-file",
+    envvar="AMI_CA_FILE",
+    callback=_not_empty,
+    metavar="PATH",
+    help="Trust the CA certificates in PATH (PEM) for --tls.",
 )
 @click.option(
     "--insecure/--no-insecure",
@@ -138,7 +157,9 @@ def cli(ctx: click.Context, secret_file: str | None, **given: object) -> None:
     (AMI_HOST, AMI_PORT, AMI_USER, AMI_SECRET, AMI_PROFILE, AMI_TIMEOUT, ...),
     then the profile file, then the defaults.
     """
-    given["secret"] = os.environ.get("AMI_SECRET") or None
+    # --secret-file on the command line beats AMI_SECRET (options beat the environment).
+    from_option = ctx.get_parameter_source("secret_file") == click.core.ParameterSource.COMMANDLINE
+    given["secret"] = None if from_option else (os.environ.get("AMI_SECRET") or None)
     ctx.obj = AppContext(given=given, secret_file=secret_file)
 
 
@@ -147,7 +168,7 @@ def _one_line_usage(exc: click.UsageError) -> str:
     return f"{exc.format_message()} (see '{where} --help')"
 
 
-def _usage_exit(exc: click.ClickException) -> int:
+def _usage_exit(exc: click.ClickException, args: list[str]) -> int:
     no_args = getattr(click.exceptions, "NoArgsIsHelpError", ())
     if no_args and isinstance(exc, no_args):
         # `ami` alone: the help, on stderr (it is not data), as a usage error.
@@ -155,7 +176,9 @@ def _usage_exit(exc: click.ClickException) -> int:
         return ExitCode.USAGE
     ctx = getattr(exc, "ctx", None)
     name = ctx.info_name if ctx is not None else None
-    if name in PLUGIN_COMMANDS:
+    # `ami --timeout abc login-test`, AMI_PORT=abc: the global options fail before
+    # login-test runs, and its caller still reads one status line and a plugin code.
+    if name in PLUGIN_COMMANDS or (name == "ami" and PLUGIN_COMMANDS & set(args)):
         sys.stdout.write(f"AMI UNKNOWN - usage: {exc.format_message()}\n")
         return PLUGIN_UNKNOWN
     message = _one_line_usage(exc) if isinstance(exc, click.UsageError) else exc.format_message()
@@ -163,18 +186,54 @@ def _usage_exit(exc: click.ClickException) -> int:
     return exc.exit_code
 
 
+def _not_utf8(args: list[str]) -> str | None:
+    """The first argument that is not UTF-8 text (undecodable bytes arrive as surrogates), or None."""
+    for arg in args:
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError:
+            return arg
+    return None
+
+
+def _shown(text: str) -> str:
+    """``text`` with its undecodable bytes as ``\\xNN`` escapes."""
+    return text.encode("utf-8", "surrogateescape").decode("ascii", "backslashreplace")
+
+
+def _usage_line(args: list[str], message: str) -> int:
+    """A usage error found before click ran: one line, or login-test's status line."""
+    if PLUGIN_COMMANDS & set(args):
+        sys.stdout.write(f"AMI UNKNOWN - usage: {message}\n")
+        return PLUGIN_UNKNOWN
+    sys.stderr.write(f"ami: error: {message}\n")
+    return ExitCode.USAGE
+
+
 def run(argv: list[str] | None = None) -> int:
     """Run ``ami`` and return its exit code; every error is mapped here."""
     from .errors import AmiError
 
-    debug = "--debug" in (argv if argv is not None else sys.argv[1:]) or bool(os.environ.get("AMI_DEBUG"))
+    args = list(argv if argv is not None else sys.argv[1:])
+    debug = "--debug" in args or bool(os.environ.get("AMI_DEBUG"))
+    bad = _not_utf8(args)
+    if bad is not None:
+        return _usage_line(args, f"argument '{_shown(bad)}' is not UTF-8 text (AMI speaks UTF-8)")
+    bad_env = next((k for k, v in os.environ.items() if k.startswith("AMI_") and _not_utf8([v]) is not None), None)
+    if bad_env is not None:
+        message = f"environment variable {bad_env} is not UTF-8 text (AMI speaks UTF-8)"
+        if PLUGIN_COMMANDS & set(args):
+            sys.stdout.write(f"AMI UNKNOWN - {message}\n")
+            return PLUGIN_UNKNOWN
+        sys.stderr.write(f"ami: error: {message}\n")
+        return ExitCode.CONFIG
     try:
         result = cli.main(args=argv, prog_name="ami", standalone_mode=False)
         return int(result) if isinstance(result, int) else ExitCode.OK
     except click.exceptions.Exit as exc:
         return exc.exit_code
     except click.ClickException as exc:
-        return _usage_exit(exc)
+        return _usage_exit(exc, args)
     except (click.Abort, KeyboardInterrupt):
         return ExitCode.INTERRUPTED
     except BrokenPipeError:

@@ -224,8 +224,9 @@ class Client:
                     f"not an AMI server: {self.address} closed the connection without a banner"
                 ) from None
             except AmiTimeout:
-                raise ProtocolError(
-                    f"not an AMI server: {self.address} sent no banner within {self.timeout:g} s"
+                # A deadlocked or stopped Asterisk accepts TCP and says nothing: a timeout, not a stranger.
+                raise AmiTimeout(
+                    f"no AMI banner from {self.address} within {self.timeout:g} s (is the PBX hung?)"
                 ) from None
 
     def _wrap_tls(self, sock: socket.socket) -> socket.socket:

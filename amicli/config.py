@@ -40,6 +40,10 @@ def read_profiles(path: Path | None = None) -> configparser.ConfigParser:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
+        explicit = os.environ.get("AMI_CONFIG")
+        if explicit and Path(explicit) == path:
+            # Named on purpose: a typo must not silently mean "no profiles".
+            raise ConfigError(f"AMI_CONFIG names {path}, which does not exist") from None
         return parser
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}") from None
@@ -62,7 +66,7 @@ def profile_names(path: Path | None = None) -> list[str]:
 def _check_private(path: Path) -> None:
     # As ssh does with keys: a secret that others can read is not a secret.
     mode = path.stat().st_mode
-    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+    if stat.S_ISREG(mode) and mode & (stat.S_IRWXG | stat.S_IRWXO):
         raise ConfigError(
             f"{path} holds a secret and is readable by others (mode {stat.S_IMODE(mode):o}); run: chmod 600 {path}"
         )
@@ -172,6 +176,8 @@ def resolve(
             setattr(settings, flag, bool(value))
     ca_file = pick("ca_file")
     settings.ca_file = str(ca_file) if ca_file else None
+    if settings.ca_file:
+        check_ca_file(settings.ca_file)
     auth = pick("auth")
     if auth:
         if str(auth) not in AUTH_METHODS:
@@ -179,6 +185,7 @@ def resolve(
         settings.auth = str(auth)
     settings.debug = bool(given.get("debug"))
 
+    # AMI_SECRET is left out of ``given`` when --secret-file was on the command line.
     secret = given.get("secret")
     if secret:
         settings.secret, settings.secret_source = str(secret), "AMI_SECRET"
@@ -190,12 +197,25 @@ def resolve(
     return settings
 
 
+def check_ca_file(name: str) -> None:
+    """Refuse a --ca-file that is missing, unreadable or holds no certificate (ConfigError)."""
+    import ssl  # only when a CA file is named
+
+    try:
+        ssl.create_default_context(cafile=name)
+    except OSError as exc:
+        if isinstance(exc, ssl.SSLError):
+            raise ConfigError(f"--ca-file {name}: not a PEM certificate file") from None
+        raise ConfigError(f"--ca-file {name}: {exc.strerror or exc}") from None
+
+
 def read_secret_file(name: str) -> str:
     """The first line of a file (``-``: standard input), without its newline."""
     try:
         if name == "-":
-            text = sys.stdin.readline()
+            text = sys.stdin.buffer.readline().decode("utf-8")
         else:
+            _check_private(Path(name))
             with open(name, encoding="utf-8") as fh:
                 text = fh.readline()
     except (OSError, UnicodeDecodeError) as exc:

@@ -26,6 +26,10 @@ def command(cli_command: tuple[str, ...]) -> int:
       ami command core show channels concise | cut -d! -f1
     """
     text = " ".join(cli_command)
+    if not text.strip():
+        raise click.BadParameter("must not be empty", param_hint="'CLI COMMAND'")
+    if "\r" in text or "\n" in text:
+        raise click.BadParameter("must be one line (no line breaks)", param_hint="'CLI COMMAND'")
     with get_app().session(need_booted=True) as client:
         ok, lines = client.command(text)
     if not ok:

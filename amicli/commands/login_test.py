@@ -64,8 +64,28 @@ def _positive(ctx: click.Context, param: click.Parameter, value: float | None) -
     help="CRITICAL when connect+login takes longer. Example: -c 2",
 )
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing when OK, so cron mails only failures.")
+@click.option(
+    "-t",
+    "--timeout",
+    type=float,
+    metavar="SECONDS",
+    callback=_positive,
+    help="As the global --timeout, here too as plugins take it. Example: -t 5",
+)
+@click.option("-H", "--host", metavar="HOST", help="As the global -H, here too as plugins take it.")
+@click.option(
+    "-P", "--port", type=click.IntRange(1, 65535), metavar="PORT", help="As the global -P, here too as plugins take it."
+)
 @json_option
-def login_test(warning: float, critical: float, quiet: bool, as_json: bool) -> int:
+def login_test(
+    warning: float,
+    critical: float,
+    quiet: bool,
+    timeout: float | None,
+    host: str | None,
+    port: int | None,
+    as_json: bool,
+) -> int:
     """Connect, log in and log off; print one status line.
 
     \b
@@ -79,13 +99,24 @@ def login_test(warning: float, critical: float, quiet: bool, as_json: bool) -> i
       ami login-test -w 0.5 -c 1 --json
     """
     from .. import client as _client  # noqa: F401 - imported before the clock starts
+    from ..config import load_secret, require_user
 
+    if warning > critical:
+        raise click.UsageError(f"-w {warning:g} is above -c {critical:g}: WARNING must come before CRITICAL")
+    if host is not None and not host.strip():
+        raise click.BadParameter("must not be empty", param_hint="'-H' / '--host'")
     app = get_app()
+    for name, value in (("timeout", timeout), ("host", host), ("port", port)):
+        if value is not None:
+            app.given[name] = value
     facts: dict[str, object] = {}
     started = time.monotonic()
     try:
         settings = app.settings()
         facts.update(host=settings.host, port=settings.effective_port, user=settings.user)
+        # A secret typed at the prompt is read before the clock starts: a person's typing is no PBX's delay.
+        require_user(settings)
+        load_secret(settings)
         started = time.monotonic()
         with app.session() as client:
             elapsed = time.monotonic() - started
@@ -121,6 +152,14 @@ def _asterisk_version(client) -> str | None:
     return None
 
 
+def _plain(value: float) -> str:
+    """A threshold as given: 0.0005 stays 0.0005 (never 0.000), 2.0 is 2, no exponent."""
+    from decimal import Decimal
+
+    text = f"{Decimal(repr(value)):f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
 def _report(
     status: PluginStatus,
     text: str,
@@ -141,6 +180,6 @@ def _report(
         record.update(warning=warning, critical=critical)
         Output(json=True).emit_json(record)
     else:
-        perf = f"time={elapsed:.3f}s;{warning:.3f};{critical:.3f};0"
+        perf = f"time={elapsed:.3f}s;{_plain(warning)};{_plain(critical)};0"
         click.echo(f"AMI {status.name} - {text} | {perf}")
     return int(status)

@@ -43,7 +43,8 @@ def raw(action: str, headers: tuple[str, ...], as_json: bool) -> int:
     actions in AMI syntax are read from stdin, separated by blank lines, and
     run in order on one connection.
 
-    Exit status: 0 when every reply is a success, 1 when any is an error.
+    Exit status: 0 when every reply is a success, 1 when any is an error,
+    4 when one was refused for permission (the reply is printed all the same).
 
     \b
     Examples:
@@ -75,15 +76,18 @@ def raw(action: str, headers: tuple[str, ...], as_json: bool) -> int:
     from ..output import Output, json_line
 
     out = Output(json=as_json)
-    failed = False
+    code = ExitCode.OK
     with get_app().session() as client:
         for pairs in actions:
             reply = client.request(pairs)
-            failed = failed or not reply.ok
+            if not reply.ok:
+                # Permission denied is 4 here as in every command; any other error 1.
+                denied = reply.message.lower() == "permission denied"
+                code = max(code, ExitCode.AUTH if denied else ExitCode.ACTION_FAILED)
             for msg in reply.messages:
                 out.write(json_line(msg.to_dict()) if as_json else _as_text(msg))
             out.flush()
-    return ExitCode.ACTION_FAILED if failed else ExitCode.OK
+    return code
 
 
 def _as_text(msg) -> bytes:
