@@ -129,3 +129,69 @@ def test_failing_cli_command_is_1_on_asterisk13_too(sim, sim13):
         one_error_line(proc, ExitCode.ACTION_FAILED, "No such command 'no such thing'")
     ok = run_ami(["command", "core show version"], port=sim13.port)
     assert (ok.returncode, ok.stderr) == (0, "")
+
+
+# -- login-test: always one status line and a Monitoring Plugins code -----------------------------
+
+
+def plugin_line(proc, code: int, starts: str) -> None:
+    assert (proc.returncode, proc.stderr) == (code, ""), proc.stderr
+    assert proc.stdout.startswith(starts) and proc.stdout.count("\n") == 1, proc.stdout
+
+
+@pytest.mark.parametrize(
+    "args, env, says",
+    [
+        (["--timeout", "abc", "login-test"], {}, "AMI UNKNOWN - usage: Invalid value for '--timeout'"),
+        (["login-test"], {"AMI_PORT": "abc"}, "AMI UNKNOWN - usage: Invalid value for '-P' / '--port'"),
+        (["login-test"], {"AMI_AUTH": "sha"}, "AMI UNKNOWN - usage: Invalid value for '--auth'"),
+        (["--tls", "--ca-file", "/nonexistent/ca.pem", "login-test"], {}, "AMI UNKNOWN - --ca-file /nonexistent"),
+        (["login-test"], {"AMI_CONFIG": "/nonexistent/config"}, "AMI UNKNOWN - AMI_CONFIG names /nonexistent"),
+        (["login-test", "-w", "3", "-c", "1"], {}, "AMI UNKNOWN - usage: -w 3 is above -c 1"),
+        (["login-test", "-t", "abc"], {}, "AMI UNKNOWN - usage: Invalid value for '-t' / '--timeout'"),
+        (["-u", NOT_UTF8, "login-test"], {}, r"AMI UNKNOWN - usage: argument 'Jos\xe9' is not UTF-8"),
+    ],
+)
+def test_login_test_bad_options_and_environment_are_unknown(sim, args, env, says):
+    plugin_line(run_ami(args, port=sim.port, env=env), 3, says)
+
+
+def test_login_test_takes_plugin_options_after_the_subcommand(sim):
+    proc = run_ami(["login-test", "-t", "5", "-H", "127.0.0.1", "-P", str(sim.port)], port=1)
+    plugin_line(proc, 0, f"AMI OK - admin@127.0.0.1:{sim.port} logged in in ")
+
+
+def test_login_test_perfdata_keeps_thresholds_as_given(sim):
+    proc = run_ami(["login-test", "-w", "0.0005", "-c", "0.25"], port=sim.port)
+    assert proc.stdout.rstrip("\n").endswith(";0.0005;0.25;0")
+    assert proc.returncode in (1, 2)  # slower than 0.5 ms, whatever the machine
+
+
+def test_login_test_never_counts_the_secret_prompt(sim):
+    # A person types the secret at a terminal: the check's clock starts after it.
+    import os
+    import pty
+    import subprocess
+    import time
+
+    from util import ami_argv, ami_env
+
+    leader, follower = pty.openpty()
+    env = ami_env(sim.port, AMI_USER="admin")
+    proc = subprocess.Popen(
+        [*ami_argv(), "login-test", "-w", "0.5", "-c", "1"],
+        stdin=follower,
+        stdout=subprocess.PIPE,
+        stderr=follower,
+        env=env,
+    )
+    os.close(follower)
+    prompt = b""
+    while b"secret" not in prompt:
+        prompt += os.read(leader, 1024)
+    time.sleep(1.5)  # the person types slowly
+    os.write(leader, b"s3cret-Admin\n")
+    out, _ = proc.communicate(timeout=20)
+    os.close(leader)
+    assert proc.returncode == 0, out
+    assert out.decode().startswith("AMI OK - ")
