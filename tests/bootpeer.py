@@ -13,6 +13,10 @@ does:
 * core CLI commands answer "No such command" until ``cli_lag`` seconds after
   FullyBooted (they are registered just after it is published).
 
+``clock_from_first_connection`` starts the boot clock at the first
+connection instead (for tests that must see the boot, however slowly `ami`
+starts).
+
 The error texts are the recorded ones (Asterisk 22.10.1).
 """
 
@@ -68,12 +72,11 @@ class BootPeer:
         system_reader: bool = True,
         auth_event: bool = True,
         core_actions: frozenset[str] = CORE_ACTIONS,
+        clock_from_first_connection: bool = False,
     ) -> None:
-        now = time.monotonic()
-        # A negative boot_after: the PBX booted that long ago.
-        self.started = now - max(0.0, -boot_after)
-        self.boot_at = now + boot_after
-        self.cli_at = self.boot_at + cli_lag
+        self.boot_after, self.cli_lag = boot_after, cli_lag
+        self._clock_pending = clock_from_first_connection
+        self._start_clock()
         self.system_reader = system_reader
         self.auth_event = auth_event
         self.core_actions = core_actions
@@ -83,6 +86,13 @@ class BootPeer:
         self.port = self.listener.getsockname()[1]
         self._stop = threading.Event()
         threading.Thread(target=self._accept_loop, name="boot-peer", daemon=True).start()
+
+    def _start_clock(self) -> None:
+        now = time.monotonic()
+        # A negative boot_after: the PBX booted that long ago.
+        self.started = now - max(0.0, -self.boot_after)
+        self.boot_at = now + self.boot_after
+        self.cli_at = self.boot_at + self.cli_lag
 
     def close(self) -> None:
         self._stop.set()
@@ -106,6 +116,10 @@ class BootPeer:
                 continue
             except OSError:
                 return
+            if self._clock_pending:
+                # The boot starts with the first connection: a slow client start-up cannot skip it.
+                self._clock_pending = False
+                self._start_clock()
             threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
 
     # -- one session -----------------------------------------------------------

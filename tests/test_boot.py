@@ -26,7 +26,8 @@ def test_booting_pbx_is_waited_for_and_asked_again(case, system_reader):
     args, expected = CASES[case]
     # CoreShowChannels as a module action too, so that `channels` has something to wait for.
     core = CORE_ACTIONS - {"coreshowchannels"}
-    with BootPeer(boot_after=0.8, cli_lag=0.3, system_reader=system_reader, core_actions=core) as peer:
+    peer = BootPeer(0.8, 0.3, system_reader=system_reader, core_actions=core, clock_from_first_connection=True)
+    with peer:
         proc = run_ami(["--timeout", "10", *args], port=peer.port)
     assert (proc.returncode, proc.stderr) == (0, "")
     assert expected in proc.stdout
