@@ -148,7 +148,7 @@ def general_codes() -> set[ExitCode]:
     while todo:
         cls = todo.pop()
         found.add(cls.exit_code)
-        todo += cls.__subclasses__()
+        todo += [sub for sub in cls.__subclasses__() if sub.__module__.startswith("amicli.")]
     return found
 
 
