@@ -11,7 +11,6 @@ from typing import Any, Callable, Iterator
 import pytest
 import replay
 
-
 # ===========================================================================
 # Transcripts and the replay server (tests/replay.py)
 # ===========================================================================
