@@ -586,7 +586,8 @@ class Cmd:
 
 
 COMMANDS: dict[str, Cmd] = {
-    "login-test": Cmd(("login-test",)),
+    # Thresholds past the slowest login of a loaded test machine: a fault, not the load, decides the status.
+    "login-test": Cmd(("login-test", "-w", "5", "-c", "10")),
     "raw": Cmd(("raw", "Ping")),
     "command": Cmd(("command", "core show version"), json=False),
     "queues": Cmd(("queues",)),
