@@ -13,15 +13,11 @@ import sys
 from dataclasses import dataclass, field
 from typing import IO, Iterable, Mapping, Sequence
 
-from .errors import AmiError, ExitCode
+from .tables import FieldError, Schema, csv_text, fit_columns, terminal_width, tsv
 
 DEFAULT_FMT = "simple"
 
-
-class FieldError(AmiError):
-    """``--fields`` named a field that does not exist."""
-
-    exit_code = ExitCode.USAGE
+__all__ = ["DEFAULT_FMT", "FieldError", "Output", "Schema", "check_fields", "get_field", "json_line", "parse_fields"]
 
 
 def json_line(obj: object) -> bytes:
@@ -37,14 +33,11 @@ def parse_fields(text: str | None) -> list[str] | None:
     return names or None
 
 
-def check_fields(wanted: Sequence[str] | None, valid: Sequence[str]) -> None:
+def check_fields(wanted: Sequence[str] | None, valid: Sequence[str] | Schema) -> None:
     """Raise FieldError naming the valid fields when one is unknown."""
-    if not wanted:
-        return
-    lower = {v.lower() for v in valid}
-    for name in wanted:
-        if name.lower() not in lower:
-            raise FieldError(f"unknown field {name!r}; valid fields: {', '.join(valid)}")
+    schema = valid if isinstance(valid, Schema) else Schema(json_keys=list(valid))
+    for name in wanted or ():
+        schema.resolve(name)
 
 
 def get_field(row: Mapping[str, object], *names: str) -> object:
@@ -79,6 +72,12 @@ class Output:
     fields: list[str] | None = None
     headers: bool = True
     stream: IO[bytes] = field(default_factory=lambda: sys.stdout.buffer)
+    #: RFC 4180 CSV instead of a table.
+    csv: bool = False
+    #: Every column, whatever the terminal's width.
+    wide: bool = False
+    #: What the rows hold: resolves --fields (titles or JSON keys).
+    schema: Schema | None = None
 
     def write(self, data: bytes) -> None:
         self.stream.write(data)
@@ -90,7 +89,10 @@ class Output:
     def emit_json(self, obj: Mapping[str, object], flush: bool = True) -> None:
         """Write one JSON object as one line (restricted to ``--fields``)."""
         if self.fields:
-            obj = {name: _pick(obj, name) for name in self.fields}
+            schema = self.schema or Schema()
+            keys = [_resolve_or_keep(schema, name) for name in self.fields]
+            full = schema.full_row(obj)
+            obj = {key: _pick(full, key) for key in keys}
         self.stream.write(json_line(obj))
         if flush:
             self.stream.flush()
@@ -101,37 +103,85 @@ class Output:
     def rows(
         self,
         rows: Iterable[Mapping[str, object]],
-        columns: Sequence[str],
+        columns: Sequence[str] = (),
         *,
         titles: Mapping[str, str] | None = None,
+        empty: str | None = None,
     ) -> int:
         """Write rows as JSON Lines or as one table; return how many.
 
-        ``columns`` are the keys shown in a table by default (in order);
-        JSON shows every key of each row unless ``--fields`` is given.
+        ``rows`` are the JSON rows; with a :class:`Schema` the table row is
+        derived from each.  Without one, ``columns`` and ``titles`` describe
+        the table.  ``empty`` ("no channels") is said on stderr when a
+        terminal would otherwise show an empty table.
         """
-        count = 0
+        schema = self.schema or Schema(columns=list(columns), titles=dict(titles or {}))
+        keys = [schema.resolve(name, table=not self.json) for name in self.fields] if self.fields else None
         if self.json:
+            count = 0
             for row in rows:
-                self.emit_json(row)
+                if keys:
+                    full = schema.full_row(row)
+                    row = {key: _pick(full, key) for key in keys}
+                self.stream.write(json_line(row))
                 count += 1
+            self.flush()
             return count
-        names = list(self.fields or columns)
-        table = []
-        for row in rows:
-            table.append([_cell(_pick(row, name)) for name in names])
-            count += 1
-        self.table(table, [(titles or {}).get(n, n) for n in names])
-        return count
+        names = keys or list(columns or schema.columns)
+        if keys:
+            shown = [schema.full_row(row, table_first=True) for row in rows]
+        elif schema.table_row is not None:
+            shown = [schema.table_row(row) for row in rows]
+        else:
+            shown = list(rows)
+        table = [[_cell(_pick(row, key)) for key in names] for row in shown]
+        del shown
+        if not table:
+            # Nothing to show: stdout stays empty; a person at a terminal is told why.
+            if empty and _is_tty(self.stream):
+                sys.stderr.write(f"ami: {empty}\n")
+                sys.stderr.flush()
+            return 0
+        headers = [schema.title(key) for key in names]
+        if not keys and not self.wide and not self.csv and self.fmt != "tsv":
+            ranked = [names.index(k) for k in schema.priority if k in names]
+            ranked += [i for i in range(len(names)) if i not in ranked]
+            keep = fit_columns(table, headers, ranked, self.fmt, terminal_width())
+            if len(keep) < len(names):
+                table = [[row[i] for i in keep] for row in table]
+                headers = [headers[i] for i in keep]
+        self.table(table, headers)
+        return len(table)
 
     def table(self, table: list[list[object]], headers: Sequence[str]) -> None:
-        """Draw a table with tabulate (imported only when a table is drawn)."""
-        from tabulate import tabulate
-
+        """Draw a table: CSV, unpadded TSV, or tabulate's format (imported only then)."""
         if not table and not self.headers:
             return
-        text = tabulate(table, headers=list(headers) if self.headers else (), tablefmt=self.fmt, disable_numparse=True)
+        shown = list(headers) if self.headers else None
+        if self.csv:
+            self.write_text(csv_text(table, shown))
+            return
+        if self.fmt == "tsv":
+            self.write_text(tsv(table, shown))
+            return
+        from tabulate import tabulate
+
+        text = tabulate(table, headers=shown or (), tablefmt=self.fmt, disable_numparse=True)
         self.write_text(text + "\n")
+
+
+def _resolve_or_keep(schema: Schema, name: str) -> str:
+    try:
+        return schema.resolve(name)
+    except FieldError:
+        return name
+
+
+def _is_tty(stream: object) -> bool:
+    try:
+        return bool(stream.isatty())  # type: ignore[attr-defined]
+    except (AttributeError, ValueError):
+        return False
 
 
 def _cell(value: object) -> object:

@@ -16,6 +16,35 @@ from ..errors import ExitCode
 from ..options import make_output, output_options
 from .queues import DefaultGroup, error, note, one_line
 
+#: The columns kept first when the terminal is narrow.
+PRIORITY = [
+    "Channel",
+    "State",
+    "Duration",
+    "CallerID",
+    "Location",
+    "App",
+    "Connected",
+    "BridgeId",
+    "Uniqueid",
+    "Linkedid",
+]
+
+
+def channel_schema():
+    """What a channel row holds, for --fields and the table (amicli.tables.Schema)."""
+    from .. import channels as lib
+    from ..tables import Schema
+
+    return Schema(
+        json_keys=lib.KNOWN_FIELDS,
+        columns=lib.TABLE_COLUMNS,
+        titles=lib.TABLE_TITLES,
+        priority=PRIORITY,
+        table_row=lambda row: lib.table_row(row, False),  # type: ignore[arg-type]
+    )
+
+
 STATE_HELP = "up, ring, ringing, down, busy, dialing, offhook, rsrvd, dialing-offhook, pre-ring (or 0-9)"
 
 
@@ -68,13 +97,25 @@ def channels() -> None:
 
 @channels.command("list")
 @click.argument("pattern", required=False, callback=one_line)
-@click.option("--state", "states", multiple=True, callback=_states, metavar="STATE",
-              help=f"Only channels in this state; repeat or comma-separate for several: {STATE_HELP}. "
-                   "Example: --state up")
+@click.option(
+    "--state",
+    "states",
+    multiple=True,
+    callback=_states,
+    metavar="STATE",
+    help=f"Only channels in this state; repeat or comma-separate for several: {STATE_HELP}. Example: --state up",
+)
 @click.option("--count", is_flag=True, help="Print only the number of matching channels.")
 @output_options
-def list_channels(pattern: str | None, states: list[int], count: bool, as_json: bool, fmt: str | None,
-                  fields: str | None, no_headers: bool) -> int:
+def list_channels(
+    pattern: str | None,
+    states: list[int],
+    count: bool,
+    as_json: bool,
+    fmt: str | None,
+    fields: str | None,
+    no_headers: bool,
+) -> int:
     """One row per channel up now (CoreShowChannels).
 
     PATTERN is a shell-style glob on the channel name ('PJSIP/*',
@@ -96,44 +137,52 @@ def list_channels(pattern: str | None, states: list[int], count: bool, as_json: 
     """
     from .. import channels as lib
 
-    out = make_output(as_json, fmt, fields, no_headers, valid=lib.KNOWN_FIELDS + lib.TABLE_COLUMNS)
+    out = make_output(as_json, fmt, fields, no_headers, schema=channel_schema())
     with get_app().session(need_booted=True) as client:
         rows = lib.fetch_channels(client)
     rows = lib.filter_channels(rows, pattern, states)
     if count:
         click.echo(str(len(rows)))
         return ExitCode.OK
-    _write_channels(out, rows)
+    _write_channels(out, rows, empty="no channels")
     return ExitCode.OK
 
 
-def _write_channels(out, rows: list[dict[str, object]]) -> None:
-    from .. import channels as lib
-
-    if out.json:
-        for row in rows:
-            out.emit_json(row, flush=False)
-        out.flush()
-    elif rows:
-        # Only --fields can ask for an original header in a table.
-        originals = bool(out.fields)
-        table = [lib.table_row(r, originals) for r in rows]
-        rows.clear()
-        out.rows(table, lib.TABLE_COLUMNS, titles=lib.TABLE_TITLES)
+def _write_channels(out, rows: list[dict[str, object]], empty: str | None = None) -> int:
+    """Print the channels (JSON Lines or a table); return how many."""
+    return out.rows(rows, empty=empty)
 
 
 @channels.command("hangup")
 @click.argument("names", nargs=-1, metavar="[CHANNEL]...", callback=one_line)
-@click.option("--match", "regex", metavar="REGEX", callback=_regex,
-              help="Hang up every channel whose name matches REGEX (Python syntax, searched anywhere in the "
-                   "name: anchor with ^ and $). Example: --match '^PJSIP/1001-'")
+@click.option(
+    "--match",
+    "regex",
+    metavar="REGEX",
+    callback=_regex,
+    help="Hang up every channel whose name matches REGEX (Python syntax, searched anywhere in the "
+    "name: anchor with ^ and $). Example: --match '^PJSIP/1001-'",
+)
 @click.option("--yes", is_flag=True, help="With --match: go ahead when more than one channel matches.")
 @click.option("--dry-run", is_flag=True, help="Show what would be hung up, and hang up nothing.")
-@click.option("--cause", type=click.IntRange(0, 127), metavar="N",
-              help="Hangup cause code (Q.850). Example: --cause 16 (normal clearing)")
+@click.option(
+    "--cause",
+    type=click.IntRange(0, 127),
+    metavar="N",
+    help="Hangup cause code (Q.850). Example: --cause 16 (normal clearing)",
+)
 @output_options
-def hangup(names: tuple[str, ...], regex: re.Pattern[str] | None, yes: bool, dry_run: bool, cause: int | None,
-           as_json: bool, fmt: str | None, fields: str | None, no_headers: bool) -> int:
+def hangup(
+    names: tuple[str, ...],
+    regex: re.Pattern[str] | None,
+    yes: bool,
+    dry_run: bool,
+    cause: int | None,
+    as_json: bool,
+    fmt: str | None,
+    fields: str | None,
+    no_headers: bool,
+) -> int:
     """Hang up channels by name, or every channel matching --match REGEX.
 
     Named channels are hung up at once; one that is gone (or never was)
@@ -150,13 +199,12 @@ def hangup(names: tuple[str, ...], regex: re.Pattern[str] | None, yes: bool, dry
       ami channels hangup --match '^Local/200@default-' --dry-run
       ami channels hangup --match ';2$' --yes --json
     """
-    from .. import channels as lib
 
     if regex is not None and names:
         raise click.UsageError("give channel names or --match REGEX, not both")
     if regex is None and not names:
         raise click.UsageError("give the channels to hang up, or --match REGEX")
-    out = make_output(as_json, fmt, fields, no_headers, valid=lib.KNOWN_FIELDS + lib.TABLE_COLUMNS)
+    out = make_output(as_json, fmt, fields, no_headers, schema=channel_schema())
     with get_app().session(need_booted=True) as client:
         if regex is not None:
             return _hangup_matching(client, out, regex, yes, dry_run, cause)
@@ -166,32 +214,56 @@ def hangup(names: tuple[str, ...], regex: re.Pattern[str] | None, yes: bool, dry
 def _hangup_named(client, out, names: list[str], dry_run: bool, cause: int | None) -> int:
     from .. import channels as lib
 
-    failed = False
     if dry_run:
-        up = {str(row.get("Channel")): row for row in lib.fetch_channels(client)}
-        rows = []
-        for name in names:
-            if name in up:
-                rows.append(up[name])
-            else:
-                error(f"no such channel: {name} (it is not up, or has already hung up)")
-                failed = True
-        _write_channels(out, rows)
-        note(f"dry run: {len(rows)} channel(s) would be hung up")
-        return ExitCode.ACTION_FAILED if failed else ExitCode.OK
+        return _dry_run_named(client, out, names)
+    failed = False
     done: list[dict[str, object]] = []
-    for _name, result in lib.hangup_many(client, names, cause):
+    for name, result in lib.hangup_many(client, names, cause):
         if isinstance(result, Exception):
             error(str(result))
             failed = True
+        elif not result:
+            # A /regex/ that matched nothing: the same failure as a name that is not up.
+            error(no_match(name))
+            failed = True
         else:
             done.extend({"Channel": gone} for gone in result)
-    if out.json:
-        for row in done:
-            out.emit_json(row, flush=False)
-        out.flush()
-    elif done:
+    if done:
         out.rows(done, ["Channel"])
+    return ExitCode.ACTION_FAILED if failed else ExitCode.OK
+
+
+def no_match(name: str) -> str:
+    """What `hangup` says when NAME (a channel, or a /regex/) matched no channel up now."""
+    if is_regex_name(name):
+        return f"no channel matches {name}"
+    return f"no such channel: {name} (it is not up, or has already hung up)"
+
+
+def is_regex_name(name: str) -> bool:
+    """``/regex/``: Asterisk's Hangup takes a regular expression between slashes."""
+    return len(name) >= 2 and name.startswith("/") and name.endswith("/")
+
+
+def _dry_run_named(client, out, names: list[str]) -> int:
+    from .. import channels as lib
+    from ..posixre import posix_regex
+
+    up = lib.fetch_channels(client)
+    rows: list[dict[str, object]] = []
+    failed = False
+    for name in names:
+        if is_regex_name(name):
+            regex = posix_regex(name[1:-1])
+            found = [row for row in up if regex.search(str(row.get("Channel", "")))]
+        else:
+            found = [row for row in up if str(row.get("Channel")) == name]
+        if not found:
+            error(no_match(name))
+            failed = True
+        rows.extend(row for row in found if row not in rows)
+    count = _write_channels(out, rows) if rows else 0
+    note(f"dry run: {count} channel(s) would be hung up")
     return ExitCode.ACTION_FAILED if failed else ExitCode.OK
 
 
@@ -203,14 +275,16 @@ def _hangup_matching(client, out, regex: re.Pattern[str], yes: bool, dry_run: bo
         error(f"no channel matches {regex.pattern!r}")
         return ExitCode.ACTION_FAILED
     if dry_run:
-        _write_channels(out, matched)
-        note(f"dry run: {len(matched)} channel(s) would be hung up")
+        count = _write_channels(out, matched)
+        note(f"dry run: {count} channel(s) would be hung up")
         return ExitCode.OK
     if len(matched) > 1 and not yes:
         names = [str(row["Channel"]) for row in matched]
         shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
-        error(f"{len(names)} channels match {regex.pattern!r} ({shown}); add --yes to hang them all up, "
-              "or --dry-run to list them")
+        error(
+            f"{len(names)} channels match {regex.pattern!r} ({shown}); add --yes to hang them all up, "
+            "or --dry-run to list them"
+        )
         return ExitCode.USAGE
     by_name = {str(row["Channel"]): row for row in matched}
     done: list[dict[str, object]] = []

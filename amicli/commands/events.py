@@ -66,7 +66,9 @@ def _check_server_filters(ctx: click.Context, param: click.Parameter, value: tup
 @click.option(
     "--server-filter", "server_filters", multiple=True, metavar="REGEX", callback=_check_server_filters,
     help="Ask the PBX to send only events whose text matches REGEX (the Filter action; '!REGEX' excludes). "
-    "Without the permission for it, filters here instead. Example: --server-filter 'Event: Hangup'",
+    "REGEX is POSIX: \\r is not a carriage return, end a name with [[:space:]] so Hangup leaves out "
+    "HangupRequest. Without the permission for it, filters here instead, reading REGEX the same way. "
+    "Example: --server-filter 'Event: Hangup[[:space:]]'",
 )
 @click.option("--count", "-n", type=click.IntRange(min=1), metavar="N", help="Exit 0 after N matching events.")
 @click.option(

@@ -169,16 +169,17 @@ def list_queues(names: tuple[str, ...], as_json: bool, fmt: str | None, fields: 
     """
     from .. import queues as lib
 
-    out = make_output(as_json, fmt, fields, no_headers, valid=lib.QUEUE_FIELDS)
+    out = make_output(
+        as_json,
+        fmt,
+        fields,
+        no_headers,
+        schema=_schema(lib.QUEUE_FIELDS, lib.QUEUE_COLUMNS, lib.QUEUE_TITLES, lib.queue_table_row, QUEUE_PRIORITY),
+    )
     status = _run_listing(lambda client: lib.queue_status(client, names))
     rows = status.queues  # type: ignore[attr-defined]
     if rows:
-        if out.json:
-            for queue in rows:
-                out.emit_json(queue, flush=False)
-            out.flush()
-        else:
-            out.rows([lib.queue_table_row(q) for q in rows], lib.QUEUE_COLUMNS, titles=lib.QUEUE_TITLES)
+        out.rows(rows)
     elif not names:
         note("the PBX has no queues")
     return report_missing(status.missing)  # type: ignore[attr-defined]
@@ -187,11 +188,22 @@ def list_queues(names: tuple[str, ...], as_json: bool, fmt: str | None, fields: 
 @queues.command("members")
 @click.argument("names", nargs=-1, metavar="[QUEUE]...", callback=one_line)
 @click.option("--paused", "only_paused", is_flag=True, help="Only the paused members.")
-@click.option("--available", "only_available", is_flag=True,
-              help="Only the members that can take a call now (logged in, not in use, not paused).")
+@click.option(
+    "--available",
+    "only_available",
+    is_flag=True,
+    help="Only the members that can take a call now (logged in, not in use, not paused).",
+)
 @output_options
-def list_members(names: tuple[str, ...], only_paused: bool, only_available: bool, as_json: bool, fmt: str | None,
-                 fields: str | None, no_headers: bool) -> int:
+def list_members(
+    names: tuple[str, ...],
+    only_paused: bool,
+    only_available: bool,
+    as_json: bool,
+    fmt: str | None,
+    fields: str | None,
+    no_headers: bool,
+) -> int:
     """One row per queue member (QueueStatus's QueueMember events).
 
     \b
@@ -210,14 +222,15 @@ def list_members(names: tuple[str, ...], only_paused: bool, only_available: bool
     """
     from .. import queues as lib
 
-    out = make_output(as_json, fmt, fields, no_headers, valid=lib.MEMBER_FIELDS)
+    schema = _schema(lib.MEMBER_FIELDS, lib.MEMBER_COLUMNS, lib.MEMBER_TITLES, lib.member_table_row)
+    out = make_output(as_json, fmt, fields, no_headers, schema=schema)
     status = _run_listing(lambda client: lib.queue_status(client, names))
     members = status.members  # type: ignore[attr-defined]
     if only_paused:
         members = [m for m in members if lib.get_field(m, "Paused") is True]
     if only_available:
         members = [m for m in members if lib.member_available(m)]
-    return _print_rows(out, status, names, members, lib.member_table_row, lib.MEMBER_COLUMNS, lib.MEMBER_TITLES)
+    return _print_rows(out, status, names, members, "no members")
 
 
 @queues.command("callers")
@@ -238,18 +251,44 @@ def list_callers(names: tuple[str, ...], as_json: bool, fmt: str | None, fields:
     """
     from .. import queues as lib
 
-    out = make_output(as_json, fmt, fields, no_headers, valid=lib.CALLER_FIELDS)
+    schema = _schema(lib.CALLER_FIELDS, lib.CALLER_COLUMNS, lib.CALLER_TITLES, lib.caller_table_row)
+    out = make_output(as_json, fmt, fields, no_headers, schema=schema)
     status = _run_listing(lambda client: lib.queue_status(client, names))
     callers = status.callers  # type: ignore[attr-defined]
-    return _print_rows(out, status, names, callers, lib.caller_table_row, lib.CALLER_COLUMNS, lib.CALLER_TITLES)
+    return _print_rows(out, status, names, callers, "no callers waiting")
 
 
-def _print_rows(out, status, names, rows, table_row, columns, titles) -> int:
+#: The queue columns kept first when the terminal is narrow.
+QUEUE_PRIORITY = [
+    "Queue",
+    "Calls",
+    "LongestHoldTime",
+    "LoggedIn",
+    "Available",
+    "PausedMembers",
+    "Holdtime",
+    "TalkTime",
+    "Completed",
+    "Abandoned",
+    "ServicelevelPerf",
+    "Strategy",
+    "ServiceLevel",
+]
+
+
+def _schema(json_keys, columns, titles, table_row=None, priority=()):
+    """What a listing's rows hold (amicli.tables.Schema): --fields by title or JSON key, the table."""
+    from ..tables import Schema
+
+    return Schema(json_keys=json_keys, columns=columns, titles=titles, priority=priority, table_row=table_row)
+
+
+def _print_rows(out, status, names, rows, empty: str) -> int:
     """Members or callers: JSON as they are, a table of their display rows; then what was missing."""
-    if out.json:
-        out.rows(rows, columns)
-    elif rows:
-        out.rows([table_row(r) for r in rows], columns, titles=titles)
+    if out.json or rows:
+        out.rows(rows)
+    elif status.queues:
+        out.rows(rows, empty=empty)
     if not names and not status.queues:
         note("the PBX has no queues")
     return report_missing(status.missing)
@@ -272,12 +311,11 @@ def summary(names: tuple[str, ...], as_json: bool, fmt: str | None, fields: str 
     """
     from .. import queues as lib
 
-    out = make_output(as_json, fmt, fields, no_headers, valid=lib.SUMMARY_FIELDS)
+    schema = _schema(lib.SUMMARY_FIELDS, lib.SUMMARY_COLUMNS, lib.SUMMARY_TITLES)
+    out = make_output(as_json, fmt, fields, no_headers, schema=schema)
     rows, missing = _run_listing(lambda client: lib.queue_summary(client, names))  # type: ignore[misc]
-    if out.json:
-        out.rows(rows, lib.SUMMARY_COLUMNS)
-    elif rows:
-        out.rows(rows, lib.SUMMARY_COLUMNS, titles=lib.SUMMARY_TITLES)
+    if out.json or rows:
+        out.rows(rows)
     elif not names:
         note("the PBX has no queues")
     return report_missing(missing)
@@ -305,14 +343,26 @@ def _act(headers: list[tuple[str, str]], as_json: bool, done: str) -> int:
 @click.argument("queue", callback=one_line)
 @click.argument("interface", callback=one_line)
 @click.option("--name", metavar="NAME", callback=one_line, help="The member's name (MemberName). Example: --name Dave")
-@click.option("--penalty", type=click.IntRange(0), metavar="N",
-              help="Penalty: members with lower ones ring first. [default: 0]")
+@click.option(
+    "--penalty", type=click.IntRange(0), metavar="N", help="Penalty: members with lower ones ring first. [default: 0]"
+)
 @click.option("--paused", is_flag=True, help="Add the member paused.")
-@click.option("--state-interface", metavar="DEVICE", callback=one_line,
-              help="Read the member's busy/free state from DEVICE. Example: --state-interface PJSIP/2002")
+@click.option(
+    "--state-interface",
+    metavar="DEVICE",
+    callback=one_line,
+    help="Read the member's busy/free state from DEVICE. Example: --state-interface PJSIP/2002",
+)
 @json_option
-def add(queue: str, interface: str, name: str | None, penalty: int | None, paused: bool,
-        state_interface: str | None, as_json: bool) -> int:
+def add(
+    queue: str,
+    interface: str,
+    name: str | None,
+    penalty: int | None,
+    paused: bool,
+    state_interface: str | None,
+    as_json: bool,
+) -> int:
     """Add INTERFACE to QUEUE as a dynamic member (QueueAdd).
 
     The PBX refuses a queue that does not exist and an interface that is
@@ -325,8 +375,9 @@ def add(queue: str, interface: str, name: str | None, penalty: int | None, pause
     """
     from .. import queues as lib
 
-    headers = lib.add_request(queue, interface, name=name, penalty=penalty, paused=True if paused else None,
-                              state_interface=state_interface)
+    headers = lib.add_request(
+        queue, interface, name=name, penalty=penalty, paused=True if paused else None, state_interface=state_interface
+    )
     state = " (paused)" if paused else ""
     return _act(headers, as_json, f"added {interface} to queue {queue}{state}")
 
@@ -354,8 +405,9 @@ def remove(queue: str, interface: str, as_json: bool) -> int:
 @queues.command("pause")
 @click.argument("interface", callback=one_line)
 @click.option("--queue", metavar="QUEUE", callback=one_line, help="Only in this queue [default: every queue it is in].")
-@click.option("--reason", metavar="TEXT", callback=one_line,
-              help="Why (shown as PausedReason). Example: --reason lunch")
+@click.option(
+    "--reason", metavar="TEXT", callback=one_line, help="Why (shown as PausedReason). Example: --reason lunch"
+)
 @json_option
 def pause(interface: str, queue: str | None, reason: str | None, as_json: bool) -> int:
     """Pause member INTERFACE: it gets no calls until unpaused (QueuePause).

@@ -403,6 +403,11 @@ class EventStream:
                 batches = buffer.take(TICK)
                 if batches is None:
                     return
+                if not batches and piecewise and reader_gone(fd):
+                    # `ami events | head -1` on an idle PBX: the reader left, and
+                    # no event may come for minutes to find it out by writing.
+                    self.pipe_closed = True
+                    return
                 for batch in batches:
                     if self._writer_stop.is_set():
                         buffer.release(batch.count)
@@ -432,6 +437,19 @@ class EventStream:
                 self.error = exc
         finally:
             self.finished.set()
+
+
+def reader_gone(fd: int) -> bool:
+    """Whether the reading end of the pipe or socket ``fd`` has been closed (poll says POLLERR or POLLHUP)."""
+    import select
+
+    poller = select.poll()
+    poller.register(fd, 0)  # errors and hang-ups are always reported
+    try:
+        events = poller.poll(0)
+    except OSError:
+        return False
+    return any(mask & (select.POLLERR | select.POLLHUP) for _, mask in events)
 
 
 def _lf_framed(data: bytes) -> bool:

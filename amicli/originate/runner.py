@@ -40,6 +40,12 @@ class _InFlight:
     queued_at: float | None = None
 
 
+#: ``progress(spec, action_id, queued, seconds)``: where a call in flight stands.
+Progress = Callable[[CallSpec, str, bool, float], None]
+#: Seconds between two progress reports while waiting.
+PROGRESS_TICK = 0.5
+
+
 def run_calls(
     client: Client,
     items: Iterable[CallSpec | BadLine],
@@ -48,6 +54,7 @@ def run_calls(
     grace: float = DEFAULT_GRACE,
     wait: bool = True,
     clock: Callable[[], float] = time.monotonic,
+    progress: Progress | None = None,
 ) -> Iterator[CallResult | BadLine]:
     """Place the calls, at most ``parallel`` in flight, and yield each result as it ends.
 
@@ -57,7 +64,9 @@ def run_calls(
     queuing (``queued``).  Raises :class:`NoCallEvents` (after yielding the
     calls in flight as ``unknown``) when the session turns out to receive no
     call events; the calls not yet placed are then never placed.  Nothing is
-    ever sent twice.
+    ever sent twice.  ``progress`` is told, at least every
+    :data:`PROGRESS_TICK` seconds while waiting, where each call in flight
+    stands.
     """
     if parallel < 1:
         raise ValueError("parallel must be at least 1")
@@ -181,6 +190,12 @@ def run_calls(
         if wait and not events_seen and first_queued is not None:
             deadlines.append(first_queued + grace)
         deadline = min(deadlines) if deadlines else clock() + client.timeout
+        if progress is not None:
+            now = clock()
+            for flight in inflight.values():
+                since = flight.queued_at if flight.queued_at is not None else flight.sent_at
+                progress(flight.spec, flight.action_id, flight.queued_at is not None, now - since)
+            deadline = min(deadline, now + PROGRESS_TICK)
         try:
             client.pump(_wall_deadline(deadline, clock), what="the outcome of Originate")
         except AmiTimeout:
