@@ -11,6 +11,7 @@ import re
 
 import click
 
+from ..completion_values import complete_states
 from ..context import get_app
 from ..errors import ExitCode
 from ..options import make_output, output_options
@@ -102,6 +103,7 @@ def channels() -> None:
     "states",
     multiple=True,
     callback=_states,
+    shell_complete=complete_states,
     metavar="STATE",
     help=f"Only channels in this state; repeat or comma-separate for several: {STATE_HELP}. Example: --state up",
 )

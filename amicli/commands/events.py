@@ -50,21 +50,38 @@ def _check_server_filters(ctx: click.Context, param: click.Parameter, value: tup
 
 @click.command()
 @click.option(
-    "--event", "-e", "names", multiple=True, metavar="NAME", shell_complete=complete_event_names,
+    "--event",
+    "-e",
+    "names",
+    multiple=True,
+    metavar="NAME",
+    shell_complete=complete_event_names,
     help="Only events of this name (case-insensitive); repeat for any of several. Example: -e Hangup -e Cdr",
 )
 @click.option(
-    "--filter", "-f", "tests", multiple=True, metavar="EXPR", callback=_check_filters,
+    "--filter",
+    "-f",
+    "tests",
+    multiple=True,
+    metavar="EXPR",
+    callback=_check_filters,
     help="Only events whose header matches: Key=Value, Key!=Value, Key~REGEX, Key!~REGEX; repeat and all "
     "must hold. Example: -f Context=default -f 'Channel~^PJSIP/'",
 )
 @click.option(
-    "--mask", metavar="CLASSES", callback=_check_mask, shell_complete=complete_mask_classes,
+    "--mask",
+    metavar="CLASSES",
+    callback=_check_mask,
+    shell_complete=complete_mask_classes,
     help="Ask the PBX for these event classes only (the Login Events mask): system, call, cdr, agent, user, "
     "dialplan, ... Example: --mask call,cdr",
 )
 @click.option(
-    "--server-filter", "server_filters", multiple=True, metavar="REGEX", callback=_check_server_filters,
+    "--server-filter",
+    "server_filters",
+    multiple=True,
+    metavar="REGEX",
+    callback=_check_server_filters,
     help="Ask the PBX to send only events whose text matches REGEX (the Filter action; '!REGEX' excludes). "
     "REGEX is POSIX: \\r is not a carriage return, end a name with [[:space:]] so Hangup leaves out "
     "HangupRequest. Without the permission for it, filters here instead, reading REGEX the same way. "
@@ -72,22 +89,40 @@ def _check_server_filters(ctx: click.Context, param: click.Parameter, value: tup
 )
 @click.option("--count", "-n", type=click.IntRange(min=1), metavar="N", help="Exit 0 after N matching events.")
 @click.option(
-    "--timeout", "-t", "duration", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS",
+    "--timeout",
+    "-t",
+    "duration",
+    type=click.FloatRange(min=0, min_open=True),
+    metavar="SECONDS",
     help="Stop after SECONDS: exit 0, or 1 if --count was given and not reached. Example: -n 1 -t 30",
 )
 @click.option("--json", "as_json", is_flag=True, help="JSON Lines: one object per event, keys as Asterisk names them.")
 @click.option(
-    "--format", "fmt", type=click.Choice(["text", "ami", "json"]), default=None,
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "ami", "json"]),
+    default=None,
     help="text: one line per event [default]; ami: the messages as received; json: as --json.",
 )
 @click.option(
-    "--buffer", "buffer_size", type=click.IntRange(1, 10_000_000), default=None, metavar="N",
+    "--buffer",
+    "buffer_size",
+    type=click.IntRange(1, 10_000_000),
+    default=None,
+    metavar="N",
     help="Events held while the output is slow [default: 10000]; past that they are dropped and counted.",
 )
 @click.option("--reconnect", is_flag=True, help="When the connection drops or the PBX restarts, reconnect and go on.")
 @click.option(
-    "--keepalive", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS",
+    "--keepalive",
+    type=click.FloatRange(min=0, min_open=True),
+    metavar="SECONDS",
     help="Send a Ping every SECONDS; no answer within the global --timeout means the connection is dead.",
+)
+@click.option(
+    "--fields",
+    metavar="A,B,...",
+    help="Only these headers (any case): the JSON keys kept, or the fields of each line. Example: --fields Cause",
 )
 def events(
     names: tuple[str, ...],
@@ -101,6 +136,7 @@ def events(
     buffer_size: int | None,
     reconnect: bool,
     keepalive: float | None,
+    fields: str | None,
 ) -> int:
     """Stream the events the PBX sends, until interrupted.
 
@@ -132,6 +168,11 @@ def events(
     if as_json and fmt not in (None, "json"):
         raise click.UsageError(f"--json and --format {fmt} do not go together")
     output = "json" if as_json else (fmt or "text")
+    from ..output import parse_fields
+
+    chosen = parse_fields(fields)
+    if chosen and output == "ami":
+        raise click.UsageError("--fields goes with the text or JSON format, not --format ami")
 
     import sys
 
@@ -184,7 +225,10 @@ def events(
         # often, and they would walk all of it each time).
         gc.freeze()
         # Events that came before the Filter action took effect are held to it here.
-        stream = EventStream(connect, client, early, options, event_filter, early_filter=emulated)
+        from ..events.formats import FieldsFormat
+
+        formatter = FieldsFormat(chosen, as_json=output == "json") if chosen else None
+        stream = EventStream(connect, client, early, options, event_filter, early_filter=emulated, formatter=formatter)
         result = stream.run()
     except BaseException:
         client.close()

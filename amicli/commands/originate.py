@@ -104,6 +104,7 @@ def _not_negative(ctx: click.Context, param: click.Parameter, value: float) -> f
 )
 @click.option(
     "--batch",
+    type=click.Path(dir_okay=False, allow_dash=True),
     metavar="FILE",
     help="Place one call per line of FILE ('-': stdin): JSON Lines with the option names as keys, or CSV "
     "with a header row. Prints one JSON line per call as each ends.",

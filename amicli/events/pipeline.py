@@ -96,6 +96,7 @@ class EventStream:
         out_fd: int | None = None,
         err: object = None,
         early_filter: Callable[[Message], bool] | None = None,
+        formatter: object = None,
     ) -> None:
         self.connect = connect
         self.client = client
@@ -104,7 +105,8 @@ class EventStream:
         self.early_filter = early_filter
         self.out_fd = sys.stdout.fileno() if out_fd is None else out_fd
         self.err = err if err is not None else sys.stderr
-        self.formatter = make_format(options.fmt)
+        # ``formatter``: anything with format(batch) -> bytes (--fields brings its own).
+        self.formatter = formatter if formatter is not None else make_format(options.fmt)
         self.buffer = EventBuffer(options.buffer)
         self.written = 0
         #: Events formatted and queued (not dropped): --count stops the reader there.
