@@ -12,6 +12,7 @@ from __future__ import annotations
 import socket
 import ssl
 import threading
+import time
 from typing import Iterable, Sequence
 
 from ..protocol import Message
@@ -176,6 +177,7 @@ class SimServer:
                     continue
                 self.dispatch(session, request)
                 if not session.alive:
+                    _close_gently(sock)
                     break
         except OSError:
             pass
@@ -210,6 +212,22 @@ class SimServer:
             session.error(request, "Permission denied")
             return
         spec.handler(self.pbx, session, request)
+
+
+def _close_gently(sock: socket.socket, linger: float = 0.2) -> None:
+    """The server ends the session (Logoff, a failed login): FIN first, then read what the peer still sends.
+
+    Closing a socket with unread input sends a reset, which may reach the peer
+    before it has read the last reply; reading that input first avoids it.
+    """
+    try:
+        sock.shutdown(socket.SHUT_WR)
+        sock.settimeout(linger)
+        deadline = time.monotonic() + linger
+        while time.monotonic() < deadline and sock.recv(65536):
+            pass
+    except OSError:
+        pass
 
 
 def _reply_broken(session: Session, packed: str) -> None:
