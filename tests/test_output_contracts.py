@@ -342,7 +342,8 @@ def test_bash_script_completes_subcommands_and_states():
             "source completions/ami",
             'COMPREPLY=(); COMP_WORDS=(ami queues ""); COMP_CWORD=2; _ami_completion ami; echo "${COMPREPLY[*]}"',
             'COMPREPLY=(); COMP_WORDS=(ami channels ""); COMP_CWORD=2; _ami_completion ami; echo "${COMPREPLY[*]}"',
-            'COMPREPLY=(); COMP_WORDS=(ami channels --state ri); COMP_CWORD=3; _ami_completion ami; echo "${COMPREPLY[*]}"',
+            "COMPREPLY=(); COMP_WORDS=(ami channels --state ri); COMP_CWORD=3; _ami_completion ami",
+            'echo "${COMPREPLY[*]}"',
         ]
     )
     queues, channels, states = _shell(["bash", "--norc", "-c"], script).splitlines()
