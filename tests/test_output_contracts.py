@@ -377,3 +377,37 @@ def test_fish_script_completes_subcommands_and_states():
     queues, states = _shell(["fish", "--no-config", "-c"], script).split("---\n")
     assert {"members", "callers", "summary"} <= {line.split("\t")[0] for line in queues.splitlines()}
     assert [line.split("\t")[0] for line in states.splitlines()] == ["ring", "ringing"]
+
+
+# -- examples run as written -------------------------------------------------------------------------
+
+
+def _example_blocks() -> list[tuple[str, str]]:
+    import re
+
+    from click.testing import CliRunner
+
+    from amicli.cli import COMMANDS, cli
+
+    blocks = []
+    for name in ["README.md", *(f"docs/{n}" for n in sorted(os.listdir(os.path.join(REPO, "docs"))))]:
+        with open(os.path.join(REPO, name), encoding="utf-8") as fh:
+            text = fh.read()
+        blocks += [(name, b) for b in re.findall(r"```(?:sh|bash|shell)\n(.*?)```", text, re.S)]
+    for command in COMMANDS:
+        help_text = CliRunner().invoke(cli, [command, "--help"], prog_name="ami").output
+        examples = help_text.split("Examples:\n", 1)[1] if "Examples:" in help_text else ""
+        lines = []
+        for line in examples.splitlines():
+            if not line.startswith("    "):
+                break
+            lines.append(line.strip())
+        blocks.append((f"ami {command} --help", "\n".join(lines)))
+    return blocks
+
+
+@pytest.mark.parametrize("where, block", _example_blocks(), ids=lambda v: v if "\n" not in v else "")
+def test_examples_are_valid_bash(where, block):
+    # Parentheses in an unquoted word (Variable=CDR(dst)) are a bash syntax error.
+    proc = subprocess.run(["bash", "-n"], input=block, capture_output=True, text=True, timeout=20)
+    assert proc.returncode == 0, f"{where}: {proc.stderr}"

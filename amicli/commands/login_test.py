@@ -104,7 +104,7 @@ def login_test(
 
     \b
     Examples:
-      */5 * * * * ami --profile pbx1 login-test --quiet
+      */5 * * * * /usr/local/bin/ami --profile pbx1 login-test --quiet
       ami login-test -w 0.5 -c 1 --json
     """
     from .. import client as _client  # noqa: F401 - imported before the clock starts

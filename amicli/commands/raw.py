@@ -50,7 +50,7 @@ def raw(action: str, headers: tuple[str, ...], as_json: bool) -> int:
     Examples:
       ami raw Ping
       ami raw CoreShowChannels --json | jq -r .Channel
-      ami raw Getvar Variable=CDR(dst) Channel=PJSIP/100-00000001
+      ami raw Getvar 'Variable=CDR(dst)' Channel=PJSIP/100-00000001
       printf 'Action: Ping\\n\\nAction: CoreStatus\\n' | ami raw -
     """
     if action == "-":
