@@ -27,6 +27,7 @@ from .errors import (
     ProtocolError,
     TlsError,
 )
+from .masking import mask_message
 from .protocol import Message
 
 DEFAULT_PORT = 5038
@@ -147,6 +148,7 @@ class Client:
         max_events: int = 100_000,
         max_line: int = protocol.MAX_LINE,
         max_message: int = protocol.MAX_MESSAGE,
+        show_secrets: bool = False,
     ) -> None:
         self.host = host
         self.port = port or (DEFAULT_TLS_PORT if tls else DEFAULT_PORT)
@@ -155,6 +157,8 @@ class Client:
         self.ca_file = ca_file
         self.insecure = insecure
         self.trace = trace
+        #: Leave secrets the PBX sends (AuthDetail's Password) unmasked.
+        self.show_secrets = show_secrets
         self.keep_events = keep_events
         self.events: collections.deque[Message] = collections.deque(maxlen=max_events)
         self.sock: socket.socket | None = None
@@ -170,6 +174,15 @@ class Client:
         self._fences: dict[str, Reply] = {}
         self._inbox: collections.deque[Message] = collections.deque()
         self.closed = False
+        self._uptime_seen: tuple[str | None, float] | None = None
+
+    @property
+    def uptime(self) -> float | None:
+        """Seconds since Asterisk started, from FullyBooted's ``Uptime`` (None: not seen)."""
+        if self._uptime_seen is None or not (self._uptime_seen[0] or "").strip().isdigit():
+            return None
+        uptime, when = self._uptime_seen
+        return int(uptime) + round(time.monotonic() - when, 3)
 
     # -- connection -------------------------------------------------------
 
@@ -269,6 +282,8 @@ class Client:
             self.closed = True
             raise ConnectionLost(f"{self.address} closed the connection")
         msgs = self.parser.feed(data)
+        if not self.show_secrets:
+            msgs = [mask_message(msg) for msg in msgs]
         if self.trace is not None:
             for msg in msgs:
                 self.trace("<<", protocol.format_message(msg))
@@ -339,6 +354,7 @@ class Client:
             name = msg.get("Event")
             if name == "FullyBooted":
                 self.fully_booted = True
+                self._uptime_seen = (msg.get("Uptime"), time.monotonic())
             elif name == "SuccessfulAuth":
                 self.saw_auth_event = True
             if self.keep_events:
