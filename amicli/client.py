@@ -174,15 +174,8 @@ class Client:
         self._fences: dict[str, Reply] = {}
         self._inbox: collections.deque[Message] = collections.deque()
         self.closed = False
-        self._uptime_seen: tuple[str | None, float] | None = None
-
-    @property
-    def uptime(self) -> float | None:
-        """Seconds since Asterisk started, from FullyBooted's ``Uptime`` (None: not seen)."""
-        if self._uptime_seen is None or not (self._uptime_seen[0] or "").strip().isdigit():
-            return None
-        uptime, when = self._uptime_seen
-        return int(uptime) + round(time.monotonic() - when, 3)
+        #: FullyBooted's ``Uptime`` and when it came (monotonic), for uptime.
+        self.boot_uptime: tuple[str | None, float] | None = None
 
     # -- connection -------------------------------------------------------
 
@@ -354,7 +347,7 @@ class Client:
             name = msg.get("Event")
             if name == "FullyBooted":
                 self.fully_booted = True
-                self._uptime_seen = (msg.get("Uptime"), time.monotonic())
+                self.boot_uptime = (msg.get("Uptime"), time.monotonic())
             elif name == "SuccessfulAuth":
                 self.saw_auth_event = True
             if self.keep_events:

@@ -196,13 +196,22 @@ COLLECTORS: list[tuple[str, Callable[[Client, Registry], None]]] = [
 ]
 
 
+def uptime_seconds(client: Client) -> float | None:
+    """Seconds since Asterisk started, from the login's FullyBooted (None: not seen)."""
+    seen = client.boot_uptime
+    if seen is None or not (seen[0] or "").strip().isdigit():
+        return None
+    return int(seen[0]) + round(time.monotonic() - seen[1], 3)
+
+
 def collect(client: Client, started: float | None = None) -> Registry:
     """Everything, in one session; a collector the PBX refuses is marked failed, not fatal."""
     started = time.monotonic() if started is None else started
     reg = Registry()
     reg.gauge("asterisk_up", "1 when the PBX answered on AMI and the login worked.").add(1)
-    if client.uptime is not None:
-        reg.gauge("asterisk_uptime_seconds", "Seconds since Asterisk started (from FullyBooted).").add(client.uptime)
+    uptime = uptime_seconds(client)
+    if uptime is not None:
+        reg.gauge("asterisk_uptime_seconds", "Seconds since Asterisk started (from FullyBooted).").add(uptime)
     success = reg.gauge("ami_collector_success", "1 when the collector read its part of the PBX's state.")
     for name, collector in COLLECTORS:
         try:
