@@ -17,7 +17,9 @@ from util import run_ami, run_replayed
 from amicli.thresholds import Status, parse_pair, parse_range
 
 OK, WARNING, CRITICAL, UNKNOWN = 0, 1, 2, 3
-STATUS_LINE = re.compile(r"^AMI (?P<check>[A-Z]+) (?P<status>OK|WARNING|CRITICAL|UNKNOWN) - (?P<text>[^|]*)(\| (?P<perf>.*))?$")
+STATUS_LINE = re.compile(
+    r"^AMI (?P<check>[A-Z]+) (?P<status>OK|WARNING|CRITICAL|UNKNOWN) - (?P<text>[^|]*)(\| (?P<perf>.*))?$"
+)
 
 
 def status_line(stdout: str) -> re.Match:

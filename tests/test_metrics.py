@@ -25,7 +25,10 @@ def parse(text: str) -> dict[str, list]:
 
 def value(families: dict, name: str, **labels: str) -> float:
     matches = [
-        s.value for fam in families.values() for s in fam if s.name == name and all(s.labels.get(k) == v for k, v in labels.items())
+        s.value
+        for fam in families.values()
+        for s in fam
+        if s.name == name and all(s.labels.get(k) == v for k, v in labels.items())
     ]
     assert len(matches) == 1, (name, labels, matches)
     return matches[0]
@@ -59,7 +62,9 @@ def check_against_recordings(text: str, facts: dict) -> None:
     for reg in facts["registrations"]:
         registered = value(families, "asterisk_registration_registered", registration=reg["ObjectName"])
         assert registered == (1 if reg["Status"] == "Registered" else 0)
-        assert value(families, "asterisk_registration_status", registration=reg["ObjectName"], status=reg["Status"]) == 1
+        assert (
+            value(families, "asterisk_registration_status", registration=reg["ObjectName"], status=reg["Status"]) == 1
+        )
     assert all(s.value == 1 for s in families["ami_collector_success"])
 
 
