@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Sequence
 
 from . import endpoints as ep_lib
+from . import registrations as reg_lib
 from .client import Client
 from .thresholds import Perf, Result, Status, Thresholds
 
@@ -145,7 +146,7 @@ def check_endpoints(
 def check_registrations(client: Client, result: Result, pattern: str | None, thresholds: Thresholds) -> None:
     """Outbound registrations that are not Registered, counted against ranges (default: any is CRITICAL)."""
     match = ep_lib.name_matcher(pattern)
-    found = [r for r in ep_lib.fetch_registrations(client) if match(r.name)]
+    found = [r for r in reg_lib.fetch_registrations(client) if match(r.name)]
     if not found:
         if pattern:
             result.worsen(Status.UNKNOWN)

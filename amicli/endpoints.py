@@ -43,8 +43,6 @@ PEER_STATUS_WORDS = {
 #: Endpoint states that mean "cannot take a call now": PJSIP device states,
 #: and the chan_sip/IAX2 peer words (UNKNOWN: never registered or not yet qualified).
 UNAVAILABLE_STATES = frozenset({"unavailable", "invalid", "unreachable", "unknown"})
-#: Registration states that count as registered (PJSIP, chan_sip and IAX2 alike).
-REGISTERED_STATES = frozenset({"registered"})
 
 _PEER_STATUS = re.compile(r"^\s*([A-Za-z]+)\s*(?:\((-?\d+)\s*ms\))?\s*$")
 _NO_ADDRESS = frozenset({"", "-none-", "(null)", "(Unspecified)", "0.0.0.0"})
@@ -153,41 +151,6 @@ class Endpoint:
         }
 
 
-@dataclass
-class Registration:
-    """An outbound registration (a trunk registering to a provider)."""
-
-    name: str
-    technology: str
-    status: str
-    server: str | None = None
-    client: str | None = None
-    endpoint: str | None = None
-    #: Seconds until the next REGISTER (PJSIP ``NextReg``; chan_sip ``Refresh``).
-    next_reg: int | None = None
-    #: When it last registered, in Unix seconds (chan_sip only).
-    registered_at: int | None = None
-    expiration: int | None = None
-
-    @property
-    def registered(self) -> bool:
-        return self.status.lower() in REGISTERED_STATES
-
-    def as_dict(self) -> dict[str, object]:
-        return {
-            "Registration": self.name,
-            "Technology": self.technology,
-            "Status": self.status,
-            "Registered": self.registered,
-            "ServerUri": self.server,
-            "ClientUri": self.client,
-            "Endpoint": self.endpoint,
-            "NextReg": self.next_reg,
-            "RegistrationTime": self.registered_at,
-            "Expiration": self.expiration,
-        }
-
-
 # -- small parsers -----------------------------------------------------------------
 
 
@@ -267,7 +230,8 @@ def contact_from_event(msg) -> Contact:
     )
 
 
-def _events(reply: Reply, name: str) -> Iterable:
+def list_events(reply: Reply, name: str) -> Iterable:
+    """The list events called ``name`` in a reply."""
     return (msg for msg in reply.events if msg.get("Event") == name)
 
 
@@ -291,11 +255,11 @@ def pjsip_endpoints(client: Client, reply: Reply, detail_static: bool = True) ->
     not in that list, so ``detail_static`` asks PJSIPShowEndpoint for each
     endpoint that has one (sent at once, read in order).
     """
-    endpoints = [endpoint_from_list_event(msg) for msg in _events(reply, "EndpointList")]
+    endpoints = [endpoint_from_list_event(msg) for msg in list_events(reply, "EndpointList")]
     contacts = client.request_all([[("Action", "PJSIPShowContacts")]])[0]
     known: dict[tuple[str, str], Contact] = {}
     if contacts.ok:
-        for msg in _events(contacts, "ContactList"):
+        for msg in list_events(contacts, "ContactList"):
             contact = contact_from_event(msg)
             known[contact_key(contact.aor, contact.uri)] = contact
     need = [ep for ep in endpoints if _merge_status(ep, known)]
@@ -304,7 +268,7 @@ def pjsip_endpoints(client: Client, reply: Reply, detail_static: bool = True) ->
         for ep, detail in zip(need, replies, strict=True):
             if detail.ok:
                 found = {}
-                for msg in _events(detail, "ContactStatusDetail"):
+                for msg in list_events(detail, "ContactStatusDetail"):
                     contact = contact_from_event(msg)
                     found[contact_key(contact.aor, contact.uri)] = contact
                 _merge_status(ep, found)
@@ -347,7 +311,7 @@ def legacy_endpoints(client: Client) -> list[Endpoint]:
     for reply in (sip, iax):
         if is_unknown_action(reply) or not ok_or_raise(reply):
             continue
-        endpoints.extend(peer_from_event(msg) for msg in _events(reply, "PeerEntry"))
+        endpoints.extend(peer_from_event(msg) for msg in list_events(reply, "PeerEntry"))
     return endpoints
 
 
@@ -367,55 +331,6 @@ def fetch_endpoints(client: Client, detail_static: bool = True) -> list[Endpoint
 def fetch_contacts(client: Client) -> list[Contact]:
     """Every contact of every endpoint, with its status."""
     return [c for ep in fetch_endpoints(client) for c in ep.contacts]
-
-
-def registration_from_pjsip(msg) -> Registration:
-    return Registration(
-        name=msg.get("ObjectName") or "",
-        technology="PJSIP",
-        status=msg.get("Status") or "Unknown",
-        server=msg.get("ServerUri") or None,
-        client=msg.get("ClientUri") or None,
-        endpoint=msg.get("Endpoint") or None,
-        next_reg=to_int(msg.get("NextReg")),
-        expiration=to_int(msg.get("Expiration")),
-    )
-
-
-def registration_from_legacy(msg, technology: str) -> Registration:
-    """A ``RegistryEntry`` event (SIPshowregistry, IAXregistry) -> Registration."""
-    host = msg.get("Host") or ""
-    port = msg.get("Port")
-    server = f"{host}:{port}" if port and ":" not in host else host
-    user = msg.get("Username") or ""
-    name = f"{user}@{server}" if user else server
-    return Registration(
-        name=name,
-        technology=technology,
-        status=msg.get("State") or "Unknown",
-        server=server or None,
-        client=user or None,
-        next_reg=to_int(msg.get("Refresh")),
-        registered_at=to_int(msg.get("RegistrationTime")) or None,
-    )
-
-
-def fetch_registrations(client: Client) -> list[Registration]:
-    """Outbound registrations: PJSIP, else chan_sip and IAX2."""
-    reply = client.request_booted([("Action", "PJSIPShowRegistrationsOutbound")])
-    if not is_unknown_action(reply):
-        if not ok_or_raise(reply):
-            return []
-        return [registration_from_pjsip(m) for m in _events(reply, "OutboundRegistrationDetail")]
-    sip, iax = client.request_all([[("Action", "SIPshowregistry")], [("Action", "IAXregistry")]])
-    if is_unknown_action(sip) and is_unknown_action(iax):
-        raise NoDriver("this PBX has no SIP or IAX2 channel driver loaded (no registrations to show)")
-    out: list[Registration] = []
-    for reply, technology in ((sip, "SIP"), (iax, "IAX2")):
-        if is_unknown_action(reply) or not ok_or_raise(reply):
-            continue
-        out.extend(registration_from_legacy(m, technology) for m in _events(reply, "RegistryEntry"))
-    return out
 
 
 # -- one endpoint in detail ----------------------------------------------------------------

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
 from . import endpoints as ep_lib
+from . import registrations as reg_lib
 from .client import Client
 from .errors import ActionError, AmiError
 
@@ -177,7 +178,7 @@ def collect_endpoints(client: Client, reg: Registry) -> None:
 def collect_registrations(client: Client, reg: Registry) -> None:
     registered = reg.gauge("asterisk_registration_registered", "1 when the outbound registration is Registered.")
     status = reg.gauge("asterisk_registration_status", "The outbound registration's status, as a label (always 1).")
-    for item in ep_lib.fetch_registrations(client):
+    for item in reg_lib.fetch_registrations(client):
         labels = {"registration": item.name, "technology": item.technology}
         registered.add(1 if item.registered else 0, **labels)
         status.add(1, **labels, status=item.status)

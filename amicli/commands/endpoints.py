@@ -177,11 +177,12 @@ def list_registrations(
     IAX2 add Request Sent, Auth. Sent, No Authentication, Failed, Timeout.
     """
     from .. import endpoints as lib
+    from ..registrations import fetch_registrations
 
     out = make_output(as_json, fmt, fields, no_headers, valid=REGISTRATION_FIELDS)
     match = lib.name_matcher(pattern)
     with _session() as client:
-        found = [r for r in lib.fetch_registrations(client) if match(r.name)]
+        found = [r for r in fetch_registrations(client) if match(r.name)]
     if count:
         out.write_text(f"{len(found)}\n")
         return ExitCode.OK
