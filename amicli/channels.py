@@ -291,7 +291,9 @@ def parse_state(text: str) -> int:
     key = normalise_state(text)
     if key in STATE_BY_NAME:
         return STATE_BY_NAME[key]
-    raise ValueError(f"unknown channel state {text!r}; valid: {', '.join(STATE_BY_NAME)} (or their numbers 0-9)")
+    raise ValueError(
+        f"unknown channel state {text!r}; valid: {', '.join(STATE_BY_NAME)} (or their numbers 0-9)"
+    )
 
 
 # -- hanging up ---------------------------------------------------------------

@@ -199,9 +199,8 @@ class Batch:
 
     __slots__ = ("data", "messages", "count", "received", "out")
 
-    def __init__(
-        self, received: float, data: bytes | None = None, messages: list[Message] | None = None, count: int = 0
-    ) -> None:
+    def __init__(self, received: float, data: bytes | None = None, messages: list[Message] | None = None,
+                 count: int = 0) -> None:
         self.data = data
         self.messages = messages
         self.count = count if data is not None else len(messages or ())
@@ -574,32 +573,10 @@ KEY_FIELDS: dict[str, tuple[str, ...]] = {
 _NOISE = frozenset(
     k.lower()
     for k in (
-        "Event",
-        "Privilege",
-        "Timestamp",
-        "SystemName",
-        "ChannelState",
-        "ChannelStateDesc",
-        "CallerIDNum",
-        "CallerIDName",
-        "ConnectedLineNum",
-        "ConnectedLineName",
-        "Language",
-        "AccountCode",
-        "Context",
-        "Exten",
-        "Priority",
-        "Uniqueid",
-        "Linkedid",
-        "ActionID",
-        "EventTV",
-        "Severity",
-        "Service",
-        "EventVersion",
-        "SessionID",
-        "SessionTV",
-        "LocalAddress",
-        "UsingPassword",
+        "Event", "Privilege", "Timestamp", "SystemName", "ChannelState", "ChannelStateDesc", "CallerIDNum",
+        "CallerIDName", "ConnectedLineNum", "ConnectedLineName", "Language", "AccountCode", "Context", "Exten",
+        "Priority", "Uniqueid", "Linkedid", "ActionID", "EventTV", "Severity", "Service", "EventVersion",
+        "SessionID", "SessionTV", "LocalAddress", "UsingPassword",
     )
 )
 _SUMMARY_FIELDS = 5
@@ -688,6 +665,7 @@ class StreamResult:
     written: int
     dropped: int
     error: BaseException | None = None
+
 
 
 def backoff_delays(first: float = BACKOFF_FIRST, cap: float = BACKOFF_CAP) -> Iterable[float]:
@@ -824,8 +802,7 @@ class EventStream:
 
     def _queue_early(self, early: list[Message], received: float) -> None:
         keep = [
-            m
-            for m in early
+            m for m in early
             if m.kind == "event" and (self.early_filter is None or self.early_filter(m)) and self.filter(m)
         ]
         if keep:

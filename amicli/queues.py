@@ -87,40 +87,14 @@ SKIP_FIELDS = frozenset({"Event", "ActionID"})
 # -- the known fields (what --fields accepts), table columns and titles -------
 
 QUEUE_FIELDS = [
-    "Queue",
-    "Max",
-    "Strategy",
-    "Calls",
-    "Holdtime",
-    "TalkTime",
-    "Completed",
-    "Abandoned",
-    "ServiceLevel",
-    "ServicelevelPerf",
-    "ServicelevelPerf2",
-    "Weight",
+    "Queue", "Max", "Strategy", "Calls", "Holdtime", "TalkTime", "Completed", "Abandoned", "ServiceLevel",
+    "ServicelevelPerf", "ServicelevelPerf2", "Weight",
     # derived
-    "LongestHoldTime",
-    "LoggedIn",
-    "Available",
-    "PausedMembers",
-    "members",
-    "callers",
+    "LongestHoldTime", "LoggedIn", "Available", "PausedMembers", "members", "callers",
 ]
 QUEUE_COLUMNS = [
-    "Queue",
-    "Strategy",
-    "Calls",
-    "LongestHoldTime",
-    "Holdtime",
-    "TalkTime",
-    "Completed",
-    "Abandoned",
-    "ServiceLevel",
-    "ServicelevelPerf",
-    "LoggedIn",
-    "Available",
-    "PausedMembers",
+    "Queue", "Strategy", "Calls", "LongestHoldTime", "Holdtime", "TalkTime", "Completed", "Abandoned",
+    "ServiceLevel", "ServicelevelPerf", "LoggedIn", "Available", "PausedMembers",
 ]
 QUEUE_TITLES = {
     "Calls": "Waiting",
@@ -135,41 +109,14 @@ QUEUE_TITLES = {
 }
 
 MEMBER_FIELDS = [
-    "Queue",
-    "Name",
-    "MemberName",
-    "Location",
-    "Interface",
-    "StateInterface",
-    "Membership",
-    "Penalty",
-    "CallsTaken",
-    "LastCall",
-    "LastPause",
-    "LoginTime",
-    "InCall",
-    "Status",
-    "Paused",
-    "PausedReason",
-    "Wrapuptime",
-    "Ringinuse",
+    "Queue", "Name", "MemberName", "Location", "Interface", "StateInterface", "Membership", "Penalty", "CallsTaken",
+    "LastCall", "LastPause", "LoginTime", "InCall", "Status", "Paused", "PausedReason", "Wrapuptime", "Ringinuse",
     # derived
     "StatusText",
 ]
 MEMBER_COLUMNS = [
-    "Queue",
-    "Name",
-    "Location",
-    "StateInterface",
-    "StatusText",
-    "Paused",
-    "PausedReason",
-    "Penalty",
-    "CallsTaken",
-    "LastCall",
-    "LastPause",
-    "InCall",
-    "Membership",
+    "Queue", "Name", "Location", "StateInterface", "StatusText", "Paused", "PausedReason", "Penalty", "CallsTaken",
+    "LastCall", "LastPause", "InCall", "Membership",
 ]
 MEMBER_TITLES = {
     "Location": "Interface",
@@ -184,17 +131,8 @@ MEMBER_TITLES = {
 }
 
 CALLER_FIELDS = [
-    "Queue",
-    "Position",
-    "Channel",
-    "Uniqueid",
-    "CallerIDNum",
-    "CallerIDName",
-    "CallerID",
-    "ConnectedLineNum",
-    "ConnectedLineName",
-    "Wait",
-    "Priority",
+    "Queue", "Position", "Channel", "Uniqueid", "CallerIDNum", "CallerIDName", "CallerID", "ConnectedLineNum",
+    "ConnectedLineName", "Wait", "Priority",
 ]
 CALLER_COLUMNS = ["Queue", "Position", "Channel", "CallerIDNum", "CallerIDName", "Wait", "Priority"]
 CALLER_TITLES = {"Position": "Pos", "CallerIDNum": "Caller ID", "CallerIDName": "Caller name", "Wait": "Wait (s)"}

@@ -69,27 +69,14 @@ def channels() -> None:
 
 @channels.command("list")
 @click.argument("pattern", required=False, callback=one_line)
-@click.option(
-    "--state",
-    "states",
-    multiple=True,
-    callback=_states,
-    metavar="STATE",
-    help=f"Only channels in this state; repeat or comma-separate for several: {STATE_HELP}. Example: --state up",
-)
+@click.option("--state", "states", multiple=True, callback=_states, metavar="STATE",
+              help=f"Only channels in this state; repeat or comma-separate for several: {STATE_HELP}. "
+                   "Example: --state up")
 @click.option("--count", is_flag=True, help="Print only the number of matching channels.")
 @watch_option
 @output_options
-def list_channels(
-    pattern: str | None,
-    states: list[int],
-    count: bool,
-    watch: float | None,
-    as_json: bool,
-    fmt: str | None,
-    fields: str | None,
-    no_headers: bool,
-) -> int:
+def list_channels(pattern: str | None, states: list[int], count: bool, watch: float | None, as_json: bool,
+                  fmt: str | None, fields: str | None, no_headers: bool) -> int:
     """One row per channel up now (CoreShowChannels).
 
     PATTERN is a shell-style glob on the channel name ('PJSIP/*',
@@ -155,34 +142,16 @@ def _write_channels(out, rows: list[dict[str, object]]) -> None:
 
 @channels.command("hangup")
 @click.argument("names", nargs=-1, metavar="[CHANNEL]...", callback=one_line)
-@click.option(
-    "--match",
-    "regex",
-    metavar="REGEX",
-    callback=_regex,
-    help="Hang up every channel whose name matches REGEX (Python syntax, searched anywhere in the "
-    "name: anchor with ^ and $). Example: --match '^PJSIP/1001-'",
-)
+@click.option("--match", "regex", metavar="REGEX", callback=_regex,
+              help="Hang up every channel whose name matches REGEX (Python syntax, searched anywhere in the "
+                   "name: anchor with ^ and $). Example: --match '^PJSIP/1001-'")
 @click.option("--yes", is_flag=True, help="With --match: go ahead when more than one channel matches.")
 @click.option("--dry-run", is_flag=True, help="Show what would be hung up, and hang up nothing.")
-@click.option(
-    "--cause",
-    type=click.IntRange(0, 127),
-    metavar="N",
-    help="Hangup cause code (Q.850). Example: --cause 16 (normal clearing)",
-)
+@click.option("--cause", type=click.IntRange(0, 127), metavar="N",
+              help="Hangup cause code (Q.850). Example: --cause 16 (normal clearing)")
 @output_options
-def hangup(
-    names: tuple[str, ...],
-    regex: re.Pattern[str] | None,
-    yes: bool,
-    dry_run: bool,
-    cause: int | None,
-    as_json: bool,
-    fmt: str | None,
-    fields: str | None,
-    no_headers: bool,
-) -> int:
+def hangup(names: tuple[str, ...], regex: re.Pattern[str] | None, yes: bool, dry_run: bool, cause: int | None,
+           as_json: bool, fmt: str | None, fields: str | None, no_headers: bool) -> int:
     """Hang up channels by name, or every channel matching --match REGEX.
 
     Named channels are hung up at once; one that is gone (or never was)
@@ -258,10 +227,8 @@ def _hangup_matching(client, out, regex: re.Pattern[str], yes: bool, dry_run: bo
     if len(matched) > 1 and not yes:
         names = [str(row["Channel"]) for row in matched]
         shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
-        error(
-            f"{len(names)} channels match {regex.pattern!r} ({shown}); add --yes to hang them all up, "
-            "or --dry-run to list them"
-        )
+        error(f"{len(names)} channels match {regex.pattern!r} ({shown}); add --yes to hang them all up, "
+              "or --dry-run to list them")
         return ExitCode.USAGE
     by_name = {str(row["Channel"]): row for row in matched}
     done: list[dict[str, object]] = []

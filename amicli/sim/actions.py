@@ -205,7 +205,6 @@ def user_event(session: Session, request: Message) -> None:
     extra = [(k, v) for k, v in request.headers if k.lower() not in ("action", "userevent")]
     session.server.broadcast("user", [("Event", "UserEvent"), ("UserEvent", name), *extra])
 
-
 from . import channels, queues  # noqa: E402,F401 - queue and channel actions register on import
 from . import events as _events  # noqa: E402,F401 - Shutdown, core stop/restart, SimLoad register on import
 from .calls import originate as _originate  # noqa: E402,F401 - Originate and the dialplan register on import

@@ -31,24 +31,9 @@ if TYPE_CHECKING:
 
 #: CoreShowChannel headers after Event and ActionID, in Asterisk 22's order.
 CORE_FIELDS = (
-    "Channel",
-    "ChannelState",
-    "ChannelStateDesc",
-    "CallerIDNum",
-    "CallerIDName",
-    "ConnectedLineNum",
-    "ConnectedLineName",
-    "Language",
-    "AccountCode",
-    "Context",
-    "Exten",
-    "Priority",
-    "Uniqueid",
-    "Linkedid",
-    "Application",
-    "ApplicationData",
-    "Duration",
-    "BridgeId",
+    "Channel", "ChannelState", "ChannelStateDesc", "CallerIDNum", "CallerIDName", "ConnectedLineNum",
+    "ConnectedLineName", "Language", "AccountCode", "Context", "Exten", "Priority", "Uniqueid", "Linkedid",
+    "Application", "ApplicationData", "Duration", "BridgeId",
 )
 SNAPSHOT_FIELDS = CORE_FIELDS[:14]
 
@@ -65,18 +50,8 @@ CAUSE_TEXT = {
     127: "Interworking, unspecified",
 }
 
-STATE_DESC = {
-    0: "Down",
-    1: "Rsrvd",
-    2: "OffHook",
-    3: "Dialing",
-    4: "Ring",
-    5: "Ringing",
-    6: "Up",
-    7: "Busy",
-    8: "Dialing Offhook",
-    9: "Pre-ring",
-}
+STATE_DESC = {0: "Down", 1: "Rsrvd", 2: "OffHook", 3: "Dialing", 4: "Ring", 5: "Ringing", 6: "Up", 7: "Busy",
+              8: "Dialing Offhook", 9: "Pre-ring"}
 
 
 def _aid(request: Message) -> list[tuple[str, str]]:
@@ -138,15 +113,8 @@ def hangup_channel(pbx: PBX, name: str, cause: int | None = None) -> list[str]:
         if pbx.remove_channel(chan_name) is None:
             continue  # ended meanwhile by someone else
         gone.append(chan_name)
-        broadcast(
-            "call",
-            [
-                ("Event", "Hangup"),
-                *_snapshot(channel),
-                ("Cause", str(hangup_cause)),
-                ("Cause-txt", CAUSE_TEXT.get(hangup_cause, "Unknown")),
-            ],
-        )
+        broadcast("call", [("Event", "Hangup"), *_snapshot(channel), ("Cause", str(hangup_cause)),
+                           ("Cause-txt", CAUSE_TEXT.get(hangup_cause, "Unknown"))])
         broadcast("call", [("Event", "DeviceStateChange"), ("Device", _device(chan_name)), ("State", "NOT_INUSE")])
     # Channels ringing queue members for a caller that is gone go too.
     for chan_name in gone:
@@ -307,19 +275,8 @@ def status(session: Session, request: Message) -> None:
 # -- the demo state ------------------------------------------------------------------
 
 
-def _demo_channel(
-    name: str,
-    state: int,
-    cid: tuple[str, str],
-    context: str,
-    exten: str,
-    priority: int,
-    uniqueid: str,
-    linkedid: str,
-    app: str,
-    data: str,
-    age: float,
-) -> dict:
+def _demo_channel(name: str, state: int, cid: tuple[str, str], context: str, exten: str, priority: int,
+                  uniqueid: str, linkedid: str, app: str, data: str, age: float) -> dict:
     return {
         "Channel": name,
         "ChannelState": str(state),
@@ -362,24 +319,18 @@ def populate_demo(pbx: PBX) -> None:
         name = f"Local/200@default-0000000{suffix}"
         channels.append(_demo_channel(f"{name};1", 6, line, "default", "200", 1, uid(n), uid(n), "Wait", "600", 4))
         channels.append(_demo_channel(f"{name};2", 6, line, "default", "200", 2, uid(n + 1), uid(n), "Wait", "600", 4))
-    caller = _demo_channel(
-        "Local/300@default-0000000d;2", 6, waiting, "default", "300", 2, uid(27), uid(26), "Queue", "support,,,,600", 3
-    )
-    channels.append(
-        _demo_channel(
-            "Local/300@default-0000000d;1", 6, waiting, "default", "300", 1, uid(26), uid(26), "Wait", "600", 3
-        )
-    )
+    caller = _demo_channel("Local/300@default-0000000d;2", 6, waiting, "default", "300", 2, uid(27), uid(26),
+                           "Queue", "support,,,,600", 3)
+    channels.append(_demo_channel("Local/300@default-0000000d;1", 6, waiting, "default", "300", 1, uid(26), uid(26),
+                                  "Wait", "600", 3))
     channels.append(caller)
     for member, first in (("1002", 30), ("1001", 32)):
         suffix = "0000000f" if member == "1002" else "00000010"
         name = f"Local/{member}@ringonly-{suffix}"
-        outgoing = _demo_channel(
-            f"{name};1", 5, waiting, "ringonly", "300", 1, uid(first), uid(26), "AppQueue", "(Outgoing Line)", 3
-        )
-        ringing = _demo_channel(
-            f"{name};2", 4, waiting, "ringonly", member, 2, uid(first + 1), uid(26), "Wait", "600", 3
-        )
+        outgoing = _demo_channel(f"{name};1", 5, waiting, "ringonly", "300", 1, uid(first), uid(26), "AppQueue",
+                                 "(Outgoing Line)", 3)
+        ringing = _demo_channel(f"{name};2", 4, waiting, "ringonly", member, 2, uid(first + 1), uid(26), "Wait",
+                                "600", 3)
         outgoing["_ringing_for"] = ringing["_ringing_for"] = caller["Channel"]
         channels += [outgoing, ringing]
     for channel in channels:

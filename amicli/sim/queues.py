@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from .pbx import PBX
 
 
+
 @dataclass
 class Member:
     interface: str
@@ -110,12 +111,8 @@ def default_queues(login_time: int) -> list[Queue]:
                 Member("Local/1002@ringonly/n", "Bob", "Local/1002@ringonly/n", login_time=login_time),
             ],
         ),
-        Queue(
-            "sales",
-            "rrmemory",
-            servicelevel=60,
-            members=[Member("Local/2001@agents/n", "Carol", "Local/2001@agents/n", login_time=login_time)],
-        ),
+        Queue("sales", "rrmemory", servicelevel=60,
+              members=[Member("Local/2001@agents/n", "Carol", "Local/2001@agents/n", login_time=login_time)]),
         Queue("empty", "leastrecent"),
     ]
 
@@ -161,13 +158,8 @@ def join_queue(pbx: PBX, queue_name: str, channel: dict, priority: int = 0) -> i
         position = len(queue.callers)
     pbx.server.broadcast(
         "agent",
-        [
-            ("Event", "QueueCallerJoin"),
-            *_snapshot_headers(channel),
-            ("Queue", queue.name),
-            ("Position", str(position)),
-            ("Count", str(position)),
-        ],
+        [("Event", "QueueCallerJoin"), *_snapshot_headers(channel), ("Queue", queue.name),
+         ("Position", str(position)), ("Count", str(position))],
     )
     return position
 
@@ -198,43 +190,20 @@ def leave_queue(pbx: PBX, channel_name: str, abandoned: bool = True) -> bool:
     if abandoned:
         pbx.server.broadcast(
             "agent",
-            [
-                ("Event", "QueueCallerAbandon"),
-                *snapshot,
-                ("Queue", name),
-                ("Position", str(index + 1)),
-                ("OriginalPosition", str(index + 1)),
-                ("HoldTime", str(held)),
-            ],
+            [("Event", "QueueCallerAbandon"), *snapshot, ("Queue", name), ("Position", str(index + 1)),
+             ("OriginalPosition", str(index + 1)), ("HoldTime", str(held))],
         )
     pbx.server.broadcast(
         "agent",
-        [
-            ("Event", "QueueCallerLeave"),
-            *snapshot,
-            ("Queue", name),
-            ("Count", str(count)),
-            ("Position", str(index + 1)),
-        ],
+        [("Event", "QueueCallerLeave"), *snapshot, ("Queue", name), ("Count", str(count)),
+         ("Position", str(index + 1))],
     )
     return True
 
 
 _SNAPSHOT_KEYS = (
-    "Channel",
-    "ChannelState",
-    "ChannelStateDesc",
-    "CallerIDNum",
-    "CallerIDName",
-    "ConnectedLineNum",
-    "ConnectedLineName",
-    "Language",
-    "AccountCode",
-    "Context",
-    "Exten",
-    "Priority",
-    "Uniqueid",
-    "Linkedid",
+    "Channel", "ChannelState", "ChannelStateDesc", "CallerIDNum", "CallerIDName", "ConnectedLineNum",
+    "ConnectedLineName", "Language", "AccountCode", "Context", "Exten", "Priority", "Uniqueid", "Linkedid",
 )
 
 
@@ -332,9 +301,8 @@ def _matching(pbx: PBX, name: str | None) -> list[Queue]:
     return [q for q in queues if q.name.lower() == name.lower()]
 
 
-def _send_list(
-    session: Session, request: Message, message: str, events: Iterable[list[tuple[str, str]]], complete: str
-) -> None:
+def _send_list(session: Session, request: Message, message: str, events: Iterable[list[tuple[str, str]]],
+               complete: str) -> None:
     """A queue list: start, events with the ActionID last (as app_queue writes them), Complete."""
     aid = _aid(request)
     session.respond(request, "Success", [("EventList", "start"), ("Message", message)])
@@ -380,18 +348,16 @@ def queue_summary(session: Session, request: Message) -> None:
         for queue in _matching(pbx, request.get("Queue")):
             logged_in = [m for m in queue.members if m.status not in (4, 5)]
             longest = max((int(now - c.start) for c in queue.callers), default=0)
-            events.append(
-                [
-                    ("Event", "QueueSummary"),
-                    ("Queue", queue.name),
-                    ("LoggedIn", str(len(logged_in))),
-                    ("Available", str(sum(1 for m in logged_in if _available(m)))),
-                    ("Callers", str(len(queue.callers))),
-                    ("HoldTime", str(queue.holdtime)),
-                    ("TalkTime", str(queue.talktime)),
-                    ("LongestHoldTime", str(longest)),
-                ]
-            )
+            events.append([
+                ("Event", "QueueSummary"),
+                ("Queue", queue.name),
+                ("LoggedIn", str(len(logged_in))),
+                ("Available", str(sum(1 for m in logged_in if _available(m)))),
+                ("Callers", str(len(queue.callers))),
+                ("HoldTime", str(queue.holdtime)),
+                ("TalkTime", str(queue.talktime)),
+                ("LongestHoldTime", str(longest)),
+            ])
     _send_list(session, request, "Queue summary will follow", events, "QueueSummaryComplete")
 
 
@@ -525,11 +491,8 @@ def queue_pause(session: Session, request: Message) -> None:
     if not events:
         session.error(request, "Interface not found")
         return
-    session.respond(
-        request,
-        "Success",
-        [("Message", "Interface paused successfully" if paused else "Interface unpaused successfully")],
-    )
+    session.respond(request, "Success",
+                    [("Message", "Interface paused successfully" if paused else "Interface unpaused successfully")])
     for event in events:
         pbx.server.broadcast("agent", event)
 
