@@ -187,11 +187,21 @@ def contact_key(aor: str | None, uri: str) -> tuple[str, str]:
     return ((aor or "").lower(), uri)
 
 
+def fields(msg) -> dict[str, str]:
+    """A message's headers as a dict, built once per event (Message.get scans them on every call).
+
+    Header names are taken as Asterisk writes them; where versions differ
+    (``Uri``/``URI``, ``Channeltype``/``ChannelType``) both are looked up.
+    """
+    return dict(msg.headers)
+
+
 # -- PJSIP -------------------------------------------------------------------------
 
 
 def endpoint_from_list_event(msg) -> Endpoint:
     """An ``EndpointList`` event -> Endpoint (contacts from ``Contacts: aor/uri,``)."""
+    msg = fields(msg)
     name = msg.get("ObjectName") or ""
     contacts = []
     for item in split_list(msg.get("Contacts")):
@@ -212,6 +222,7 @@ def endpoint_from_list_event(msg) -> Endpoint:
 
 def contact_from_event(msg) -> Contact:
     """A ``ContactList`` or ``ContactStatusDetail`` event -> Contact."""
+    msg = fields(msg)
     aor = msg.get("AOR")
     if aor is None:
         # ContactList: ObjectName is "aor;@hash" (or "aor@@hash" for a static one).
@@ -232,7 +243,7 @@ def contact_from_event(msg) -> Contact:
 
 def list_events(reply: Reply, name: str) -> Iterable:
     """The list events called ``name`` in a reply."""
-    return (msg for msg in reply.events if msg.get("Event") == name)
+    return (msg for msg in reply.events if msg.kind == "event" and msg.name == name)
 
 
 def _merge_status(endpoint: Endpoint, known: dict[tuple[str, str], Contact]) -> bool:
@@ -280,6 +291,7 @@ def pjsip_endpoints(client: Client, reply: Reply, detail_static: bool = True) ->
 
 def peer_from_event(msg) -> Endpoint:
     """A ``PeerEntry`` event (SIPpeers, IAXpeerlist) -> Endpoint."""
+    msg = fields(msg)
     name = msg.get("ObjectName") or ""
     channel_type = (msg.get("Channeltype") or msg.get("ChannelType") or "SIP").upper()
     technology = "IAX2" if channel_type.startswith("IAX") else channel_type

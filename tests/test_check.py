@@ -12,7 +12,7 @@ import re
 
 import compose as C
 import pytest
-from util import run_ami, run_replayed
+from util import json_lines, run_ami, run_replayed
 
 from amicli.thresholds import Status, parse_pair, parse_range
 
@@ -254,3 +254,115 @@ def test_check_login_is_login_test(replay, chunking):
     proc = run_replayed(replay, "login-plain-ok", ["check", "login"], chunking, check=False)
     assert proc.returncode == OK, proc.stdout
     assert proc.stdout.startswith("AMI LOGIN OK - ")
+
+
+# -- every state word the recordings hold, one at a time ------------------------------------
+
+
+def _words(header: str, events: tuple[str, ...]) -> list[str]:
+    """Every value of ``header`` in the named events, over every recording."""
+    found: set[str] = set()
+    root = C.transcripts_root()
+    for version in (C.V22, C.V13):
+        for path in sorted((root / version).glob("*.jsonl")):
+            for msg in C.messages_of(C.load(version, path.stem)):
+                if msg.get("Event") in events and msg.get(header):
+                    found.add(msg[header])
+    return sorted(found)
+
+
+# Words in Asterisk's source that these recordings may not hold (res_pjsip, chan_sip, chan_iax2, devicestate.c).
+SOURCE_REGISTRATION_WORDS = {"Registered", "Unregistered", "Rejected", "Request Sent", "Auth. Sent", "Timeout",
+                             "No Authentication", "Failed"}  # fmt: skip
+SOURCE_PEER_WORDS = {"OK (12 ms)", "LAGGED (2500 ms)", "UNREACHABLE", "UNKNOWN", "Unmonitored"}
+SOURCE_DEVICE_WORDS = {"Not in use", "In use", "Busy", "Invalid", "Unavailable", "Ringing", "Ring+Inuse", "On Hold",
+                       "Unknown"}  # fmt: skip
+SOURCE_CONTACT_WORDS = {"Reachable", "Unreachable", "NonQualified", "Unknown"}
+
+REGISTRATION_WORDS = sorted(
+    set(_words("Status", ("OutboundRegistrationDetail", "Registry")))
+    | set(_words("State", ("RegistryEntry",)))
+    | SOURCE_REGISTRATION_WORDS
+)
+PEER_WORDS = sorted(set(_words("Status", ("PeerEntry",))) | SOURCE_PEER_WORDS)
+DEVICE_WORDS = sorted(set(_words("DeviceState", ("EndpointList", "EndpointDetail"))) | SOURCE_DEVICE_WORDS)
+CONTACT_WORDS = sorted(
+    set(_words("Status", ("ContactList", "ContactStatusDetail")))
+    | set(_words("ContactStatus", ("ContactStatus",)))
+    | SOURCE_CONTACT_WORDS
+)
+
+
+def _list(action: str, item: str, complete: str, rows: list[list[tuple[str, str]]]) -> list:
+    return C.synthetic(
+        action,
+        f"w-{action}",
+        [
+            [("Response", "Success"), ("EventList", "start"), ("Message", "list follows")],
+            *[[("Event", item), *row] for row in rows],
+            [("Event", complete), ("EventList", "Complete"), ("ListItems", str(len(rows)))],
+        ],
+    )
+
+
+@pytest.mark.parametrize("word", REGISTRATION_WORDS)
+def test_check_registrations_each_recorded_word(replay, word):
+    row = [("ObjectType", "registration"), ("ObjectName", "reg-x"), ("ServerUri", "sip:x"), ("Status", word)]
+    script = (
+        C.banner_and_login()
+        + _list(
+            "PJSIPShowRegistrationsOutbound", "OutboundRegistrationDetail", "OutboundRegistrationDetailComplete", [row]
+        )  # fmt: skip
+        + C.logoff()
+    )
+    proc = run_replayed(replay, script, ["check", "registrations"])
+    assert proc.returncode == (OK if word == "Registered" else CRITICAL), proc.stdout
+    if word != "Registered":
+        assert proc.stdout.splitlines()[1] == f"PJSIP/reg-x: {word} (sip:x)"
+
+
+@pytest.mark.parametrize("word", PEER_WORDS)
+def test_check_endpoints_each_recorded_peer_status(replay, word):
+    row = [("Channeltype", "SIP"), ("ObjectName", "peer-x"), ("IPaddress", "10.0.0.1"), ("IPport", "5060"),
+           ("Status", word)]  # fmt: skip
+    script = (
+        C.banner_and_login(C.V13)
+        + C.recorded_exchange("PJSIPShowEndpoints", C.V13)
+        + _list("SIPpeers", "PeerEntry", "PeerlistComplete", [row])
+        + _list("IAXpeerlist", "PeerEntry", "PeerlistComplete", [])
+        + C.logoff(C.V13)
+    )
+    proc = run_replayed(replay, script, ["check", "endpoints", "-w", "~:", "-c", "0"])
+    down = word.split(" (")[0].upper() in ("UNREACHABLE", "UNKNOWN")
+    assert proc.returncode == (CRITICAL if down else OK), proc.stdout
+
+
+@pytest.mark.parametrize("word", DEVICE_WORDS)
+def test_check_endpoints_each_recorded_device_state(replay, word):
+    row = [("ObjectType", "endpoint"), ("ObjectName", "ep-x"), ("Aor", "ep-x"), ("Contacts", ""),
+           ("DeviceState", word), ("ActiveChannels", "0")]  # fmt: skip
+    script = (
+        C.banner_and_login()
+        + _list("PJSIPShowEndpoints", "EndpointList", "EndpointListComplete", [row])
+        + _list("PJSIPShowContacts", "ContactList", "ContactListComplete", [])
+        + C.logoff()
+    )
+    proc = run_replayed(replay, script, ["check", "endpoints", "-w", "~:", "-c", "0"])
+    assert proc.returncode == (CRITICAL if word in ("Unavailable", "Invalid", "Unknown") else OK), proc.stdout
+
+
+@pytest.mark.parametrize("word", CONTACT_WORDS)
+def test_endpoints_state_filter_each_recorded_contact_status(replay, word):
+    endpoint = [("ObjectType", "endpoint"), ("ObjectName", "ep-x"), ("Aor", "ep-x"),
+                ("Contacts", "ep-x/sip:ep-x@10.0.0.1,"), ("DeviceState", "Not in use")]  # fmt: skip
+    contact = [("ObjectType", "contact"), ("ObjectName", "ep-x;@abc"), ("Endpoint", "ep-x"),
+               ("Uri", "sip:ep-x@10.0.0.1"), ("Status", word), ("RoundtripUsec", "0")]  # fmt: skip
+    script = (
+        C.banner_and_login()
+        + _list("PJSIPShowEndpoints", "EndpointList", "EndpointListComplete", [endpoint])
+        + _list("PJSIPShowContacts", "ContactList", "ContactListComplete", [contact])
+        + C.logoff()
+    )
+    proc = run_replayed(replay, script, ["endpoints", "contacts", "--state", word.lower(), "--json"])
+    assert proc.returncode == OK, proc.stderr
+    assert [r["Status"] for r in json_lines(proc.stdout)] == [word]
