@@ -148,7 +148,7 @@ class Client:
         max_events: int = 100_000,
         max_line: int = protocol.MAX_LINE,
         max_message: int = protocol.MAX_MESSAGE,
-        show_secrets: bool = False,
+        mask_secrets: bool = False,
     ) -> None:
         self.host = host
         self.port = port or (DEFAULT_TLS_PORT if tls else DEFAULT_PORT)
@@ -157,8 +157,9 @@ class Client:
         self.ca_file = ca_file
         self.insecure = insecure
         self.trace = trace
-        #: Leave secrets the PBX sends (AuthDetail's Password) unmasked.
-        self.show_secrets = show_secrets
+        #: Mask the secrets the PBX sends (AuthDetail's Password) on receipt,
+        #: before any trace or caller sees them (the CLI always does).
+        self.mask_secrets = mask_secrets
         self.keep_events = keep_events
         self.events: collections.deque[Message] = collections.deque(maxlen=max_events)
         self.sock: socket.socket | None = None
@@ -275,7 +276,7 @@ class Client:
             self.closed = True
             raise ConnectionLost(f"{self.address} closed the connection")
         msgs = self.parser.feed(data)
-        if self._pending and not self.show_secrets:
+        if self._pending and self.mask_secrets:
             # Secrets come in replies to actions (AuthDetail); an event
             # stream with no action waiting pays nothing for the check.
             msgs = [mask_message(msg) for msg in msgs]
