@@ -68,7 +68,7 @@ class Fault:
     """One way a peer can misbehave."""
 
     name: str
-    #: What the peer does, for people (the README's fault table).
+    #: What the peer does, for people (the fault table of docs/reliability.md).
     title: str
     #: ``connect``, ``banner``, ``tls``, ``reply`` or ``session`` (see the module docstring).
     stage: str

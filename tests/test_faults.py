@@ -1,7 +1,7 @@
 """Every command against every fault: `ami` ends in time, says one line, exits as documented.
 
 The expected result of each fault for each command is the one table
-:data:`EXPECTED` below.  The README's "Reliability" section shows the same
+:data:`EXPECTED` below.  docs/reliability.md shows the same
 table, rendered by :func:`render_table`; a test checks that they agree.
 Print the rendering with ``python tests/test_faults.py``.
 
@@ -115,7 +115,7 @@ def code_label(command: str, code: int) -> str:
 
 
 def render_table() -> str:
-    """The fault table as markdown, for the README's Reliability section."""
+    """The fault table as markdown, for docs/reliability.md."""
     names = list(COMMANDS)
     lines = [
         "| Fault | " + " | ".join(f"`{n}`" for n in names) + " | `ami` says |",
@@ -332,9 +332,9 @@ def test_peak_rss_is_measured() -> None:
 
 
 def test_readme_reliability_table_matches() -> None:
-    found = table_in((REPO / "README.md").read_text(encoding="utf-8"))
-    assert found is not None, "README.md lost its generated fault table (the markers)"
-    assert found == render_table(), "README.md: the Reliability table differs: run python tests/test_faults.py"
+    found = table_in((REPO / "docs" / "reliability.md").read_text(encoding="utf-8"))
+    assert found is not None, "docs/reliability.md lost its generated fault table (the markers)"
+    assert found == render_table(), "docs/reliability.md: the fault table differs: run python tests/test_faults.py"
 
 
 if __name__ == "__main__":
