@@ -27,6 +27,21 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "originate": ("amicli.commands.originate", "originate", "Place a call and report how it ended."),
     "queues": ("amicli.commands.queues", "queues", "Queues, their members and callers; pause and add agents."),
     "channels": ("amicli.commands.channels", "channels", "Channels up now; count or hang them up."),
+    "endpoints": (
+        "amicli.commands.endpoints",
+        "endpoints",
+        "SIP/IAX2 endpoints, contacts and trunk registrations; watch them change.",
+    ),
+    "check": (
+        "amicli.commands.check",
+        "check",
+        "Monitoring Plugins checks: login, queue, endpoints, registrations, channels.",
+    ),
+    "metrics": (
+        "amicli.commands.metrics",
+        "metrics",
+        "The PBX's state for Prometheus (text format, or served on /metrics).",
+    ),
     "events": ("amicli.commands.events", "events", "Stream the PBX's events, filtered, as text or JSON Lines."),
     "raw": ("amicli.commands.raw", "raw", "Send any action and print its whole reply."),
     "command": ("amicli.commands.command", "command", "Run a CLI command, like asterisk -rx."),
@@ -116,7 +131,7 @@ Exit codes: 0 ok, 1 the PBX answered with an error, 2 usage, 3 cannot connect,
 @click.option(
     "--secret-file",
     envvar="AMI_SECRET_FILE",
-    type=click.Path()  # completes file names; checked when read,
+    type=click.Path(),  # completes file names; checked when read
     callback=_not_empty,
     metavar="PATH",
     help="Read the secret from the first line of PATH ('-': stdin). Or set AMI_SECRET, or use a profile.",
@@ -140,7 +155,7 @@ Exit codes: 0 ok, 1 the PBX answered with an error, 2 usage, 3 cannot connect,
 @click.option(
     "--ca-file",
     envvar="AMI_CA_FILE",
-    type=click.Path()  # completes file names; checked when read,
+    type=click.Path(),  # completes file names; checked when read
     callback=_not_empty,
     metavar="PATH",
     help="Trust the CA certificates in PATH (PEM) for --tls.",
@@ -183,19 +198,49 @@ def _one_line_usage(exc: click.UsageError) -> str:
     return f"{exc.format_message()} (see '{where} --help')"
 
 
+def _plugin_in_args(args: list[str]) -> str | None:
+    """The check's name (as :func:`_plugin_name`) when ``args`` run a Monitoring Plugins command."""
+    # The subcommand: the first word that names one (a global option's value seldom does).
+    index = next((i for i, arg in enumerate(args) if arg in COMMANDS), None)
+    if index is None:
+        return None
+    if args[index] in PLUGIN_COMMANDS:
+        return ""
+    if args[index] == "check":
+        rest = args[index + 1 :]
+        return rest[0].upper() if rest and not rest[0].startswith("-") else "CHECK"
+    return None
+
+
+def _plugin_name(ctx: click.Context | None) -> str | None:
+    """The check's name when ``ctx`` is a Monitoring Plugins command (``login-test``, ``check ...``)."""
+    if ctx is None:
+        return None
+    words = ctx.command_path.split()[1:]
+    if words[:1] == ["check"]:
+        return " ".join(words[1:2]).upper() or "CHECK"
+    if ctx.info_name in PLUGIN_COMMANDS:
+        return ""
+    return None
+
+
 def _usage_exit(exc: click.ClickException, args: list[str]) -> int:
     no_args = getattr(click.exceptions, "NoArgsIsHelpError", ())
+    ctx = getattr(exc, "ctx", None)
+    plugin = _plugin_name(ctx)
+    if plugin is None and (ctx is None or ctx.info_name == "ami"):
+        # `ami --timeout abc login-test`, AMI_PORT=abc: the global options fail before
+        # the check runs, and its caller still reads one status line and a plugin code.
+        plugin = _plugin_in_args(args)
+    if plugin is not None:
+        name = f"{plugin} " if plugin else ""
+        first = exc.format_message().strip().splitlines()[0] if exc.format_message().strip() else "usage"
+        sys.stdout.write(f"AMI {name}UNKNOWN - usage: {first}\n")
+        return PLUGIN_UNKNOWN
     if no_args and isinstance(exc, no_args):
         # `ami` alone: the help, on stderr (it is not data), as a usage error.
         sys.stderr.write(exc.format_message() + "\n")
         return ExitCode.USAGE
-    ctx = getattr(exc, "ctx", None)
-    name = ctx.info_name if ctx is not None else None
-    # `ami --timeout abc login-test`, AMI_PORT=abc: the global options fail before
-    # login-test runs, and its caller still reads one status line and a plugin code.
-    if name in PLUGIN_COMMANDS or (name == "ami" and PLUGIN_COMMANDS & set(args)):
-        sys.stdout.write(f"AMI UNKNOWN - usage: {exc.format_message()}\n")
-        return PLUGIN_UNKNOWN
     message = _one_line_usage(exc) if isinstance(exc, click.UsageError) else exc.format_message()
     sys.stderr.write(f"ami: error: {message}\n")
     return exc.exit_code
@@ -217,9 +262,11 @@ def _shown(text: str) -> str:
 
 
 def _usage_line(args: list[str], message: str) -> int:
-    """A usage error found before click ran: one line, or login-test's status line."""
-    if PLUGIN_COMMANDS & set(args):
-        sys.stdout.write(f"AMI UNKNOWN - usage: {message}\n")
+    """A usage error found before click ran: one line, or a check's status line."""
+    plugin = _plugin_in_args(args)
+    if plugin is not None:
+        name = f"{plugin} " if plugin else ""
+        sys.stdout.write(f"AMI {name}UNKNOWN - usage: {message}\n")
         return PLUGIN_UNKNOWN
     sys.stderr.write(f"ami: error: {message}\n")
     return ExitCode.USAGE
@@ -237,8 +284,10 @@ def run(argv: list[str] | None = None) -> int:
     bad_env = next((k for k, v in os.environ.items() if k.startswith("AMI_") and _not_utf8([v]) is not None), None)
     if bad_env is not None:
         message = f"environment variable {bad_env} is not UTF-8 text (AMI speaks UTF-8)"
-        if PLUGIN_COMMANDS & set(args):
-            sys.stdout.write(f"AMI UNKNOWN - {message}\n")
+        plugin = _plugin_in_args(args)
+        if plugin is not None:
+            name = f"{plugin} " if plugin else ""
+            sys.stdout.write(f"AMI {name}UNKNOWN - {message}\n")
             return PLUGIN_UNKNOWN
         sys.stderr.write(f"ami: error: {message}\n")
         return ExitCode.CONFIG

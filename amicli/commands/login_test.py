@@ -97,6 +97,18 @@ def login_test(
 ) -> int:
     """Connect, log in and log off; print one status line.
 
+    The line follows the Monitoring Plugins format, with the connect-and-login
+    time as performance data, and goes to stdout, failures included, as
+    Nagios, Icinga, Naemon and Zabbix expect:
+
+    \b
+      AMI OK - admin@127.0.0.1:5038 logged in in 3 ms, Asterisk 22.10.1,
+      Asterisk Call Manager/11.0.0 | time=0.003s;1.000;2.000;0
+
+    --json prints one object with the same facts: status, code, message,
+    time, host, port, user, banner, ami_version, and asterisk_version when
+    the user may run CoreSettings.
+
     \b
     Exit status (Monitoring Plugins): 0 OK, 1 WARNING (slower than -w),
     2 CRITICAL (refused, unreachable, login failed, timed out, slower than -c),
@@ -106,18 +118,25 @@ def login_test(
     Examples:
       */5 * * * * /usr/local/bin/ami --profile pbx1 login-test --quiet
       ami login-test -w 0.5 -c 1 --json
+      AMI_SECRET_FILE=/etc/nagios/ami.secret ami -H "$HOSTADDRESS" -u monitor login-test -w 0.5 -c 1
     """
-    from .. import client as _client  # noqa: F401 - imported before the clock starts
-    from ..config import load_secret, require_user
-
-    if warning > critical:
-        raise click.UsageError(f"-w {warning:g} is above -c {critical:g}: WARNING must come before CRITICAL")
     if host is not None and not host.strip():
         raise click.BadParameter("must not be empty", param_hint="'-H' / '--host'")
     app = get_app()
     for name, value in (("timeout", timeout), ("host", host), ("port", port)):
         if value is not None:
             app.given[name] = value
+    return run_login_test(warning, critical, quiet, as_json)
+
+
+def run_login_test(warning: float, critical: float, quiet: bool, as_json: bool, check_name: str = "") -> int:
+    """Connect, log in, log off and report; ``check_name`` goes in the status line (``AMI LOGIN OK``)."""
+    from .. import client as _client  # noqa: F401 - imported before the clock starts
+    from ..config import load_secret, require_user
+
+    if warning > critical:
+        raise click.UsageError(f"-w {warning:g} is above -c {critical:g}: WARNING must come before CRITICAL")
+    app = get_app()
     facts: dict[str, object] = {}
     started = time.monotonic()
     try:
@@ -136,7 +155,7 @@ def login_test(
     except AmiError as exc:
         elapsed = time.monotonic() - started
         status = status_for_error(exc)
-        return _report(status, str(exc), elapsed, warning, critical, facts, quiet, as_json)
+        return _report(status, str(exc), elapsed, (warning, critical), facts, quiet, as_json, check_name)
     if elapsed >= critical:
         status = PluginStatus.CRITICAL
     elif elapsed >= warning:
@@ -147,7 +166,7 @@ def login_test(
     if facts.get("asterisk_version"):
         what += f", Asterisk {facts['asterisk_version']}"
     what += f", {facts['banner']}"
-    return _report(status, what, elapsed, warning, critical, facts, quiet, as_json)
+    return _report(status, what, elapsed, (warning, critical), facts, quiet, as_json, check_name)
 
 
 def _asterisk_version(client) -> str | None:
@@ -173,12 +192,13 @@ def _report(
     status: PluginStatus,
     text: str,
     elapsed: float,
-    warning: float,
-    critical: float,
+    limits: tuple[float, float],
     facts: dict[str, object],
     quiet: bool,
     as_json: bool,
+    check_name: str = "",
 ) -> int:
+    warning, critical = limits
     if quiet and status is PluginStatus.OK:
         return status
     if as_json:
@@ -190,5 +210,6 @@ def _report(
         Output(json=True).emit_json(record)
     else:
         perf = f"time={elapsed:.3f}s;{_plain(warning)};{_plain(critical)};0"
-        click.echo(f"AMI {status.name} - {text} | {perf}")
+        name = f"{check_name.upper()} " if check_name else ""
+        click.echo(f"AMI {name}{status.name} - {text} | {perf}")
     return int(status)
