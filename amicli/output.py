@@ -115,7 +115,11 @@ class Output:
         the table.  ``empty`` ("no channels") is said on stderr when a
         terminal would otherwise show an empty table.
         """
-        schema = self.schema or Schema(columns=list(columns), titles=dict(titles or {}))
+        schema = self.schema
+        if schema is None or (columns and not schema.columns):
+            # A command that names its columns here (not in a Schema): they and their titles count too.
+            json_keys = schema.json_keys if schema is not None else ()
+            schema = Schema(json_keys=json_keys, columns=list(columns), titles=dict(titles or {}))
         keys = [schema.resolve(name, table=not self.json) for name in self.fields] if self.fields else None
         if self.json:
             count = 0
