@@ -12,6 +12,11 @@ the login reply and ``main/asterisk.c`` at the end of start-up):
 * Until FullyBooted, module actions answer ``Invalid/unknown command``.
 * The core CLI commands are registered just *after* FullyBooted is published,
   so ``Command`` can answer "No such command" for a short while after it.
+* ``SuccessfulAuth`` (security events) comes with the login reply or a
+  little later, on a booting PBX too.  Seen without FullyBooted, it shows
+  that the session's events flow, so FullyBooted is only late: the PBX is
+  booting.  With neither (a user that may read neither class, or a session
+  recorded with events off), nothing shows a boot, and the error is final.
 
 So a request that fails in one of these two ways while the PBX may still be
 booting is asked again, with a short back-off, until it succeeds or the
@@ -35,6 +40,8 @@ if TYPE_CHECKING:
 POST_BOOT_GRACE = 3.0
 #: Pauses between attempts, in seconds; the last one repeats.
 BACKOFF = (0.05, 0.1, 0.2, 0.3, 0.5)
+#: How long a failure waits for FullyBooted or SuccessfulAuth when neither has come yet.
+EVIDENCE_WAIT = 0.5
 
 
 class StillBooting(AmiTimeout):
@@ -69,9 +76,10 @@ def is_boot_failure(reply: "Reply") -> bool:
 
 def may_be_booting(client: "Client") -> bool:
     """Whether the PBX may still be booting, as far as this session has seen."""
-    if not client.fully_booted or client.booted_at is None:
-        return True
-    return time.monotonic() - client.booted_at < POST_BOOT_GRACE
+    if client.fully_booted and client.booted_at is not None:
+        return time.monotonic() - client.booted_at < POST_BOOT_GRACE
+    # Events flow (SuccessfulAuth came) but FullyBooted has not: still booting.
+    return client.saw_auth_event
 
 
 def request_all(client: "Client", requests: Sequence["Headers"], timeout: float | None = None) -> list["Reply"]:
@@ -89,6 +97,9 @@ def request_all(client: "Client", requests: Sequence["Headers"], timeout: float 
     attempt = 0
     while True:
         failed = [i for i, reply in enumerate(replies) if is_boot_failure(reply)]
+        if failed and not client.fully_booted and not client.saw_auth_event:
+            # SuccessfulAuth often comes after the first reply: give the evidence a moment.
+            _await_evidence(client, min(time.monotonic() + EVIDENCE_WAIT, deadline))
         if not failed or not may_be_booting(client):
             return replies
         if time.monotonic() >= deadline:
@@ -111,6 +122,15 @@ def _pause(client: "Client", seconds: float, deadline: float) -> None:
         except AmiTimeout:
             return
         if client.fully_booted and not was_booted:
+            return
+
+
+def _await_evidence(client: "Client", until: float) -> None:
+    """Read until FullyBooted or SuccessfulAuth comes, or ``until``."""
+    while not (client.fully_booted or client.saw_auth_event) and time.monotonic() < until:
+        try:
+            client.pump(until, what="FullyBooted")
+        except AmiTimeout:
             return
 
 

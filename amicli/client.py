@@ -174,6 +174,8 @@ class Client:
         self.booted_at: float | None = None
         #: Set when the session asked for system events to learn of FullyBooted.
         self.watch_boot = False
+        #: Whether SuccessfulAuth arrived: events beyond the user's own calls reach this session.
+        self.saw_auth_event = False
         #: When the connection was opened (``time.monotonic`` clock).
         self.started_at = time.monotonic()
         # Responses routed since the login: none yet means a FullyBooted came with it.
@@ -362,6 +364,8 @@ class Client:
                 self.fully_booted = True
                 self.booted_at = boot.boot_moment(msg, at_login=self._responses_since_login == 0)
                 self.boot_uptime = (msg.get("Uptime"), time.monotonic())
+            elif msg.get("Event") == "SuccessfulAuth":
+                self.saw_auth_event = True
             if self.keep_events:
                 self.events.append(msg)
 

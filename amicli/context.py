@@ -56,8 +56,9 @@ class AppContext:
         user = require_user(settings)
         secret = load_secret(settings)
         if need_booted and events == "off":
-            # FullyBooted (a system event) tells whether the PBX has booted.
-            events = "system"
+            # FullyBooted (system) tells whether the PBX has booted; SuccessfulAuth
+            # (security) that the session's events flow when FullyBooted is late.
+            events = "system,security"
         client = self.client(**kwargs)
         client.watch_boot = need_booted
         try:

@@ -69,3 +69,15 @@ def test_a_pbx_booted_long_ago_fails_at_once():
     assert peer.actions.count("Command") == 1
     assert json_lines(queues.stdout)[0]["Queue"] == "support"
     assert elapsed < 5
+
+
+def test_no_sign_of_a_boot_at_all_is_final_at_once():
+    # Neither FullyBooted nor SuccessfulAuth reaches the session (read=call only, say): nothing shows a
+    # boot, so the unknown action is the answer, after a short look for either.
+    with BootPeer(boot_after=30, system_reader=False, auth_event=False) as peer:
+        started = time.monotonic()
+        proc = run_ami(["--timeout", "10", "queues"], port=peer.port)
+        elapsed = time.monotonic() - started
+    assert (proc.returncode, proc.stdout) == (ExitCode.ACTION_FAILED, "")
+    assert proc.stderr.startswith("ami: error: QueueStatus: Invalid/unknown command") and "app_queue" in proc.stderr
+    assert peer.actions.count("QueueStatus") == 1 and elapsed < 5
