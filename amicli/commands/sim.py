@@ -40,7 +40,20 @@ import click
     metavar="SECONDS",
     help="Say FullyBooted only after SECONDS, as a PBX still loading modules does.",
 )
-@click.option("--demo", is_flag=True, help="Start busy: calls up and a caller waiting in queue 'support', as recorded.")
+@click.option(
+    "--demo",
+    is_flag=True,
+    help="Start busy: calls up and a caller waiting in queue 'support', as recorded; bob's contact"
+    " goes Unreachable and back every 10 seconds.",
+)
+@click.option(
+    "--endpoints",
+    type=click.IntRange(0, 100000),
+    default=0,
+    show_default=True,
+    metavar="N",
+    help="Add N registered PJSIP phones (phone00001...) to the recorded six, for benchmarks.",
+)
 def sim(
     listen: str,
     port: int,
@@ -50,6 +63,7 @@ def sim(
     asterisk13: bool,
     boot_delay: float,
     demo: bool,
+    endpoints: int,
 ) -> int:
     """Run a simulated Asterisk PBX that speaks AMI, until Ctrl-C.
 
@@ -68,6 +82,21 @@ def sim(
       AMI_USER=admin AMI_SECRET=s3cret-Admin ami login-test
       ami sim --port 0 --asterisk13
       ami sim --demo            # calls up, a caller waiting in 'support'
+      ami sim --endpoints 5000  # 5,006 PJSIP endpoints
+
+    PJSIP (not with --asterisk13): endpoints alice and bob registered,
+    carol never registered, doorphone static and not qualified, trunk-up
+    Registered, trunk-down Rejected.  The sim's own CLI commands change their
+    state while it runs, with the events Asterisk sends (ContactStatus,
+    PeerStatus, DeviceStateChange, ExtensionStatus, Registry):
+
+    \b
+      sim contact NAME reachable|unreachable|nonqualified|unknown|removed|registered
+      sim registration NAME registered|unregistered|rejected
+
+    \b
+      ami command 'sim contact alice unreachable'
+      ami command 'sim registration trunk-up rejected'
 
     \b
     Environment:
@@ -92,7 +121,14 @@ def sim(
         tls_key = tls_cert  # one PEM file holding both
     try:
         server = SimServer(
-            listen, port, users=users, tls_cert=tls_cert, tls_key=tls_key, boot_delay=boot_delay, asterisk13=asterisk13
+            listen,
+            port,
+            users=users,
+            tls_cert=tls_cert,
+            tls_key=tls_key,
+            boot_delay=boot_delay,
+            asterisk13=asterisk13,
+            endpoints=endpoints,
         )
     except OSError as exc:
         raise ConfigError(f"cannot listen on {listen}:{port}: {exc.strerror or exc}") from None
@@ -100,6 +136,10 @@ def sim(
         from ..sim.channels import populate_demo
 
         populate_demo(server.pbx)
+        if server.pbx.pjsip is not None:
+            from ..sim.pjsip import start_flapping
+
+            start_flapping(server.pbx)
     kind = "TLS" if tls_cert else "TCP"
     sys.stderr.write(f"ami sim: listening on {server.host}:{server.port} ({kind}, {server.banner})\n")
     sys.stderr.flush()
