@@ -87,6 +87,13 @@ def list_channels(pattern: str | None, states: list[int], count: bool, as_json: 
     --json: the CoreShowChannel headers (ChannelState and Priority as
     numbers) and DurationSeconds beside Duration.
 
+    State is ChannelStateDesc, else ChannelState decoded (0 Down, 1 Rsrvd,
+    2 OffHook, 3 Dialing, 4 Ring, 5 Ringing, 6 Up, 7 Busy, 8 Dialing Offhook,
+    9 Pre-ring).  Linked ID is the Uniqueid of the call's first channel.  Also
+    with --fields: Language and AccountCode.  Asterisk 11 spells UniqueID and
+    Extension and has BridgedChannel instead of BridgeId and no Linkedid: the
+    table reads those as aliases, and the JSON keeps what the PBX sent.
+
     \b
     Examples:
       ami channels
@@ -143,6 +150,15 @@ def hangup(names: tuple[str, ...], regex: re.Pattern[str] | None, yes: bool, dry
     go: when more than one matches, --yes is needed.  Each channel hung up
     is printed (--json: one object each).  Needs write=system or call (and
     system or reporting to list for --match).
+
+    CHANNEL is a full channel name (PJSIP/1001-0000002a).  A name written
+    /regex/ is passed to the PBX as it is (its own POSIX regular expression;
+    Asterisk 13 and later), and the channels it reports in ChannelHungup
+    events are printed.  --match that matches nothing is `ami: error: no
+    channel matches 'REGEX'`, exit 1, as grep; a matched channel gone
+    meanwhile (typically the other half of a Local channel, which goes with
+    the first) is noted on stderr and is not a failure.  --dry-run prints the
+    rows of the channels that would be hung up.
 
     \b
     Examples:

@@ -77,6 +77,18 @@ def _positive(ctx: click.Context, param: click.Parameter, value: float | None) -
 def login_test(warning: float, critical: float, quiet: bool, as_json: bool) -> int:
     """Connect, log in and log off; print one status line.
 
+    The line follows the Monitoring Plugins format, with the connect-and-login
+    time as performance data, and goes to stdout, failures included, as
+    Nagios, Icinga, Naemon and Zabbix expect:
+
+    \b
+      AMI OK - admin@127.0.0.1:5038 logged in in 3 ms, Asterisk 22.10.1,
+      Asterisk Call Manager/11.0.0 | time=0.003s;1.000;2.000;0
+
+    --json prints one object with the same facts: status, code, message,
+    time, host, port, user, banner, ami_version, and asterisk_version when
+    the user may run CoreSettings.
+
     \b
     Exit status (Monitoring Plugins): 0 OK, 1 WARNING (slower than -w),
     2 CRITICAL (refused, unreachable, login failed, timed out, slower than -c),
@@ -86,6 +98,7 @@ def login_test(warning: float, critical: float, quiet: bool, as_json: bool) -> i
     Examples:
       */5 * * * * ami --profile pbx1 login-test --quiet
       ami login-test -w 0.5 -c 1 --json
+      AMI_SECRET_FILE=/etc/nagios/ami.secret ami -H "$HOSTADDRESS" -u monitor login-test -w 0.5 -c 1
     """
     from .. import client as _client  # noqa: F401 - imported before the clock starts
 
