@@ -78,15 +78,20 @@ def sim(
 
     It answers the banner, Login (with the one-second pause and close after a
     failure) and Challenge/MD5, Ping, Events, Filter, Command (a few CLI
-    commands, `queue show` among them), ListCommands, CoreSettings,
-    CoreStatus, UserEvent, Originate (Local channels into the recorded
-    dialplan, with the recorded events), CoreShowChannels, Hangup, Getvar,
-    Status, QueueStatus, QueueSummary, QueueAdd, QueueRemove and QueuePause,
+    commands, `queue show` and `pjsip show endpoints|contacts|registrations`
+    among them), ListCommands, CoreSettings, CoreStatus, UserEvent, Originate
+    (Local channels into the recorded dialplan, with the recorded events),
+    CoreShowChannels, Hangup, Getvar, Status, QueueStatus, QueueSummary,
+    QueueAdd, QueueRemove and QueuePause, PJSIPShowEndpoints,
+    PJSIPShowEndpoint, PJSIPShowContacts, PJSIPShowAors,
+    PJSIPShowRegistrationsOutbound, PJSIPShowRegistrationsInbound,
+    PJSIPShowRegistrationInboundContactStatuses, PJSIPRegister,
+    PJSIPUnregister, DeviceStateList, ExtensionStateList and ExtensionState,
     the errors for unknown actions and missing permissions, and the server's
     own limits.  Its queues are those of the recorded queues.conf: support
     (ringall; Alice and Bob), sales (rrmemory, service level 60 s; Carol) and
-    empty.  Before FullyBooted (--boot-delay) the queue actions do not exist
-    yet.  `ami command 'core stop now'` sends Event: Shutdown and stops it;
+    empty.  Before FullyBooted (--boot-delay) the queue and PJSIP actions do
+    not exist yet.  `ami command 'core stop now'` sends Event: Shutdown and stops it;
     `core restart now` closes the sessions and boots again.  `ami raw SimLoad
     Events=N` sends N recorded events as fast as the socket takes them to
     the other sessions that get call events (Target=self: to the asking one).
@@ -97,7 +102,7 @@ def sim(
       AMI_USER=admin AMI_SECRET=s3cret-Admin ami login-test
       ami sim --port 0 --asterisk13
       ami sim --demo            # calls up, a caller waiting in 'support'
-<<<<<<< HEAD
+      AMI_SIM_TIME_SCALE=0.05 ami sim   # answered calls run 20 times faster
       ami sim --endpoints 5000  # 5,006 PJSIP endpoints
 
     PJSIP (not with --asterisk13): endpoints alice and bob registered,
@@ -113,9 +118,6 @@ def sim(
     \b
       ami command 'sim contact alice unreachable'
       ami command 'sim registration trunk-up rejected'
-=======
-      AMI_SIM_TIME_SCALE=0.05 ami sim   # answered calls run 20 times faster
->>>>>>> main
 
     \b
     Environment:
