@@ -7,7 +7,19 @@ them in one table.  Nothing registers itself on import.
 
 from __future__ import annotations
 
-from . import actions, channels, devicestates, events, originate, pjsip, pjsip_actions, pjsip_cli, queue_members, queues
+from . import (
+    actions,
+    chan_sip13,
+    channels,
+    devicestates,
+    events,
+    originate,
+    pjsip,
+    pjsip_actions,
+    pjsip_cli,
+    queue_members,
+    queues,
+)
 from .apps import APPLICATIONS
 from .dialplan import DEFAULT_EXTENSIONS, Dialplan
 from .pbx import PBX, Handlers
@@ -21,11 +33,13 @@ PJSIP_FEATURES = (pjsip_actions, pjsip_cli)
 def default_handlers(asterisk13: bool = False) -> Handlers:
     """A new table of every action and CLI command of the sim (without PJSIP's for an Asterisk 13)."""
     table = Handlers()
-    for module in FEATURES if asterisk13 else FEATURES + PJSIP_FEATURES:
+    for module in FEATURES + ((chan_sip13,) if asterisk13 else PJSIP_FEATURES):
         for name, handler, perm in getattr(module, "ACTIONS", ()):
             table.add_action(name, handler, perm)
         for words, command in getattr(module, "CLI", ()):
             table.add_cli(words, command)
+    for name, handler, perm in chan_sip13.COMMON_ACTIONS:
+        table.add_action(name, handler, perm)
     return table
 
 
@@ -35,7 +49,10 @@ def default_dialplan() -> Dialplan:
 
 
 def load_default_state(pbx: PBX, phones: int = 0) -> None:
-    """The state a new sim starts with: the recorded PBX's queues and PJSIP (plus ``phones`` more endpoints)."""
+    """The state a new sim starts with: the recorded PBX's queues, and its PJSIP (plus ``phones`` more
+    endpoints), or on an Asterisk 13 its SIP peers."""
     queues.load_default_queues(pbx)
-    if not pbx.asterisk13:
+    if pbx.asterisk13:
+        chan_sip13.load_sip_peers(pbx)
+    else:
         pjsip.load_default_pjsip(pbx, phones)
