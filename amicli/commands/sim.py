@@ -31,7 +31,10 @@ import click
 @click.option("--tls-key", metavar="PEM", help="The private key for --tls-cert (PEM).")
 @click.option("--manager-conf", metavar="PATH", help="Take users from this manager.conf instead of the built-in ones.")
 @click.option(
-    "--asterisk13", is_flag=True, help="Answer as Asterisk 13 does (AMI 2.10 banner, Command as 'Response: Follows')."
+    "--asterisk13",
+    is_flag=True,
+    help="Answer as Asterisk 13 does (AMI 2.10 banner, Command as 'Response: Follows', chan_sip and IAX2 peers"
+    " instead of PJSIP).",
 )
 @click.option(
     "--boot-delay",
@@ -114,6 +117,7 @@ def sim(
     \b
       sim contact NAME reachable|unreachable|nonqualified|unknown|removed|registered
       sim registration NAME registered|unregistered|rejected
+      sim peer NAME reachable|unreachable       (--asterisk13: SIP peers)
 
     \b
       ami command 'sim contact alice unreachable'
