@@ -96,7 +96,10 @@ class Session:
         parts = [serialize(response_headers(request, "Success", [("EventList", "start"), ("Message", message)]))]
         for item in items:
             headers = list(item)
-            parts.append(serialize([*headers, *aid] if action_id_last else headers[:1] + aid + headers[1:]))
+            # The sim's own values, checked by construction: the plain join is much faster
+            # than serialize()'s per-value checks on lists of thousands of events.
+            block = [*headers, *aid] if action_id_last else headers[:1] + aid + headers[1:]
+            parts.append("".join([f"{k}: {v}\r\n" for k, v in block] + ["\r\n"]).encode("utf-8"))
         listed = len(parts) - 1 if count is None else count
         complete = [("Event", complete_event), *aid, ("EventList", "Complete"), ("ListItems", str(listed))]
         parts.append(serialize([*complete, *complete_extra]))
