@@ -530,3 +530,18 @@ def test_sip_peer_state_change_on_asterisk13(sim13):
         assert next(m for m in peers if m.get("ObjectName") == "bob")["Status"] == "OK (1 ms)"
     finally:
         watcher.close()
+
+
+def test_demo_flaps_a_contact():
+    from amicli.sim.pjsip import start_flapping
+
+    server = start_sim()
+    watcher = EventSession(server.port)
+    try:
+        start_flapping(server.pbx, "bob", period=0.2)
+        watcher.wait(lambda m: m.get("Event") == "ContactStatus" and m.get("ContactStatus") == "Unreachable")
+        watcher.wait(lambda m: m.get("Event") == "ContactStatus" and m.get("ContactStatus") == "Reachable")
+        assert {m["AOR"] for m in watcher.events("ContactStatus")} == {"bob"}
+    finally:
+        watcher.close()
+        server.close()
