@@ -36,6 +36,11 @@ class ExitCode(IntEnum):
     CONFIG = 7
     #: TLS handshake or certificate verification failed.
     TLS = 8
+    #: Several PBXs were named and some of them failed (each named on stderr),
+    #: or they failed in different ways.  9 is the next free general code,
+    #: below originate's block (10-14): "partly done" is still a general
+    #: outcome, and 1 would hide that the others succeeded.
+    SOME_SERVERS_FAILED = 9
     #: Interrupted by Ctrl-C (SIGINT): 128 + 2, as a shell reports it.
     INTERRUPTED = 130
 
