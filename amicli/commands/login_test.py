@@ -9,22 +9,13 @@ monitoring system.
 from __future__ import annotations
 
 import time
-from enum import IntEnum
 
 import click
 
 from ..context import get_app
 from ..errors import AmiError, AmiTimeout, AuthError, ConfigError, ConnectError, ProtocolError, TlsError
+from ..monitoring import PluginStatus
 from ..options import json_option
-
-
-class PluginStatus(IntEnum):
-    """Monitoring Plugins exit codes."""
-
-    OK = 0
-    WARNING = 1
-    CRITICAL = 2
-    UNKNOWN = 3
 
 
 def status_for_error(exc: AmiError) -> PluginStatus:
@@ -64,8 +55,14 @@ def _positive(ctx: click.Context, param: click.Parameter, value: float | None) -
     help="CRITICAL when connect+login takes longer. Example: -c 2",
 )
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing when OK, so cron mails only failures.")
+@click.option(
+    "--min-ok",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="With several PBXs: OK while at least N log in; fewer (but some) is WARNING [default: all].",
+)
 @json_option
-def login_test(warning: float, critical: float, quiet: bool, as_json: bool) -> int:
+def login_test(warning: float, critical: float, quiet: bool, min_ok: int | None, as_json: bool) -> int:
     """Connect, log in and log off; print one status line.
 
     \b
@@ -74,13 +71,23 @@ def login_test(warning: float, critical: float, quiet: bool, as_json: bool) -> i
     3 UNKNOWN (not an AMI server, bad configuration or usage).
 
     \b
+    With several PBXs: one status line counting those that logged in
+    (AMI OK - 12/12 PBXs logged in), the worst state among them as the
+    code (or --min-ok), then a line per PBX; perfdata pbx1_time=...
+
+    \b
     Examples:
       */5 * * * * ami --profile pbx1 login-test --quiet
       ami login-test -w 0.5 -c 1 --json
+      ami --profile callcentre login-test --min-ok 2
     """
     from .. import client as _client  # noqa: F401 - imported before the clock starts
 
     app = get_app()
+    if len(app.fleet()) > 1:
+        from .login_test_fleet import login_test_fleet
+
+        return login_test_fleet(app, warning, critical, quiet, as_json, min_ok)
     facts: dict[str, object] = {}
     started = time.monotonic()
     try:
