@@ -17,9 +17,14 @@ from typing import Sequence
 class PluginStatus(IntEnum):
     """Monitoring Plugins exit codes."""
 
+    #: Logged in and out within the -w threshold.
     OK = 0
+    #: Logged in, but connect and login took longer than -w seconds.
     WARNING = 1
+    #: Connection refused, host unreachable, login refused, TLS failure, no answer within --timeout,
+    #: or slower than -c seconds.
     CRITICAL = 2
+    #: The peer is not an AMI server, the configuration is unusable, or the command line is wrong.
     UNKNOWN = 3
 
 

@@ -17,6 +17,9 @@ from ..errors import AmiError, AmiTimeout, AuthError, ConfigError, ConnectError,
 from ..monitoring import PluginStatus
 from ..options import json_option
 
+#: This command exits with these statuses instead of the ami ones (amicli/errors.py).
+OWN_EXIT_STATUSES = PluginStatus
+
 
 def status_for_error(exc: AmiError) -> PluginStatus:
     """Refused, unreachable, timed out or rejected is CRITICAL; not knowing is UNKNOWN."""
