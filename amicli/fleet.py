@@ -18,7 +18,7 @@ import sys
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import IO, Callable, Iterator, Mapping, Sequence, TypeVar
 
-from .errors import AmiError, ExitCode
+from .errors import AmiError, ExitCode, SomeServersFailed
 
 T = TypeVar("T")
 
@@ -40,7 +40,7 @@ def fleet_exit_code(codes: Sequence[int]) -> int:
         return ExitCode.OK
     if len(failed) == 1 and all(codes):
         return failed.pop()
-    return ExitCode.SOME_SERVERS_FAILED
+    return SomeServersFailed.exit_code
 
 
 class FleetRun:

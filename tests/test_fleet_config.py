@@ -126,4 +126,4 @@ def test_environment_lists(tmp_path):
     proc = run_ami(["queues"], env={"AMI_HOST": "127.0.0.1:1,127.0.0.1:2", "AMI_CONFIG": cfg, "AMI_TIMEOUT": "2"})
     assert proc.returncode == ExitCode.CONNECT
     lines = proc.stderr.splitlines()
-    assert [line.split(": ")[1] for line in lines] == ["127.0.0.1:1", "127.0.0.1:2"]
+    assert sorted(line.split(": ")[1] for line in lines) == ["127.0.0.1:1", "127.0.0.1:2"]

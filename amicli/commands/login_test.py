@@ -87,7 +87,7 @@ def login_test(warning: float, critical: float, quiet: bool, min_ok: int | None,
     from .. import client as _client  # noqa: F401 - imported before the clock starts
 
     app = get_app()
-    if len(app.fleet()) > 1:
+    if _several(app):
         from .login_test_fleet import login_test_fleet
 
         return login_test_fleet(app, warning, critical, quiet, as_json, min_ok)
@@ -118,6 +118,14 @@ def login_test(warning: float, critical: float, quiet: bool, min_ok: int | None,
         what += f", Asterisk {facts['asterisk_version']}"
     what += f", {facts['banner']}"
     return _report(status, what, elapsed, warning, critical, facts, quiet, as_json)
+
+
+def _several(app) -> bool:
+    """Whether several PBXs were named (a bad configuration is reported below, as UNKNOWN)."""
+    try:
+        return len(app.fleet()) > 1
+    except AmiError:
+        return False
 
 
 def _asterisk_version(client) -> str | None:
