@@ -56,9 +56,13 @@ class AppContext:
         sys.stderr.write(f"{direction}\n")
         sys.stderr.flush()
 
-    def client(self, *, settings: object = None, **kwargs: object):
-        """A connected (not logged-in) Client (to ``settings``: one PBX of the fleet)."""
+    def client(self, *, settings: object = None, show_secrets: bool = False, **kwargs: object):
+        """A connected (not logged-in) Client (to ``settings``: one PBX of the fleet).
+
+        It masks the secrets the PBX sends unless ``show_secrets``.
+        """
         settings = settings or self.settings()
+        kwargs.setdefault("mask_secrets", not show_secrets)
         if self.debug:
             kwargs.setdefault("trace", self.trace)
         return settings.make_client(**kwargs).connect()

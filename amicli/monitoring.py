@@ -81,11 +81,17 @@ def fleet_status(checks: Sequence[PbxCheck], min_ok: int | None = None) -> Plugi
     return worst(states)
 
 
-def fleet_report(checks: Sequence[PbxCheck], what: str, min_ok: int | None = None) -> tuple[PluginStatus, list[str]]:
-    """(the fleet's state, its output lines): ``AMI OK - 12/12 PBXs {what} | perfdata``, then a line per PBX."""
+def fleet_report(
+    checks: Sequence[PbxCheck], what: str, min_ok: int | None = None, check_name: str = ""
+) -> tuple[PluginStatus, list[str]]:
+    """(the fleet's state, its output lines): ``AMI OK - 12/12 PBXs {what} | perfdata``, then a line per PBX.
+
+    ``check_name`` names the check in the line, as ``ami check`` does: ``AMI LOGIN OK - ...``.
+    """
     status = fleet_status(checks, min_ok)
     passed = sum(1 for check in checks if check.passed)
-    head = f"AMI {status.name} - {passed}/{len(checks)} PBXs {what}"
+    name = f"{check_name.upper()} " if check_name else ""
+    head = f"AMI {name}{status.name} - {passed}/{len(checks)} PBXs {what}"
     if min_ok is not None:
         head += f" (at least {min_ok} needed)"
     perf = perfdata(checks)

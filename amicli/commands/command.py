@@ -17,8 +17,10 @@ def command(cli_command: tuple[str, ...], no_prefix: bool, as_json: bool) -> int
 
     Works with Asterisk 14 and later (one Output header per line) and with
     Asterisk 13 and older (Response: Follows) alike.  The user needs
-    write=command in manager.conf.  With several PBXs, each line starts
-    with the PBX's name and ': ' (as pdsh does), unless --no-prefix.
+    write=command in manager.conf.  The CLI command is one quoted argument,
+    or several words, which are joined with spaces.  With several PBXs,
+    each line starts with the PBX's name and ': ' (as pdsh does), unless
+    --no-prefix.
 
     Exit status: 0 done, 1 the CLI command failed (unknown command, bad
     arguments), 9 some of several PBXs failed, and the usual codes for
@@ -29,6 +31,7 @@ def command(cli_command: tuple[str, ...], no_prefix: bool, as_json: bool) -> int
       ami command 'core show version'
       ami command core show channels concise | cut -d! -f1
       ami -H pbx1,pbx2 command 'core show uptime'
+      for pbx in pbx1 pbx2; do ami --profile "$pbx" command 'dialplan reload'; done
     """
     from ..output import Output
 

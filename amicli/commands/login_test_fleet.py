@@ -33,7 +33,9 @@ def check_login(app, member, warning: float, critical: float) -> PbxCheck:
     return PbxCheck(label, status, text, True, [("time", elapsed, "s", warning, critical)])
 
 
-def login_test_fleet(app, warning: float, critical: float, quiet: bool, as_json: bool, min_ok: int | None) -> int:
+def login_test_fleet(
+    app, warning: float, critical: float, quiet: bool, as_json: bool, min_ok: int | None, check_name: str = ""
+) -> int:
     from .. import client as _client  # noqa: F401 - imported before the clocks start
     from ..output import Output
 
@@ -41,7 +43,7 @@ def login_test_fleet(app, warning: float, critical: float, quiet: bool, as_json:
     run = app.runner()
     found = {id(member): check for member, check in run.answers(lambda m: check_login(app, m, warning, critical))}
     checks = [found[id(member)] for member in members]
-    status, lines = fleet_report(checks, "logged in", min_ok)
+    status, lines = fleet_report(checks, "logged in", min_ok, check_name)
     if quiet and status is PluginStatus.OK:
         return status
     out = Output(json=as_json)
