@@ -19,7 +19,7 @@ from ..options import json_option
 
 
 class PluginStatus(IntEnum):
-    """Monitoring Plugins exit codes."""
+    """The exit codes of the Monitoring Plugins API, which monitoring systems read."""
 
     #: Logged in and out within the -w threshold.
     OK = 0
