@@ -15,6 +15,7 @@ from ..context import get_app
 from ..errors import ExitCode
 from ..options import make_output, output_options
 from .queues import DefaultGroup, error, note, one_line
+from .watching import check_watch, run_watch, table_text, watch_option
 
 STATE_HELP = "up, ring, ringing, down, busy, dialing, offhook, rsrvd, dialing-offhook, pre-ring (or 0-9)"
 
@@ -72,9 +73,10 @@ def channels() -> None:
               help=f"Only channels in this state; repeat or comma-separate for several: {STATE_HELP}. "
                    "Example: --state up")
 @click.option("--count", is_flag=True, help="Print only the number of matching channels.")
+@watch_option
 @output_options
-def list_channels(pattern: str | None, states: list[int], count: bool, as_json: bool, fmt: str | None,
-                  fields: str | None, no_headers: bool) -> int:
+def list_channels(pattern: str | None, states: list[int], count: bool, watch: float | None, as_json: bool,
+                  fmt: str | None, fields: str | None, no_headers: bool) -> int:
     """One row per channel up now (CoreShowChannels).
 
     PATTERN is a shell-style glob on the channel name ('PJSIP/*',
@@ -100,10 +102,14 @@ def list_channels(pattern: str | None, states: list[int], count: bool, as_json: 
       ami channels 'Local/*' --state up,ringing
       ami channels --count --state ringing
       ami channels --json --fields Channel,DurationSeconds
+      ami channels --watch
     """
     from .. import channels as lib
 
+    check_watch(watch, as_json, count)
     out = make_output(as_json, fmt, fields, no_headers, valid=lib.KNOWN_FIELDS + lib.TABLE_COLUMNS)
+    if watch is not None:
+        return _watch_channels(out, pattern, states, watch)
     with get_app().session(need_booted=True) as client:
         rows = lib.fetch_channels(client)
     rows = lib.filter_channels(rows, pattern, states)
@@ -112,6 +118,18 @@ def list_channels(pattern: str | None, states: list[int], count: bool, as_json: 
         return ExitCode.OK
     _write_channels(out, rows)
     return ExitCode.OK
+
+
+def _watch_channels(out, pattern: str | None, states: list[int], interval: float) -> int:
+    from .. import channels as lib
+    from ..live import CHANNEL_TRIGGERS
+
+    def render(client) -> tuple[str, str]:
+        rows = lib.filter_channels(lib.fetch_channels(client), pattern, states)
+        totals = f"{len(rows)} channel{'s' if len(rows) != 1 else ''}"
+        return totals, table_text(out, lambda o: _write_channels(o, rows)) if rows else "(no channels)\n"
+
+    return run_watch(render, title="ami channels", interval=interval, triggers=CHANNEL_TRIGGERS, events="call,system")
 
 
 def _write_channels(out, rows: list[dict[str, object]]) -> None:

@@ -100,6 +100,11 @@ def login_test(warning: float, critical: float, quiet: bool, as_json: bool) -> i
       ami login-test -w 0.5 -c 1 --json
       AMI_SECRET_FILE=/etc/nagios/ami.secret ami -H "$HOSTADDRESS" -u monitor login-test -w 0.5 -c 1
     """
+    return run_login_test(warning, critical, quiet, as_json)
+
+
+def run_login_test(warning: float, critical: float, quiet: bool, as_json: bool, check_name: str = "") -> int:
+    """Connect, log in, log off and report; ``check_name`` goes in the status line (``AMI LOGIN OK``)."""
     from .. import client as _client  # noqa: F401 - imported before the clock starts
 
     app = get_app()
@@ -118,7 +123,7 @@ def login_test(warning: float, critical: float, quiet: bool, as_json: bool) -> i
     except AmiError as exc:
         elapsed = time.monotonic() - started
         status = status_for_error(exc)
-        return _report(status, str(exc), elapsed, warning, critical, facts, quiet, as_json)
+        return _report(status, str(exc), elapsed, (warning, critical), facts, quiet, as_json, check_name)
     if elapsed >= critical:
         status = PluginStatus.CRITICAL
     elif elapsed >= warning:
@@ -129,7 +134,7 @@ def login_test(warning: float, critical: float, quiet: bool, as_json: bool) -> i
     if facts.get("asterisk_version"):
         what += f", Asterisk {facts['asterisk_version']}"
     what += f", {facts['banner']}"
-    return _report(status, what, elapsed, warning, critical, facts, quiet, as_json)
+    return _report(status, what, elapsed, (warning, critical), facts, quiet, as_json, check_name)
 
 
 def _asterisk_version(client) -> str | None:
@@ -147,12 +152,13 @@ def _report(
     status: PluginStatus,
     text: str,
     elapsed: float,
-    warning: float,
-    critical: float,
+    limits: tuple[float, float],
     facts: dict[str, object],
     quiet: bool,
     as_json: bool,
+    check_name: str = "",
 ) -> int:
+    warning, critical = limits
     if quiet and status is PluginStatus.OK:
         return status
     if as_json:
@@ -164,5 +170,6 @@ def _report(
         Output(json=True).emit_json(record)
     else:
         perf = f"time={elapsed:.3f}s;{warning:.3f};{critical:.3f};0"
-        click.echo(f"AMI {status.name} - {text} | {perf}")
+        name = f"{check_name.upper()} " if check_name else ""
+        click.echo(f"AMI {name}{status.name} - {text} | {perf}")
     return int(status)

@@ -18,6 +18,7 @@ import click
 from ..context import get_app
 from ..errors import ActionError, ExitCode
 from ..options import json_option, make_output, output_options
+from .watching import check_watch, run_watch, table_text, watch_option
 
 
 class DefaultGroup(click.Group):
@@ -172,8 +173,11 @@ def queues() -> None:
 
 @queues.command("list")
 @click.argument("names", nargs=-1, metavar="[QUEUE]...", callback=one_line)
+@watch_option
 @output_options
-def list_queues(names: tuple[str, ...], as_json: bool, fmt: str | None, fields: str | None, no_headers: bool) -> int:
+def list_queues(
+    names: tuple[str, ...], watch: float | None, as_json: bool, fmt: str | None, fields: str | None, no_headers: bool
+) -> int:
     """One row per queue (QueueStatus): waiting callers, times, counters, members.
 
     \b
@@ -195,10 +199,14 @@ def list_queues(names: tuple[str, ...], as_json: bool, fmt: str | None, fields: 
       ami queues
       ami queues support sales
       ami queues --json | jq 'select(.Calls > 0) | .Queue'
+      ami queues --watch
     """
     from .. import queues as lib
 
+    check_watch(watch, as_json)
     out = make_output(as_json, fmt, fields, no_headers, valid=lib.QUEUE_FIELDS)
+    if watch is not None:
+        return _watch_queues(out, names, watch)
     status = _run_listing(lambda client: lib.queue_status(client, names))
     rows = status.queues  # type: ignore[attr-defined]
     if rows:
@@ -211,6 +219,22 @@ def list_queues(names: tuple[str, ...], as_json: bool, fmt: str | None, fields: 
     elif not names:
         note("the PBX has no queues")
     return report_missing(status.missing)  # type: ignore[attr-defined]
+
+
+def _watch_queues(out, names: tuple[str, ...], interval: float) -> int:
+    from .. import queues as lib
+    from ..live import QUEUE_TRIGGERS
+
+    def render(client) -> tuple[str, str]:
+        rows = lib.queue_status(client, names).queues
+        waiting = sum(q.get("Calls") or 0 for q in rows)  # type: ignore[misc]
+        available = sum(q.get("Available") or 0 for q in rows)  # type: ignore[misc]
+        totals = f"{len(rows)} queues, {waiting} waiting, {available} agents available"
+        table = [lib.queue_table_row(q) for q in rows]
+        text = table_text(out, lambda o: o.rows(table, lib.QUEUE_COLUMNS, titles=lib.QUEUE_TITLES))
+        return totals, text
+
+    return run_watch(render, title="ami queues", interval=interval, triggers=QUEUE_TRIGGERS, events="agent,system")
 
 
 @queues.command("members")
