@@ -139,8 +139,9 @@ def test_exit_codes_come_from_the_real_table() -> None:
     root = GENERATED["man/ami.1"]
     for member in ExitCode:
         assert _code_tag(member) in root
+    own = {f"man/ami-{name}.1" for name in COMMANDS if declared(name, "OWN_EXIT_STATUSES")}
     for rel in PAGES:
-        if rel != "man/ami-login-test.1":
+        if rel not in own:
             for member in manpage.general_codes():
                 assert _code_tag(member) in GENERATED[rel], rel
 
@@ -173,7 +174,9 @@ def test_login_test_page_has_the_monitoring_plugins_codes() -> None:
 
 
 def test_plugin_commands_are_those_with_statuses_of_their_own() -> None:
-    assert PLUGIN_COMMANDS == {name for name in COMMANDS if declared(name, "OWN_EXIT_STATUSES")}
+    # The usage errors of PLUGIN_COMMANDS are mapped in amicli/cli.py; other commands with statuses of
+    # their own (ami check) map them themselves.
+    assert PLUGIN_COMMANDS <= {name for name in COMMANDS if declared(name, "OWN_EXIT_STATUSES")}
 
 
 def test_ami_help_lists_every_exit_code() -> None:
