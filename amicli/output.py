@@ -132,10 +132,9 @@ class Output:
             self.flush()
             return count
         names = keys or list(columns or schema.columns)
-        if keys:
+        if schema.table_row is not None:
+            # The table's values beside the row's own (a "Server" tag, a JSON key in --fields).
             shown = [schema.full_row(row, table_first=True) for row in rows]
-        elif schema.table_row is not None:
-            shown = [schema.table_row(row) for row in rows]
         else:
             shown = list(rows)
         table = [[_cell(_pick(row, key)) for key in names] for row in shown]
@@ -149,6 +148,8 @@ class Output:
         headers = [schema.title(key) for key in names]
         if not keys and not self.wide and not self.csv and self.fmt != "tsv":
             ranked = [names.index(k) for k in schema.priority if k in names]
+            if "Server" in names and names.index("Server") not in ranked:
+                ranked.insert(1, names.index("Server"))  # with several PBXs, which one matters
             ranked += [i for i in range(len(names)) if i not in ranked]
             keep = fit_columns(table, headers, ranked, self.fmt, terminal_width())
             if len(keep) < len(names):

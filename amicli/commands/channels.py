@@ -15,7 +15,7 @@ from ..completion_values import complete_states
 from ..context import get_app
 from ..errors import ExitCode
 from ..options import make_output, output_options
-from .queues import DefaultGroup, error, note, one_line
+from .queues import DefaultGroup, error, fleet_fields, note, one_line
 from .watching import check_watch, run_watch, table_text, watch_option
 
 #: The columns kept first when the terminal is narrow.
@@ -39,7 +39,7 @@ def channel_schema():
     from ..tables import Schema
 
     return Schema(
-        json_keys=lib.KNOWN_FIELDS,
+        json_keys=fleet_fields(lib.KNOWN_FIELDS),
         columns=lib.TABLE_COLUMNS,
         titles=lib.TABLE_TITLES,
         priority=PRIORITY,
@@ -76,7 +76,9 @@ def _regex(ctx: click.Context, param: click.Parameter, value: str | None) -> re.
 EPILOG = """\b
 Exit status: 0 done, 1 the PBX refused or a channel is gone (or --match
 matched nothing), 2 usage (also: several channels match and --yes is
-missing), 4 permission denied.
+missing), 4 permission denied, 9 some of several PBXs failed.  With
+several PBXs, rows carry a Server column and hangup acts on each PBX
+where the channels are up (--dry-run shows which).
 
 \b
 Examples:
@@ -154,6 +156,10 @@ def list_channels(
     out = make_output(as_json, fmt, fields, no_headers, schema=channel_schema())
     if watch is not None:
         return _watch_channels(out, pattern, states, watch)
+    if len(get_app().fleet()) > 1:
+        from .channels_fleet import list_fleet
+
+        return list_fleet(out, pattern, states, count)
     with get_app().session(need_booted=True) as client:
         rows = lib.fetch_channels(client)
     rows = lib.filter_channels(rows, pattern, states)
@@ -242,6 +248,10 @@ def hangup(
     if regex is None and not names:
         raise click.UsageError("give the channels to hang up, or --match REGEX")
     out = make_output(as_json, fmt, fields, no_headers, schema=channel_schema())
+    if len(get_app().fleet()) > 1:
+        from .channels_fleet import hangup_fleet
+
+        return hangup_fleet(out, list(names), regex, yes, dry_run, cause)
     with get_app().session(need_booted=True) as client:
         if regex is not None:
             return _hangup_matching(client, out, regex, yes, dry_run, cause)

@@ -15,8 +15,8 @@ from ..errors import ExitCode
 from ..options import make_output, output_options
 from .queues import DefaultGroup, one_line
 
-ENDPOINT_COLUMNS = ["Endpoint", "State", "Contacts", "ContactStatus", "RTT", "ActiveChannels"]
-ENDPOINT_TITLES = {"ContactStatus": "Status", "RTT": "RTT (ms)", "ActiveChannels": "Channels"}
+ENDPOINT_COLUMNS = ["Endpoint", "Technology", "State", "Contacts", "ContactStatus", "RTT", "ActiveChannels"]
+ENDPOINT_TITLES = {"Technology": "Tech", "ContactStatus": "Status", "RTT": "RTT (ms)", "ActiveChannels": "Channels"}
 ENDPOINT_FIELDS = [
     "Endpoint", "Technology", "State", "Available", "ActiveChannels", "RoundtripUsec", "Contacts", "Aors",
     "Auths", "OutboundAuths", "Transport", "Description", "ContactStatus", "RTT",
