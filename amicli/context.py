@@ -40,7 +40,12 @@ class AppContext:
         settings = self.settings()
         if self.debug:
             kwargs.setdefault("trace", self.trace)
-        return settings.make_client(**kwargs).connect()
+        from .errors import UntrustedCertificate
+
+        try:
+            return settings.make_client(**kwargs).connect()
+        except UntrustedCertificate as exc:
+            raise UntrustedCertificate(f"{exc} (use --ca-file, or --insecure to skip the check)") from None
 
     def session(self, *, events: str = "off", need_booted: bool = False, **kwargs: object):
         """A connected, logged-in Client; use it as a context manager.
@@ -50,6 +55,7 @@ class AppContext:
         action fails before the PBX has finished booting.
         """
         from .config import load_secret, require_user
+        from .errors import ChallengeRefused
 
         settings = self.settings()
         user = require_user(settings)
@@ -61,16 +67,13 @@ class AppContext:
         client.watch_boot = need_booted
         try:
             client.login(user, secret, auth=settings.auth, events=events)
+        except ChallengeRefused as exc:
+            client.close()
+            raise ChallengeRefused(f"{exc}; try --auth plain") from None
         except BaseException:
             client.close()
             raise
         return client
-
-
-def warn(message: str) -> None:
-    """One line on stderr, for what is worth saying but is not an error."""
-    sys.stderr.write(f"ami: warning: {message}\n")
-    sys.stderr.flush()
 
 
 def get_app(ctx: click.Context | None = None) -> AppContext:

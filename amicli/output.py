@@ -63,9 +63,6 @@ def get_field(row: Mapping[str, object], *names: str) -> object:
     return None
 
 
-_pick = get_field
-
-
 @dataclass
 class Output:
     """Where and how a command writes its data.
@@ -90,7 +87,7 @@ class Output:
     def emit_json(self, obj: Mapping[str, object], flush: bool = True) -> None:
         """Write one JSON object as one line (restricted to ``--fields``)."""
         if self.fields:
-            obj = {name: _pick(obj, name) for name in self.fields}
+            obj = {name: get_field(obj, name) for name in self.fields}
         self.stream.write(json_line(obj))
         if flush:
             self.stream.flush()
@@ -119,7 +116,7 @@ class Output:
         names = list(self.fields or columns)
         table = []
         for row in rows:
-            table.append([_cell(_pick(row, name)) for name in names])
+            table.append([_cell(get_field(row, name)) for name in names])
             count += 1
         self.table(table, [(titles or {}).get(n, n) for n in names])
         return count
@@ -142,6 +139,20 @@ def _cell(value: object) -> object:
     if isinstance(value, (list, tuple)):
         return "\n".join(str(v) for v in value)
     return value
+
+
+def report(message: str, level: str = "") -> None:
+    """One line for people on stderr: ``ami: LEVEL: MESSAGE`` (``ami: MESSAGE`` without a level).
+
+    ``level`` is ``error``, ``warning``, ``note`` or empty.  A stderr that
+    is closed or gone is ignored: a note must never end the command.
+    """
+    line = f"ami: {level}: {message}\n" if level else f"ami: {message}\n"
+    try:
+        sys.stderr.write(line)
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
 
 
 def table_formats() -> list[str]:

@@ -24,7 +24,6 @@ the module: ``fuzz: N examples``.
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import threading
@@ -379,7 +378,7 @@ def run_event_stream(port: int, fmt: str) -> tuple[list[str], object]:
             raise AssertionError("no reconnect asked for")
 
         stream = EventStream(
-            no_reconnect, client, early, StreamOptions(fmt=fmt), EventFilter(), out_fd=write_fd, err=io.StringIO()
+            no_reconnect, client, early, StreamOptions(fmt=fmt), EventFilter(), out_fd=write_fd
         )
         result = stream.run()
     finally:
