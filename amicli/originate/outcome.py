@@ -29,6 +29,7 @@ REFUSED = "refused"  # the PBX refused the Originate action itself
 UNKNOWN = "unknown"  # queued (perhaps), but the outcome never came
 QUEUED = "queued"  # --no-wait: the PBX queued the call
 
+
 class OutcomeUnknown(AmiError):
     """The call was (perhaps) placed, but how it ended is not known."""
 
