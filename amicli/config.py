@@ -14,7 +14,9 @@ import stat
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
+from .booleans import parse_bool
 from .client import DEFAULT_PORT, DEFAULT_TIMEOUT, DEFAULT_TLS_PORT, Client
 from .errors import ConfigError
 
@@ -69,12 +71,10 @@ def _check_private(path: Path) -> None:
 
 
 def _as_bool(value: str, what: str) -> bool:
-    lowered = value.strip().lower()
-    if lowered in ("1", "yes", "true", "on"):
-        return True
-    if lowered in ("0", "no", "false", "off", ""):
-        return False
-    raise ConfigError(f"{what}: expected yes or no, got {value!r}")
+    truth = parse_bool(value) if value.strip() else False
+    if truth is None:
+        raise ConfigError(f"{what}: expected yes or no, got {value!r}")
+    return truth
 
 
 @dataclass
@@ -125,24 +125,48 @@ def resolve(
     """
     settings = Settings()
     profile_name = given.get("profile")
-    parser = read_profiles(path)
-    section: dict[str, str] = {}
-    if profile_name:
-        if not parser.has_section(str(profile_name)):
-            names = ", ".join(parser.sections()) or "none"
-            raise ConfigError(f"no profile {profile_name!r} in {path or config_path()} (profiles: {names})")
-        section = dict(parser.items(str(profile_name)))
-    elif parser.has_section("default"):
-        section = dict(parser.items("default"))
-    unknown = sorted(set(section) - set(PROFILE_KEYS))
-    if unknown:
-        raise ConfigError(f"{path or config_path()}: unknown key {unknown[0]!r} (known: {', '.join(PROFILE_KEYS)})")
+    section = _profile_section(str(profile_name) if profile_name else None, path)
     settings.profile = str(profile_name) if profile_name else ("default" if section else None)
 
     def pick(name: str) -> object:
         value = given.get(name)
         return value if value is not None else section.get(name)
 
+    _apply_connection(settings, pick, given, section)
+    settings.debug = bool(given.get("debug"))
+
+    secret = given.get("secret")
+    if secret:
+        settings.secret, settings.secret_source = str(secret), "AMI_SECRET"
+    elif secret_file:
+        settings.secret, settings.secret_source = read_secret_file(secret_file), "--secret-file"
+    elif "secret" in section:
+        _check_private(path or config_path())
+        settings.secret, settings.secret_source = section["secret"], "profile"
+    return settings
+
+
+def _profile_section(profile_name: str | None, path: Path | None) -> dict[str, str]:
+    """The keys of the profile asked for (or of ``default``, when there is one), checked."""
+    parser = read_profiles(path)
+    section: dict[str, str] = {}
+    if profile_name:
+        if not parser.has_section(profile_name):
+            names = ", ".join(parser.sections()) or "none"
+            raise ConfigError(f"no profile {profile_name!r} in {path or config_path()} (profiles: {names})")
+        section = dict(parser.items(profile_name))
+    elif parser.has_section("default"):
+        section = dict(parser.items("default"))
+    unknown = sorted(set(section) - set(PROFILE_KEYS))
+    if unknown:
+        raise ConfigError(f"{path or config_path()}: unknown key {unknown[0]!r} (known: {', '.join(PROFILE_KEYS)})")
+    return section
+
+
+def _apply_connection(
+    settings: Settings, pick: Callable[[str], object], given: dict[str, object], section: dict[str, str]
+) -> None:
+    """Host, port, user, timeout, TLS, CA file and login method, each checked (in this order)."""
     host = pick("host")
     if host:
         settings.host = str(host)
@@ -165,11 +189,7 @@ def resolve(
         if settings.timeout <= 0:
             raise ConfigError("timeout: must be more than 0 seconds")
     for flag in ("tls", "insecure"):
-        value = given.get(flag)
-        if value is None and flag in section:
-            value = _as_bool(section[flag], f"{flag} in profile")
-        if value is not None:
-            setattr(settings, flag, bool(value))
+        _apply_flag(settings, flag, given.get(flag), section)
     ca_file = pick("ca_file")
     settings.ca_file = str(ca_file) if ca_file else None
     auth = pick("auth")
@@ -177,17 +197,14 @@ def resolve(
         if str(auth) not in AUTH_METHODS:
             raise ConfigError(f"auth: expected md5 or plain, got {auth!r}")
         settings.auth = str(auth)
-    settings.debug = bool(given.get("debug"))
 
-    secret = given.get("secret")
-    if secret:
-        settings.secret, settings.secret_source = str(secret), "AMI_SECRET"
-    elif secret_file:
-        settings.secret, settings.secret_source = read_secret_file(secret_file), "--secret-file"
-    elif "secret" in section:
-        _check_private(path or config_path())
-        settings.secret, settings.secret_source = section["secret"], "profile"
-    return settings
+
+def _apply_flag(settings: Settings, flag: str, given: object, section: dict[str, str]) -> None:
+    value = given
+    if value is None and flag in section:
+        value = _as_bool(section[flag], f"{flag} in profile")
+    if value is not None:
+        setattr(settings, flag, bool(value))
 
 
 def read_secret_file(name: str) -> str:

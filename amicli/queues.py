@@ -22,6 +22,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
+from .booleans import parse_bool
 from .client import Client, Reply
 from .errors import ActionError
 from .output import get_field
@@ -155,13 +156,9 @@ def _convert(kind: str | None, value: str) -> object:
         if kind == _FLOAT:
             return float(text)
         if kind == _BOOL:
-            if text in ("0", "1"):
-                return text == "1"
-            lowered = text.lower()
-            if lowered in ("yes", "true", "on"):
-                return True
-            if lowered in ("no", "false", "off"):
-                return False
+            truth = parse_bool(text)
+            if truth is not None:
+                return truth
     except ValueError:
         pass
     return value
