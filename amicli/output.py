@@ -101,17 +101,22 @@ class Output:
         columns: Sequence[str],
         *,
         titles: Mapping[str, str] | None = None,
+        flush: bool = True,
     ) -> int:
         """Write rows as JSON Lines or as one table; return how many.
 
         ``columns`` are the keys shown in a table by default (in order);
         JSON shows every key of each row unless ``--fields`` is given.
+        ``flush``: each JSON line as it is written (for a consumer that reads
+        as rows come); else once at the end (a list fetched whole).
         """
         count = 0
         if self.json:
             for row in rows:
-                self.emit_json(row)
+                self.emit_json(row, flush=flush)
                 count += 1
+            if not flush:
+                self.stream.flush()
             return count
         names = list(self.fields or columns)
         table = []

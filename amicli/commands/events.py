@@ -51,41 +51,71 @@ def _check_server_filters(ctx: click.Context, param: click.Parameter, value: tup
 
 @click.command()
 @click.option(
-    "--event", "-e", "names", multiple=True, metavar="NAME", shell_complete=complete_event_names,
+    "--event",
+    "-e",
+    "names",
+    multiple=True,
+    metavar="NAME",
+    shell_complete=complete_event_names,
     help="Only events of this name (case-insensitive); repeat for any of several. Example: -e Hangup -e Cdr",
 )
 @click.option(
-    "--filter", "-f", "tests", multiple=True, metavar="EXPR", callback=_check_filters,
+    "--filter",
+    "-f",
+    "tests",
+    multiple=True,
+    metavar="EXPR",
+    callback=_check_filters,
     help="Only events whose header matches: Key=Value, Key!=Value, Key~REGEX, Key!~REGEX; repeat and all "
     "must hold. Example: -f Context=default -f 'Channel~^PJSIP/'",
 )
 @click.option(
-    "--mask", metavar="CLASSES", callback=_check_mask, shell_complete=complete_mask_classes,
+    "--mask",
+    metavar="CLASSES",
+    callback=_check_mask,
+    shell_complete=complete_mask_classes,
     help="Ask the PBX for these event classes only (the Login Events mask): system, call, cdr, agent, user, "
     "dialplan, ... Example: --mask call,cdr",
 )
 @click.option(
-    "--server-filter", "server_filters", multiple=True, metavar="REGEX", callback=_check_server_filters,
+    "--server-filter",
+    "server_filters",
+    multiple=True,
+    metavar="REGEX",
+    callback=_check_server_filters,
     help="Ask the PBX to send only events whose text matches REGEX (the Filter action; '!REGEX' excludes). "
     "Without the permission for it, filters here instead. Example: --server-filter 'Event: Hangup'",
 )
 @click.option("--count", "-n", type=click.IntRange(min=1), metavar="N", help="Exit 0 after N matching events.")
 @click.option(
-    "--timeout", "-t", "duration", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS",
+    "--timeout",
+    "-t",
+    "duration",
+    type=click.FloatRange(min=0, min_open=True),
+    metavar="SECONDS",
     help="Stop after SECONDS: exit 0, or 1 if --count was given and not reached. Example: -n 1 -t 30",
 )
 @click.option("--json", "as_json", is_flag=True, help="JSON Lines: one object per event, keys as Asterisk names them.")
 @click.option(
-    "--format", "fmt", type=click.Choice(["text", "ami", "json"]), default=None,
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "ami", "json"]),
+    default=None,
     help="text: one line per event [default]; ami: the messages as received; json: as --json.",
 )
 @click.option(
-    "--buffer", "buffer_size", type=click.IntRange(1, 10_000_000), default=None, metavar="N",
+    "--buffer",
+    "buffer_size",
+    type=click.IntRange(1, 10_000_000),
+    default=None,
+    metavar="N",
     help="Events held while the output is slow [default: 10000]; past that they are dropped and counted.",
 )
 @click.option("--reconnect", is_flag=True, help="When the connection drops or the PBX restarts, reconnect and go on.")
 @click.option(
-    "--keepalive", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS",
+    "--keepalive",
+    type=click.FloatRange(min=0, min_open=True),
+    metavar="SECONDS",
     help="Send a Ping every SECONDS; no answer within the global --timeout means the connection is dead.",
 )
 def events(

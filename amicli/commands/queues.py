@@ -10,96 +10,22 @@ members of a queue called ``members``.
 
 from __future__ import annotations
 
-import sys
 from typing import Callable, Sequence
 
 import click
 
 from ..context import get_app
 from ..errors import ActionError, ExitCode
-from ..options import json_option, make_output, output_options
-
-
-class DefaultGroup(click.Group):
-    """A group whose first word, when it is not a subcommand, goes to a default subcommand.
-
-    ``ami queues support`` runs ``ami queues list support``; ``--`` forces
-    what follows to be arguments of the default subcommand.
-    """
-
-    def __init__(self, *args: object, default_command: str = "list", **kwargs: object) -> None:
-        kwargs.setdefault("invoke_without_command", True)
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        self.default_command = default_command
-
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        if not args:
-            args = [self.default_command]
-        elif args[0] == "--":
-            args = [self.default_command, *args]
-        elif args[0] not in self.commands and args[0] not in ctx.help_option_names:
-            # Options may come before the subcommand (`ami queues --json members`):
-            # the first word that is not an option or an option's value decides.
-            word = self._first_word(args)
-            if word is not None and word in self.commands and word != self.default_command:
-                index = args.index(word)
-                args = [word, *args[:index], *args[index + 1 :]]
-            else:
-                args = [self.default_command, *args]
-        return super().parse_args(ctx, args)
-
-    def _first_word(self, args: list[str]) -> str | None:
-        """The first argument that is not an option of the default command or its value."""
-        default = self.commands.get(self.default_command)
-        takes_value = set()
-        if default is not None:
-            for param in default.params:
-                if isinstance(param, click.Option) and not param.is_flag and not param.count:
-                    takes_value.update(param.opts)
-        skip = False
-        for arg in args:
-            if skip:
-                skip = False
-                continue
-            if arg == "--":
-                return None
-            if arg.startswith("-") and arg != "-":
-                skip = arg in takes_value
-                continue
-            return arg
-        return None
-
-
-def one_line(ctx: click.Context, param: click.Parameter, value: object) -> object:
-    """Refuse empty values and line breaks (they would break the AMI framing)."""
-    values = value if isinstance(value, tuple) else (value,)
-    for item in values:
-        if item is None:
-            continue
-        if not isinstance(item, str):
-            continue
-        if "\r" in item or "\n" in item:
-            raise click.BadParameter("must be one line (no line breaks)")
-        if not item.strip():
-            raise click.BadParameter("must not be empty")
-    return value
-
-
-def error(message: str) -> None:
-    """One ``ami: error:`` line on stderr (the command goes on)."""
-    sys.stderr.write(f"ami: error: {message}\n")
-    sys.stderr.flush()
-
-
-def note(message: str) -> None:
-    sys.stderr.write(f"ami: {message}\n")
-    sys.stderr.flush()
+from ..options import json_option, make_output, one_line, output_options
+from ..output import report
+from . import tables
+from .default_group import DefaultGroup
 
 
 def report_missing(missing: Sequence[str]) -> int:
     """A line per queue name the PBX does not know; the exit code."""
     for name in missing:
-        error(f"no such queue: '{name}'")
+        report(f"no such queue: '{name}'", "error")
     return ExitCode.ACTION_FAILED if missing else ExitCode.OK
 
 
@@ -174,24 +100,33 @@ def list_queues(names: tuple[str, ...], as_json: bool, fmt: str | None, fields: 
     rows = status.queues  # type: ignore[attr-defined]
     if rows:
         if out.json:
-            for queue in rows:
-                out.emit_json(queue, flush=False)
-            out.flush()
+            out.rows(rows, tables.QUEUE_COLUMNS, flush=False)
         else:
-            out.rows([lib.queue_table_row(q) for q in rows], lib.QUEUE_COLUMNS, titles=lib.QUEUE_TITLES)
+            out.rows([tables.queue_table_row(q) for q in rows], tables.QUEUE_COLUMNS, titles=tables.QUEUE_TITLES)
     elif not names:
-        note("the PBX has no queues")
+        report("the PBX has no queues")
     return report_missing(status.missing)  # type: ignore[attr-defined]
 
 
 @queues.command("members")
 @click.argument("names", nargs=-1, metavar="[QUEUE]...", callback=one_line)
 @click.option("--paused", "only_paused", is_flag=True, help="Only the paused members.")
-@click.option("--available", "only_available", is_flag=True,
-              help="Only the members that can take a call now (logged in, not in use, not paused).")
+@click.option(
+    "--available",
+    "only_available",
+    is_flag=True,
+    help="Only the members that can take a call now (logged in, not in use, not paused).",
+)
 @output_options
-def list_members(names: tuple[str, ...], only_paused: bool, only_available: bool, as_json: bool, fmt: str | None,
-                 fields: str | None, no_headers: bool) -> int:
+def list_members(
+    names: tuple[str, ...],
+    only_paused: bool,
+    only_available: bool,
+    as_json: bool,
+    fmt: str | None,
+    fields: str | None,
+    no_headers: bool,
+) -> int:
     """One row per queue member (QueueStatus's QueueMember events).
 
     \b
@@ -217,7 +152,9 @@ def list_members(names: tuple[str, ...], only_paused: bool, only_available: bool
         members = [m for m in members if lib.get_field(m, "Paused") is True]
     if only_available:
         members = [m for m in members if lib.member_available(m)]
-    return _print_rows(out, status, names, members, lib.member_table_row, lib.MEMBER_COLUMNS, lib.MEMBER_TITLES)
+    return _print_rows(
+        out, status, names, members, tables.member_table_row, tables.MEMBER_COLUMNS, tables.MEMBER_TITLES
+    )
 
 
 @queues.command("callers")
@@ -241,7 +178,9 @@ def list_callers(names: tuple[str, ...], as_json: bool, fmt: str | None, fields:
     out = make_output(as_json, fmt, fields, no_headers, valid=lib.CALLER_FIELDS)
     status = _run_listing(lambda client: lib.queue_status(client, names))
     callers = status.callers  # type: ignore[attr-defined]
-    return _print_rows(out, status, names, callers, lib.caller_table_row, lib.CALLER_COLUMNS, lib.CALLER_TITLES)
+    return _print_rows(
+        out, status, names, callers, tables.caller_table_row, tables.CALLER_COLUMNS, tables.CALLER_TITLES
+    )
 
 
 def _print_rows(out, status, names, rows, table_row, columns, titles) -> int:
@@ -251,7 +190,7 @@ def _print_rows(out, status, names, rows, table_row, columns, titles) -> int:
     elif rows:
         out.rows([table_row(r) for r in rows], columns, titles=titles)
     if not names and not status.queues:
-        note("the PBX has no queues")
+        report("the PBX has no queues")
     return report_missing(status.missing)
 
 
@@ -275,11 +214,11 @@ def summary(names: tuple[str, ...], as_json: bool, fmt: str | None, fields: str 
     out = make_output(as_json, fmt, fields, no_headers, valid=lib.SUMMARY_FIELDS)
     rows, missing = _run_listing(lambda client: lib.queue_summary(client, names))  # type: ignore[misc]
     if out.json:
-        out.rows(rows, lib.SUMMARY_COLUMNS)
+        out.rows(rows, tables.SUMMARY_COLUMNS)
     elif rows:
-        out.rows(rows, lib.SUMMARY_COLUMNS, titles=lib.SUMMARY_TITLES)
+        out.rows(rows, tables.SUMMARY_COLUMNS, titles=tables.SUMMARY_TITLES)
     elif not names:
-        note("the PBX has no queues")
+        report("the PBX has no queues")
     return report_missing(missing)
 
 
@@ -305,14 +244,26 @@ def _act(headers: list[tuple[str, str]], as_json: bool, done: str) -> int:
 @click.argument("queue", callback=one_line)
 @click.argument("interface", callback=one_line)
 @click.option("--name", metavar="NAME", callback=one_line, help="The member's name (MemberName). Example: --name Dave")
-@click.option("--penalty", type=click.IntRange(0), metavar="N",
-              help="Penalty: members with lower ones ring first. [default: 0]")
+@click.option(
+    "--penalty", type=click.IntRange(0), metavar="N", help="Penalty: members with lower ones ring first. [default: 0]"
+)
 @click.option("--paused", is_flag=True, help="Add the member paused.")
-@click.option("--state-interface", metavar="DEVICE", callback=one_line,
-              help="Read the member's busy/free state from DEVICE. Example: --state-interface PJSIP/2002")
+@click.option(
+    "--state-interface",
+    metavar="DEVICE",
+    callback=one_line,
+    help="Read the member's busy/free state from DEVICE. Example: --state-interface PJSIP/2002",
+)
 @json_option
-def add(queue: str, interface: str, name: str | None, penalty: int | None, paused: bool,
-        state_interface: str | None, as_json: bool) -> int:
+def add(
+    queue: str,
+    interface: str,
+    name: str | None,
+    penalty: int | None,
+    paused: bool,
+    state_interface: str | None,
+    as_json: bool,
+) -> int:
     """Add INTERFACE to QUEUE as a dynamic member (QueueAdd).
 
     The PBX refuses a queue that does not exist and an interface that is
@@ -325,8 +276,9 @@ def add(queue: str, interface: str, name: str | None, penalty: int | None, pause
     """
     from .. import queues as lib
 
-    headers = lib.add_request(queue, interface, name=name, penalty=penalty, paused=True if paused else None,
-                              state_interface=state_interface)
+    headers = lib.add_request(
+        queue, interface, name=name, penalty=penalty, paused=True if paused else None, state_interface=state_interface
+    )
     state = " (paused)" if paused else ""
     return _act(headers, as_json, f"added {interface} to queue {queue}{state}")
 
@@ -354,8 +306,9 @@ def remove(queue: str, interface: str, as_json: bool) -> int:
 @queues.command("pause")
 @click.argument("interface", callback=one_line)
 @click.option("--queue", metavar="QUEUE", callback=one_line, help="Only in this queue [default: every queue it is in].")
-@click.option("--reason", metavar="TEXT", callback=one_line,
-              help="Why (shown as PausedReason). Example: --reason lunch")
+@click.option(
+    "--reason", metavar="TEXT", callback=one_line, help="Why (shown as PausedReason). Example: --reason lunch"
+)
 @json_option
 def pause(interface: str, queue: str | None, reason: str | None, as_json: bool) -> int:
     """Pause member INTERFACE: it gets no calls until unpaused (QueuePause).
