@@ -120,7 +120,7 @@ def resolve(
     """Fill the settings not given by option or environment from the profile.
 
     ``given`` maps setting names to what click resolved (None when unset).
-    The secret itself is read later, by :func:`load_secret`, so that commands
+    The secret itself is read later (``AppContext.session``), so that commands
     that need none (``sim``, ``completion``) never touch it.
     """
     settings = Settings()
@@ -221,28 +221,3 @@ def read_secret_file(name: str) -> str:
     if not secret:
         raise ConfigError(f"secret file {name} is empty")
     return secret
-
-
-def load_secret(settings: Settings) -> str:
-    """The secret, prompting on the terminal when no source gave one."""
-    if settings.secret:
-        return settings.secret
-    if sys.stdin.isatty() and sys.stderr.isatty():
-        import getpass
-
-        try:
-            secret = getpass.getpass(f"AMI secret for {settings.user}@{settings.host}: ")
-        except EOFError:
-            secret = ""
-        if secret:
-            settings.secret = secret
-            return secret
-    raise ConfigError(
-        "no secret given: set AMI_SECRET, use --secret-file PATH (or - for stdin), or put it in a profile"
-    )
-
-
-def require_user(settings: Settings) -> str:
-    if not settings.user:
-        raise ConfigError("no user given: use --user NAME, AMI_USER, or a profile")
-    return settings.user

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 
 import click
 
+from .errors import ConfigError
+
 
 @dataclass
 class AppContext:
@@ -54,12 +56,11 @@ class AppContext:
         ``Client.request_booted`` waits for it (within the timeout) when an
         action fails before the PBX has finished booting.
         """
-        from .config import load_secret, require_user
         from .errors import ChallengeRefused
 
         settings = self.settings()
-        user = require_user(settings)
-        secret = load_secret(settings)
+        user = _require_user(settings)
+        secret = _load_secret(settings)
         if need_booted and events == "off":
             # FullyBooted and SuccessfulAuth tell whether the PBX has booted.
             events = "system,security"
@@ -79,3 +80,28 @@ class AppContext:
 def get_app(ctx: click.Context | None = None) -> AppContext:
     ctx = ctx or click.get_current_context()
     return ctx.find_object(AppContext) or AppContext()
+
+
+def _load_secret(settings) -> str:  # settings: config.Settings (imported lazily)
+    """The secret, prompting on the terminal when no source gave one."""
+    if settings.secret:
+        return settings.secret
+    if sys.stdin.isatty() and sys.stderr.isatty():
+        import getpass
+
+        try:
+            secret = getpass.getpass(f"AMI secret for {settings.user}@{settings.host}: ")
+        except EOFError:
+            secret = ""
+        if secret:
+            settings.secret = secret
+            return secret
+    raise ConfigError(
+        "no secret given: set AMI_SECRET, use --secret-file PATH (or - for stdin), or put it in a profile"
+    )
+
+
+def _require_user(settings) -> str:
+    if not settings.user:
+        raise ConfigError("no user given: use --user NAME, AMI_USER, or a profile")
+    return settings.user
