@@ -21,10 +21,19 @@ from ..options import json_option
 class PluginStatus(IntEnum):
     """Monitoring Plugins exit codes."""
 
+    #: Logged in and out within the -w threshold.
     OK = 0
+    #: Logged in, but connect and login took longer than -w seconds.
     WARNING = 1
+    #: Connection refused, host unreachable, login refused, TLS failure, no answer within --timeout,
+    #: or slower than -c seconds.
     CRITICAL = 2
+    #: The peer is not an AMI server, the configuration is unusable, or the command line is wrong.
     UNKNOWN = 3
+
+
+#: This command exits with these statuses instead of the ami ones (amicli/errors.py).
+OWN_EXIT_STATUSES = PluginStatus
 
 
 def status_for_error(exc: AmiError) -> PluginStatus:

@@ -11,6 +11,15 @@ from ..errors import AmiError, ExitCode
 from ..options import output_options
 from ..output import report
 
+#: Exit statuses this command adds to the general ones: how a placed call ended.
+EXTRA_EXIT_CODES = (
+    ExitCode.BUSY,
+    ExitCode.NO_ANSWER,
+    ExitCode.CONGESTION,
+    ExitCode.CALL_FAILED,
+    ExitCode.OUTCOME_UNKNOWN,
+)
+
 EPILOG = """\b
 Exit status (one call):
   0   answered (or queued, with --no-wait)
