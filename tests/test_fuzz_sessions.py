@@ -377,9 +377,7 @@ def run_event_stream(port: int, fmt: str) -> tuple[list[str], object]:
         def no_reconnect():
             raise AssertionError("no reconnect asked for")
 
-        stream = EventStream(
-            no_reconnect, client, early, StreamOptions(fmt=fmt), EventFilter(), out_fd=write_fd
-        )
+        stream = EventStream(no_reconnect, client, early, StreamOptions(fmt=fmt), EventFilter(), out_fd=write_fd)
         result = stream.run()
     finally:
         os.close(write_fd)
