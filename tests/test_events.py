@@ -29,7 +29,6 @@ from amicli.events import (
 )
 from amicli.protocol import Message, Parser
 from amicli.sim.events import recorded_blocks, start_load
-from amicli.sim.server import ACTIONS
 
 MONITOR = {"AMI_USER": "monitor", "AMI_SECRET": "m0nitor"}
 PLAIN = {"AMI_AUTH": "plain"}
@@ -391,13 +390,13 @@ def test_server_filter_without_permission_filters_here(sim, streams) -> None:
 
 def test_ctrl_c_sends_logoff_and_exits_130(sim, streams, monkeypatch) -> None:
     seen: list[str] = []
-    original = ACTIONS["logoff"].handler
+    original = sim.handlers.actions["logoff"].handler
 
-    def spy(session, request) -> None:
+    def spy(pbx, session, request) -> None:
         seen.append(session.user.name if session.user else "?")
-        original(session, request)
+        original(pbx, session, request)
 
-    monkeypatch.setattr(ACTIONS["logoff"], "handler", spy)
+    monkeypatch.setattr(sim.handlers.actions["logoff"], "handler", spy)
     stream = streams(["--json"], sim.port)
     logged_in(sim)
     user_event(sim, "Before")
@@ -432,7 +431,7 @@ def test_closed_pipe_exits_quietly(sim) -> None:
 def test_slow_consumer_gets_drops_reported_not_a_disconnect(sim, streams) -> None:
     stream = streams(["--json", "--buffer", "100"], sim.port)
     session = logged_in(sim)[0]
-    start_load(sim, 30_000, [session])
+    start_load(sim.pbx, 30_000, [session])
     # Nobody reads the output for a while: the pipe fills, ami keeps reading.
     time.sleep(1.5)
     assert session.alive
@@ -541,8 +540,10 @@ def test_keepalive_finds_a_dead_peer(streams) -> None:
 
 def test_keepalive_pings_a_live_peer(sim, streams, monkeypatch) -> None:
     pings: list[float] = []
-    original = ACTIONS["ping"].handler
-    monkeypatch.setattr(ACTIONS["ping"], "handler", lambda s, r: (pings.append(time.monotonic()), original(s, r)))
+    original = sim.handlers.actions["ping"].handler
+    monkeypatch.setattr(
+        sim.handlers.actions["ping"], "handler", lambda p, s, r: (pings.append(time.monotonic()), original(p, s, r))
+    )
     stream = streams(["--keepalive", "0.2", "-t", "1.2", "-e", "Nothing"], sim.port)
     out, err, code = stream.finish()
     assert code == 0 and out == "" and err == ""
@@ -554,7 +555,7 @@ def test_load_mode_sends_recorded_events(sim, streams) -> None:
     # drops when the test's own reader falls behind.
     stream = streams(["--json", "-n", "20002", "--buffer", "50000"], sim.port)
     session = logged_in(sim)[0]
-    start_load(sim, 20_000, [session])
+    start_load(sim.pbx, 20_000, [session])
     out, err, code = stream.finish(timeout=30)
     assert code == 0 and err == ""
     lines = out.splitlines()

@@ -143,13 +143,11 @@ def code_texts(enum: type[IntEnum]) -> dict[str, str]:
 
 
 def general_codes() -> set[ExitCode]:
-    """What any command may exit with: success, usage, Ctrl-C, and the code of every error."""
-    found, todo = {ExitCode.OK, ExitCode.USAGE, ExitCode.INTERRUPTED}, [errors.AmiError]
-    while todo:
-        cls = todo.pop()
-        found.add(cls.exit_code)
-        todo += [sub for sub in cls.__subclasses__() if sub.__module__.startswith("amicli.")]
-    return found
+    """What any command may exit with: success, usage, Ctrl-C, and the code of every error of amicli.errors."""
+    found = {ExitCode.OK, ExitCode.USAGE, ExitCode.INTERRUPTED}
+    return found | {
+        c.exit_code for c in vars(errors).values() if isinstance(c, type) and issubclass(c, errors.AmiError)
+    }
 
 
 def declared(command: click.Command, name: str) -> object:
