@@ -313,6 +313,7 @@ def test_command_waits_for_fully_booted():
         server.close()
     assert early.returncode == 0  # core commands work at once
     assert elapsed >= 0.9
+
     # The two runs may fall in different seconds: "login was N secs ago" may differ.
     def same(text: str) -> str:
         return re.sub(r"\d+ secs ago", "N secs ago", text)
