@@ -15,14 +15,8 @@ from dataclasses import dataclass
 from typing import Iterable, Iterator, Sequence
 
 from . import protocol
-from .errors import (
-    AmiTimeout,
-    AuthError,
-    ChallengeRefused,
-    ConnectError,
-    ConnectionLost,
-    ProtocolError,
-)
+from .errors import AmiTimeout, AuthError, ChallengeRefused, ConnectError, ConnectionLost, ProtocolError
+from .masking import mask_message
 from .protocol import Message
 from .reply import Headers as Headers
 from .reply import Reply as Reply
@@ -74,6 +68,7 @@ class Client:
         max_events: int = 100_000,
         max_line: int = protocol.MAX_LINE,
         max_message: int = protocol.MAX_MESSAGE,
+        mask_secrets: bool = False,
     ) -> None:
         self.host = host
         self.port = port or (DEFAULT_TLS_PORT if tls else DEFAULT_PORT)
@@ -82,6 +77,9 @@ class Client:
         self.ca_file = ca_file
         self.insecure = insecure
         self.trace = trace
+        #: Mask the secrets the PBX sends (AuthDetail's Password) on receipt,
+        #: before any trace or caller sees them (the CLI always does).
+        self.mask_secrets = mask_secrets
         self.keep_events = keep_events
         self.events: collections.deque[Message] = collections.deque(maxlen=max_events)
         self.sock: socket.socket | None = None
@@ -97,6 +95,8 @@ class Client:
         self._fences: dict[str, Reply] = {}
         self._inbox: collections.deque[Message] = collections.deque()
         self.closed = False
+        #: FullyBooted's ``Uptime`` and when it came (monotonic), for uptime.
+        self.boot_uptime: tuple[str | None, float] | None = None
 
     # -- connection -------------------------------------------------------
 
@@ -173,6 +173,10 @@ class Client:
             self.closed = True
             raise ConnectionLost(f"{self.address} closed the connection")
         msgs = self.parser.feed(data)
+        if self._pending and self.mask_secrets:
+            # Secrets come in replies to actions (AuthDetail); an event
+            # stream with no action waiting pays nothing for the check.
+            msgs = [mask_message(msg) for msg in msgs]
         if self.trace is not None:
             for msg in msgs:
                 self.trace("<<", protocol.format_message(msg))
@@ -185,7 +189,7 @@ class Client:
         :func:`protocol.event_region_count`) come back as one region of
         bytes; everything else goes through the session's parser, so any
         split of the stream gives the same messages.  None when nothing
-        arrived within ``timeout``.  Not traced.
+        arrived within ``timeout``.  Not traced, not masked (no action waits).
         """
         sock = self.sock
         if sock is None:
@@ -205,12 +209,10 @@ class Client:
         if parser.buffered:
             data = parser.take() + data
         end = data.rfind(b"\r\n\r\n") + 4  # 3 when there is none: no region
-        end = end if end > 3 else 0
-        region, rest = data[:end], data[end:]
-        count = protocol.event_region_count(region, min(parser.max_line, parser.max_message)) if raw else 0
-        messages = [] if count or not region else parser.feed(region)
-        # The unfinished rest waits in the parser (which bounds it).
-        messages += parser.feed(rest) if rest else []
+        region = data[:end] if end > 3 and raw else b""
+        count = protocol.event_region_count(region, min(parser.max_line, parser.max_message)) if region else 0
+        # All else, an unfinished message too, goes to the parser (which bounds it).
+        messages = parser.feed(data[end:] if count else data)
         return RawRead(region if count else b"", count, messages)
 
     def send(self, headers: Headers) -> str:
@@ -278,6 +280,7 @@ class Client:
             name = msg.get("Event")
             if name == "FullyBooted":
                 self.fully_booted = True
+                self.boot_uptime = (msg.get("Uptime"), time.monotonic())
             elif name == "SuccessfulAuth":
                 self.saw_auth_event = True
             if self.keep_events:

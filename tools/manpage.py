@@ -75,8 +75,9 @@ def blocks(text: str | None) -> list[tuple[str, list[str]]]:
         if lines and lines[0].strip() == "\b":
             body = textwrap.dedent("\n".join(lines[1:])).splitlines()
             head = body[0].strip() if body else ""
-            if head.endswith(":") and head[:-1] in SECTIONS:
-                out.append((head[:-1], textwrap.dedent("\n".join(body[1:])).splitlines()))
+            name = "Examples" if head == "Example:" else head[:-1]
+            if head.endswith(":") and name in SECTIONS:
+                out.append((name, textwrap.dedent("\n".join(body[1:])).splitlines()))
             elif body:
                 out.append(("\b", body))
         elif para.strip():
