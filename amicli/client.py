@@ -182,10 +182,10 @@ class Client:
                 self.trace("<<", protocol.format_message(msg))
         return msgs
 
-    def read_region(self, timeout: float, *, raw: bool = True) -> RawRead | None:
+    def read_region(self, timeout: float, *, raw: bool = True, size: int = RECV_SIZE) -> RawRead | None:
         """One receive for a reader that forwards events without parsing each one.
 
-        With ``raw``, complete events in the usual shape (see
+        At most ``size`` bytes.  With ``raw``, complete events in the usual shape (see
         :func:`protocol.event_region_count`) come back as one region of
         bytes; everything else goes through the session's parser, so any
         split of the stream gives the same messages.  None when nothing
@@ -196,7 +196,7 @@ class Client:
             raise ConnectionLost("not connected")
         sock.settimeout(timeout)
         try:
-            data = sock.recv(RECV_SIZE)
+            data = sock.recv(size)
         except TimeoutError:
             return None
         except OSError as exc:

@@ -17,6 +17,7 @@ from ..options import make_output, one_line, output_options
 from ..output import report
 from . import tables
 from .default_group import DefaultGroup
+from .queues import fleet_fields
 from .watching import check_watch, run_watch, table_text, watch_option
 
 STATE_HELP = "up, ring, ringing, down, busy, dialing, offhook, rsrvd, dialing-offhook, pre-ring (or 0-9)"
@@ -48,7 +49,9 @@ def _regex(ctx: click.Context, param: click.Parameter, value: str | None) -> re.
 EPILOG = """\b
 Exit status: 0 done, 1 the PBX refused or a channel is gone (or --match
 matched nothing), 2 usage (also: several channels match and --yes is
-missing), 4 permission denied.
+missing), 4 permission denied, 9 some of several PBXs failed.  With
+several PBXs, rows carry a Server column and hangup acts on each PBX
+where the channels are up (--dry-run shows which).
 
 \b
 Examples:
@@ -122,9 +125,13 @@ def list_channels(
     from .. import channels as lib
 
     check_watch(watch, as_json, count)
-    out = make_output(as_json, fmt, fields, no_headers, valid=lib.KNOWN_FIELDS + tables.TABLE_COLUMNS)
+    out = make_output(as_json, fmt, fields, no_headers, valid=fleet_fields(lib.KNOWN_FIELDS + tables.TABLE_COLUMNS))
     if watch is not None:
         return _watch_channels(out, pattern, states, watch)
+    if len(get_app().fleet()) > 1:
+        from .channels_fleet import list_fleet
+
+        return list_fleet(out, pattern, states, count)
     with get_app().session(need_booted=True) as client:
         rows = lib.fetch_channels(client)
     rows = lib.filter_channels(rows, pattern, states)
@@ -220,7 +227,11 @@ def hangup(
         raise click.UsageError("give channel names or --match REGEX, not both")
     if regex is None and not names:
         raise click.UsageError("give the channels to hang up, or --match REGEX")
-    out = make_output(as_json, fmt, fields, no_headers, valid=lib.KNOWN_FIELDS + tables.TABLE_COLUMNS)
+    out = make_output(as_json, fmt, fields, no_headers, valid=fleet_fields(lib.KNOWN_FIELDS + tables.TABLE_COLUMNS))
+    if len(get_app().fleet()) > 1:
+        from .channels_fleet import hangup_fleet
+
+        return hangup_fleet(out, list(names), regex, yes, dry_run, cause)
     with get_app().session(need_booted=True) as client:
         if regex is not None:
             return _hangup_matching(client, out, regex, yes, dry_run, cause)

@@ -8,6 +8,7 @@ from ..completion_values import complete_event_names, complete_mask_classes
 from ..errors import ExitCode
 from ..eventnames import EVENT_CLASSES
 from ..output import report
+from .events_end import report_drops
 
 
 def _check_mask(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
@@ -170,6 +171,10 @@ def events(
     still bounds connecting and each reply, and with --keepalive, how long a
     Ping may go unanswered before the connection counts as dead.
 
+    With several PBXs, their streams are merged: each event carries
+    "Server" (text: a 'SERVER: ' prefix), --reconnect works per PBX and
+    --count counts across them.
+
     Exit status: 0 when interrupted by --timeout or done with --count (or
     when the reader of the output goes away), 1 when --count was not reached
     by --timeout, 130 on Ctrl-C (after a Logoff), and the usual codes when
@@ -190,9 +195,13 @@ def events(
         raise click.UsageError(f"--json and --format {fmt} do not go together")
     event_filter = EventFilter(names, tests)
     connect = _Connector(mask, server_filters, event_filter, ServerFilter(server_filters) if server_filters else None)
-    client, early = connect()
     output = "json" if as_json else (fmt or "text")
     options = StreamOptions(output, count, duration, buffer_size or DEFAULT_BUFFER, reconnect, keepalive)
+    if len(connect.app.fleet()) > 1:
+        from .events_fleet import stream_fleet
+
+        return stream_fleet(connect.app, connect, options, event_filter, connect.emulated)
+    client, early = connect()
     return _stream(connect, client, early, options, event_filter)
 
 
@@ -210,8 +219,9 @@ class _Connector:
         self.emulated = emulated
         self.noted = False
 
-    def __call__(self):
-        client = self.app.session(events=self.mask or "on", keep_events=True)
+    def __call__(self, settings=None):
+        """A session to the one PBX, or to ``settings`` (one PBX of a fleet), and its early events."""
+        client = self.app.session(events=self.mask or "on", keep_events=True, settings=settings)
         try:
             self._add_filters(client)
             # The events received so far; a zero timeout drains what was
@@ -275,13 +285,7 @@ def _stream(connect: _Connector, client, early, options, event_filter) -> int:
     except BaseException:
         client.close()
         raise
-    if result.reason != "pipe" and result.dropped:
-        n = result.dropped
-        report(
-            f"{n} event{'s' if n != 1 else ''} dropped in all: the output did not keep "
-            f"up with the PBX (a --buffer of {options.buffer} events was full)",
-            "warning",
-        )
+    report_drops(result, options)
     if not stream.reader_alive:
         try:
             stream.client.close()  # Logoff (when the connection is still up)

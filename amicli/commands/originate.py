@@ -10,6 +10,7 @@ from ..context import get_app
 from ..errors import AmiError, ExitCode
 from ..options import output_options
 from ..output import report
+from .batch_input import open_batch
 
 #: Exit statuses this command adds to the general ones: how a placed call ended.
 EXTRA_EXIT_CODES = (
@@ -32,6 +33,9 @@ Exit status (one call):
   2 usage, 3 cannot connect, 5 no reply, 6 protocol, 7 configuration, 8 TLS
 With --batch: 0 when every call ended answered, else the status of the first
 line (in input order) that did not (a bad line counts as 2).
+With several PBXs (-H a,b): a single call is a usage error; a batch
+line's "server" column (a profile name, or host:port) places the call on
+that PBX, a line without one on the first; results carry "Server".
 
 \b
 Examples:
@@ -303,22 +307,17 @@ def _base_spec(
         raise click.UsageError(str(exc)) from None
 
 
-def _open_batch(name: str):
-    if name == "-":
-        return sys.stdin.buffer
-    try:
-        return open(name, "rb")  # noqa: SIM115 - closed by the caller
-    except OSError as exc:
-        raise click.BadParameter(f"cannot read {name}: {exc.strerror or exc}", param_hint="--batch") from None
-
-
 def _run_batch(name: str, defaults, parallel: int, grace: float, wait: bool, out) -> int:
     from .. import originate as lib
     from .call_results import exit_status, record, worded
 
     if name == "-" and get_app().secret_file == "-":
         raise click.UsageError("--batch - and --secret-file - cannot both read stdin")
-    stream = _open_batch(name)
+    if len(get_app().fleet()) > 1:
+        from .originate_fleet import run_fleet_batch
+
+        return run_fleet_batch(name, defaults, parallel, grace, wait, out)
+    stream = open_batch(name)
     results: list = []
     shown = "stdin" if name == "-" else name
     try:

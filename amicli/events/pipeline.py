@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass
 from typing import Callable, Iterable
 
-from ..client import Client, RawRead
+from ..client import RECV_SIZE, Client, RawRead
 from ..errors import AmiError, AmiTimeout, AuthError, ConnectionLost
 from ..protocol import Message
 from .buffer import Batch, EventBuffer
@@ -82,6 +82,9 @@ class EventStream:
     while being set up.  The output goes to ``out_fd``; notes for people
     (drops, reconnects) to ``report``.
     """
+
+    #: Bytes read per ``recv`` (a reader among many reads less at a time: memory).
+    recv_size = RECV_SIZE
 
     def __init__(
         self,
@@ -272,7 +275,7 @@ class EventStream:
             if count is not None and self.queued >= count:
                 return  # all the events wanted are read
             try:
-                got = read(TICK, raw=raw)
+                got = read(TICK, raw=raw, size=self.recv_size)
             except ConnectionLost as exc:
                 raise StreamCut(_cut_reason(client, exc), exc) from None
             if got is not None:
