@@ -165,7 +165,7 @@ def spec_from_fields(fields: Mapping[str, object], defaults: CallSpec | None, li
         other_channel_id=values.get("other_channel_id"),
         early_media=base.early_media if record.early_media is None else record.early_media,
         line=line,
-        server=values.get("server"),  # type: ignore[arg-type]
+        server=values.get("server"),
     )
     if not spec.channel:
         raise ValueError("no channel")
