@@ -15,6 +15,9 @@ import click
 from ..context import get_app
 from ..thresholds import Range, Result, Status, Thresholds, parse_pair, parse_range
 
+#: Each check exits with these statuses instead of the ami ones (amicli/errors.py).
+OWN_EXIT_STATUSES = Status
+
 RANGES_HELP = "Ranges: 10 (outside 0..10), 10: (below 10), ~:10 (above 10), 10:20 (outside), @10:20 (inside)."
 
 EPILOG = f"""\b

@@ -93,7 +93,6 @@ caller Priority) is absent from the JSON and an empty table cell.
 \b
 Examples:
   ami queues                                   # one row per queue
-  ami queues --json | jq 'select(.Calls > 0) | .Queue'
   ami queues members support --paused
   ami queues callers --json | jq -r '"\\(.Queue) \\(.Wait)s \\(.CallerIDNum)"'
   ami queues add sales PJSIP/2002 --name Dave --penalty 1
@@ -371,6 +370,7 @@ def add(
 
     INTERFACE is what the queue dials for the member (its Location), a dial
     string such as PJSIP/2002 or Local/2002@agents/n.
+
     The PBX refuses a queue that does not exist and an interface that is
     already a member: one line on stderr, exit 1.  Needs write=agent.
 
@@ -421,6 +421,7 @@ def pause(interface: str, queue: str | None, reason: str | None, dry_run: bool, 
     """Pause member INTERFACE: it gets no calls until unpaused (QueuePause).
 
     INTERFACE is the member's Location, as `ami queues members` lists it.
+
     Without --queue, in every queue it is a member of.  An interface that is
     not a member comes out as one line on stderr, exit 1.  Needs write=agent.
 
