@@ -107,6 +107,7 @@ class Output:
         *,
         titles: Mapping[str, str] | None = None,
         empty: str | None = None,
+        flush: bool = True,
     ) -> int:
         """Write rows as JSON Lines or as one table; return how many.
 
@@ -129,7 +130,9 @@ class Output:
                     row = {key: _pick(full, key) for key in keys}
                 self.stream.write(json_line(row))
                 count += 1
-            self.flush()
+                if flush:
+                    self.stream.flush()
+            self.stream.flush()
             return count
         names = keys or list(columns or schema.columns)
         if schema.table_row is not None:
@@ -197,6 +200,20 @@ def _cell(value: object) -> object:
     if isinstance(value, (list, tuple)):
         return "\n".join(str(v) for v in value)
     return value
+
+
+def report(message: str, level: str = "") -> None:
+    """One line for people on stderr: ``ami: LEVEL: MESSAGE`` (``ami: MESSAGE`` without a level).
+
+    ``level`` is ``error``, ``warning``, ``note`` or empty.  A stderr that
+    is closed or gone is ignored: a note must never end the command.
+    """
+    line = f"ami: {level}: {message}\n" if level else f"ami: {message}\n"
+    try:
+        sys.stderr.write(line)
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
 
 
 def table_formats() -> list[str]:

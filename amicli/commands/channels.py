@@ -14,8 +14,11 @@ import click
 from ..completion_values import complete_states
 from ..context import get_app
 from ..errors import ExitCode
-from ..options import make_output, output_options
-from .queues import DefaultGroup, error, fleet_fields, note, one_line
+from ..options import make_output, one_line, output_options
+from ..output import report
+from . import tables
+from .default_group import DefaultGroup
+from .queues import fleet_fields
 from .watching import check_watch, run_watch, table_text, watch_option
 
 #: The columns kept first when the terminal is narrow.
@@ -40,10 +43,10 @@ def channel_schema():
 
     return Schema(
         json_keys=fleet_fields(lib.KNOWN_FIELDS),
-        columns=lib.TABLE_COLUMNS,
-        titles=lib.TABLE_TITLES,
+        columns=tables.TABLE_COLUMNS,
+        titles=tables.TABLE_TITLES,
         priority=PRIORITY,
-        table_row=lambda row: lib.table_row(row, False),  # type: ignore[arg-type]
+        table_row=lambda row: tables.table_row(row, False),  # type: ignore[arg-type]
     )
 
 
@@ -183,8 +186,8 @@ def _watch_channels(out, pattern: str | None, states: list[int], interval: float
 
 
 def _write_channels(out, rows: list[dict[str, object]], empty: str | None = None) -> int:
-    """Print the channels (JSON Lines or a table); return how many."""
-    return out.rows(rows, empty=empty)
+    """Print the channels (JSON Lines or a table, derived by the output's schema); return how many."""
+    return out.rows(rows, empty=empty, flush=False)
 
 
 @channels.command("hangup")
@@ -267,16 +270,16 @@ def _hangup_named(client, out, names: list[str], dry_run: bool, cause: int | Non
     done: list[dict[str, object]] = []
     for name, result in lib.hangup_many(client, names, cause):
         if isinstance(result, Exception):
-            error(str(result))
+            report(str(result), "error")
             failed = True
         elif not result:
             # A /regex/ that matched nothing: the same failure as a name that is not up.
-            error(no_match(name))
+            report(no_match(name), "error")
             failed = True
         else:
             done.extend({"Channel": gone} for gone in result)
     if done:
-        out.rows(done, ["Channel"])
+        out.rows(done, ["Channel"], flush=False)
     return ExitCode.ACTION_FAILED if failed else ExitCode.OK
 
 
@@ -306,11 +309,11 @@ def _dry_run_named(client, out, names: list[str]) -> int:
         else:
             found = [row for row in up if str(row.get("Channel")) == name]
         if not found:
-            error(no_match(name))
+            report(no_match(name), "error")
             failed = True
         rows.extend(row for row in found if row not in rows)
     count = _write_channels(out, rows) if rows else 0
-    note(f"dry run: {count} channel(s) would be hung up")
+    report(f"dry run: {count} channel(s) would be hung up")
     return ExitCode.ACTION_FAILED if failed else ExitCode.OK
 
 
@@ -319,18 +322,19 @@ def _hangup_matching(client, out, regex: re.Pattern[str], yes: bool, dry_run: bo
 
     matched = [row for row in lib.fetch_channels(client) if regex.search(str(row.get("Channel", "")))]
     if not matched:
-        error(f"no channel matches {regex.pattern!r}")
+        report(f"no channel matches {regex.pattern!r}", "error")
         return ExitCode.ACTION_FAILED
     if dry_run:
         count = _write_channels(out, matched)
-        note(f"dry run: {count} channel(s) would be hung up")
+        report(f"dry run: {count} channel(s) would be hung up")
         return ExitCode.OK
     if len(matched) > 1 and not yes:
         names = [str(row["Channel"]) for row in matched]
         shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
-        error(
+        report(
             f"{len(names)} channels match {regex.pattern!r} ({shown}); add --yes to hang them all up, "
-            "or --dry-run to list them"
+            "or --dry-run to list them",
+            "error",
         )
         return ExitCode.USAGE
     by_name = {str(row["Channel"]): row for row in matched}
@@ -339,7 +343,7 @@ def _hangup_matching(client, out, regex: re.Pattern[str], yes: bool, dry_run: bo
         if isinstance(result, lib.NoSuchChannel):
             # Gone between the listing and the hangup (often the other half of
             # a Local channel hung up just before): what was wanted.
-            note(f"{name} had already hung up")
+            report(f"{name} had already hung up")
         elif isinstance(result, Exception):
             raise result
         else:

@@ -10,103 +10,16 @@ members of a queue called ``members``.
 
 from __future__ import annotations
 
-import sys
 from typing import Callable, Sequence
 
 import click
 
 from ..context import get_app
 from ..errors import ActionError, ExitCode
-from ..options import json_option, make_output, output_options
+from ..options import json_option, make_output, one_line, output_options
+from . import tables
+from .default_group import DefaultGroup
 from .watching import check_watch, run_watch, table_text, watch_option
-
-
-class DefaultGroup(click.Group):
-    """A group whose first word, when it is not a subcommand, goes to a default subcommand.
-
-    ``ami queues support`` runs ``ami queues list support``; ``--`` forces
-    what follows to be arguments of the default subcommand.
-    """
-
-    def __init__(self, *args: object, default_command: str = "list", **kwargs: object) -> None:
-        kwargs.setdefault("invoke_without_command", True)
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        self.default_command = default_command
-
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        if not args and ctx.resilient_parsing:
-            # Tab completion after `ami queues `: offer the subcommands.
-            return super().parse_args(ctx, args)
-        if not args:
-            args = [self.default_command]
-        elif args[0] == "--":
-            args = [self.default_command, *args]
-        elif args[0] not in self.commands and args[0] not in ctx.help_option_names:
-            # Options may come before the subcommand (`ami queues --json members`):
-            # the first word that is not an option or an option's value decides.
-            word = self._first_word(args)
-            if word is not None and word in self.commands and word != self.default_command:
-                index = args.index(word)
-                args = [word, *args[:index], *args[index + 1 :]]
-            else:
-                args = [self.default_command, *args]
-        return super().parse_args(ctx, args)
-
-    def shell_complete(self, ctx: click.Context, incomplete: str) -> list:
-        """The subcommands, and (for an option) the default subcommand's options too."""
-        items = super().shell_complete(ctx, incomplete)
-        default = self.commands.get(self.default_command)
-        if default is not None and incomplete.startswith("-"):
-            known = {item.value for item in items}
-            items += [item for item in default.shell_complete(ctx, incomplete) if item.value not in known]
-        return items
-
-    def _first_word(self, args: list[str]) -> str | None:
-        """The first argument that is not an option of the default command or its value."""
-        default = self.commands.get(self.default_command)
-        takes_value = set()
-        if default is not None:
-            for param in default.params:
-                if isinstance(param, click.Option) and not param.is_flag and not param.count:
-                    takes_value.update(param.opts)
-        skip = False
-        for arg in args:
-            if skip:
-                skip = False
-                continue
-            if arg == "--":
-                return None
-            if arg.startswith("-") and arg != "-":
-                skip = arg in takes_value
-                continue
-            return arg
-        return None
-
-
-def one_line(ctx: click.Context, param: click.Parameter, value: object) -> object:
-    """Refuse empty values and line breaks (they would break the AMI framing)."""
-    values = value if isinstance(value, tuple) else (value,)
-    for item in values:
-        if item is None:
-            continue
-        if not isinstance(item, str):
-            continue
-        if "\r" in item or "\n" in item:
-            raise click.BadParameter("must be one line (no line breaks)")
-        if not item.strip():
-            raise click.BadParameter("must not be empty")
-    return value
-
-
-def error(message: str) -> None:
-    """One ``ami: error:`` line on stderr (the command goes on)."""
-    sys.stderr.write(f"ami: error: {message}\n")
-    sys.stderr.flush()
-
-
-def note(message: str) -> None:
-    sys.stderr.write(f"ami: {message}\n")
-    sys.stderr.flush()
 
 
 def explain_unknown_action(exc: ActionError) -> ActionError:
@@ -138,7 +51,7 @@ def _schema(json_keys, columns, titles, table_row=None):
     """What a listing's rows hold (amicli.tables.Schema): --fields by title or JSON key, the table."""
     from ..tables import Schema
 
-    priority = QUEUE_PRIORITY if columns and columns[0] == "Queue" and "Strategy" in columns else ()
+    priority = QUEUE_PRIORITY if "Strategy" in columns else ()
     return Schema(json_keys=json_keys, columns=columns, titles=titles, priority=priority, table_row=table_row)
 
 
@@ -260,16 +173,16 @@ def list_queues(
     from ..fleet import MergedRows
 
     check_watch(watch, as_json)
-    schema = _schema(fleet_fields(lib.QUEUE_FIELDS), lib.QUEUE_COLUMNS, lib.QUEUE_TITLES, lib.queue_table_row)
+    schema = _schema(fleet_fields(lib.QUEUE_FIELDS), tables.QUEUE_COLUMNS, tables.QUEUE_TITLES, tables.queue_table_row)
     out = make_output(as_json, fmt, fields, no_headers, schema=schema)
     if watch is not None:
         return _watch_queues(out, names, watch)
     run, answers = _run_listing(out, lambda client: lib.queue_status(client, names))
-    merged = MergedRows(run, out, lib.QUEUE_COLUMNS, lib.QUEUE_TITLES)
+    merged = MergedRows(run, out, tables.QUEUE_COLUMNS, tables.QUEUE_TITLES)
     for member, status in answers:
         rows = status.queues
         if rows:
-            merged.add(member, rows)
+            merged.add(member, rows)  # the schema derives the table rows
         elif not names:
             run.note(member, "the PBX has no queues")
         _missing(run, member, status.missing)
@@ -342,9 +255,11 @@ def list_members(
             members = [m for m in members if lib.member_available(m)]
         return members
 
-    schema = _schema(fleet_fields(lib.MEMBER_FIELDS), lib.MEMBER_COLUMNS, lib.MEMBER_TITLES, lib.member_table_row)
+    schema = _schema(
+        fleet_fields(lib.MEMBER_FIELDS), tables.MEMBER_COLUMNS, tables.MEMBER_TITLES, tables.member_table_row
+    )
     out = make_output(as_json, fmt, fields, no_headers, schema=schema)
-    return _print_rows(out, names, pick, lib.member_table_row, lib.MEMBER_COLUMNS, lib.MEMBER_TITLES)
+    return _print_rows(out, names, pick, tables.member_table_row, tables.MEMBER_COLUMNS, tables.MEMBER_TITLES)
 
 
 @queues.command("callers")
@@ -365,10 +280,12 @@ def list_callers(names: tuple[str, ...], as_json: bool, fmt: str | None, fields:
     """
     from .. import queues as lib
 
-    schema = _schema(fleet_fields(lib.CALLER_FIELDS), lib.CALLER_COLUMNS, lib.CALLER_TITLES, lib.caller_table_row)
+    schema = _schema(
+        fleet_fields(lib.CALLER_FIELDS), tables.CALLER_COLUMNS, tables.CALLER_TITLES, tables.caller_table_row
+    )
     out = make_output(as_json, fmt, fields, no_headers, schema=schema)
     return _print_rows(
-        out, names, lambda status: status.callers, lib.caller_table_row, lib.CALLER_COLUMNS, lib.CALLER_TITLES
+        out, names, lambda status: status.callers, tables.caller_table_row, tables.CALLER_COLUMNS, tables.CALLER_TITLES
     )
 
 
@@ -407,10 +324,10 @@ def summary(names: tuple[str, ...], as_json: bool, fmt: str | None, fields: str 
     from .. import queues as lib
     from ..fleet import MergedRows
 
-    schema = _schema(fleet_fields(lib.SUMMARY_FIELDS), lib.SUMMARY_COLUMNS, lib.SUMMARY_TITLES)
+    schema = _schema(fleet_fields(lib.SUMMARY_FIELDS), tables.SUMMARY_COLUMNS, tables.SUMMARY_TITLES)
     out = make_output(as_json, fmt, fields, no_headers, schema=schema)
     run, answers = _run_listing(out, lambda client: lib.queue_summary(client, names))
-    merged = MergedRows(run, out, lib.SUMMARY_COLUMNS, lib.SUMMARY_TITLES)
+    merged = MergedRows(run, out, tables.SUMMARY_COLUMNS, tables.SUMMARY_TITLES)
     for member, (rows, missing) in answers:
         merged.add(member, rows)
         if not rows and not names:
