@@ -126,7 +126,8 @@ def run_login_test(
     Several PBXs: one counted line for them all (see login_test_fleet), ``min_ok`` of them enough for OK.
     """
     from .. import client as _client  # noqa: F401 - imported before the clock starts
-    from ..config import load_secret, require_user
+    from ..context import _load_secret as load_secret
+    from ..context import _require_user as require_user
 
     if warning > critical:
         raise click.UsageError(f"-w {warning:g} is above -c {critical:g}: WARNING must come before CRITICAL")
