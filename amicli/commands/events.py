@@ -162,9 +162,11 @@ def events(
     verbose, command, agent, user, config, dtmf, reporting, cdr, dialplan,
     originate, agi, cc, aoc, test, security, message, or all; the user's
     read= still applies); --server-filter sends Asterisk's Filter action,
-    which matches the event's `Key: Value` text, so 'Event: Hangup' also
-    lets HangupRequest through (anchor it: 'Event: Hangup\\r').  A user
-    without write=system gets one note and the same filter applied here.
+    which matches the event's `Key: Value` text with a POSIX regular
+    expression, so 'Event: Hangup' also lets HangupRequest through: end the
+    name with 'Event: Hangup[[:space:]]' (\\r is the letter r in POSIX).  A
+    user without write=system gets one note and the same filter applied
+    here, read the same way.
 
     Reading never waits on the output: if the consumer cannot keep up,
     events past --buffer are dropped and the number is reported on stderr
