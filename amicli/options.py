@@ -83,7 +83,7 @@ def make_output(
 ):
     """Build the Output for the shared options, checking --fields and --fmt early.
 
-    ``schema`` (an :class:`amicli.tables.Schema`) says what the rows hold;
+    ``schema`` (an :class:`amicli.rowtext.Schema`) says what the rows hold;
     ``valid`` (JSON keys only) is the short form.
     """
     from .output import DEFAULT_FMT, Output, Schema, check_fields, parse_fields, table_formats

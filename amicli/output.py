@@ -9,11 +9,12 @@ stdout never holds half a line.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from dataclasses import dataclass, field
 from typing import IO, Iterable, Mapping, Sequence
 
-from .tables import FieldError, Schema, csv_text, fit_columns, terminal_width, tsv
+from .rowtext import FieldError, Schema, csv_text, fit_columns, tsv
 
 DEFAULT_FMT = "simple"
 
@@ -176,6 +177,23 @@ class Output:
 
         text = tabulate(table, headers=shown or (), tablefmt=self.fmt, disable_numparse=True)
         self.write_text(text + "\n")
+
+
+#: The table width when stdout is not a terminal and COLUMNS is unset.
+PIPE_WIDTH = 100
+
+
+def terminal_width() -> int:
+    """``COLUMNS``, else the terminal's width, else :data:`PIPE_WIDTH` when not a terminal."""
+    text = os.environ.get("COLUMNS", "").strip()
+    if text.isdigit() and int(text) > 0:
+        return int(text)
+    try:
+        if sys.stdout.isatty():
+            return os.get_terminal_size(sys.stdout.fileno()).columns
+    except (OSError, ValueError):
+        pass
+    return PIPE_WIDTH
 
 
 def _resolve_or_keep(schema: Schema, name: str) -> str:

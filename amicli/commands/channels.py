@@ -37,9 +37,9 @@ PRIORITY = [
 
 
 def channel_schema():
-    """What a channel row holds, for --fields and the table (amicli.tables.Schema)."""
+    """What a channel row holds, for --fields and the table (amicli.rowtext.Schema)."""
     from .. import channels as lib
-    from ..tables import Schema
+    from ..rowtext import Schema
 
     return Schema(
         json_keys=fleet_fields(lib.KNOWN_FIELDS),

@@ -48,8 +48,8 @@ QUEUE_PRIORITY = [
 
 
 def _schema(json_keys, columns, titles, table_row=None):
-    """What a listing's rows hold (amicli.tables.Schema): --fields by title or JSON key, the table."""
-    from ..tables import Schema
+    """What a listing's rows hold (amicli.rowtext.Schema): --fields by title or JSON key, the table."""
+    from ..rowtext import Schema
 
     priority = QUEUE_PRIORITY if "Strategy" in columns else ()
     return Schema(json_keys=json_keys, columns=columns, titles=titles, priority=priority, table_row=table_row)

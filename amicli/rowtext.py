@@ -13,15 +13,10 @@ from __future__ import annotations
 
 import csv
 import io
-import os
-import sys
 from dataclasses import dataclass, field
 from typing import Callable, Mapping, Sequence
 
 from .errors import AmiError, ExitCode
-
-#: The table width when stdout is not a terminal and COLUMNS is unset.
-PIPE_WIDTH = 100
 
 
 class FieldError(AmiError):
@@ -85,19 +80,6 @@ class Schema:
         if table_first:
             return {**row, **self.table_row(row)}
         return {**self.table_row(row), **row}
-
-
-def terminal_width() -> int:
-    """``COLUMNS``, else the terminal's width, else :data:`PIPE_WIDTH` when not a terminal."""
-    text = os.environ.get("COLUMNS", "").strip()
-    if text.isdigit() and int(text) > 0:
-        return int(text)
-    try:
-        if sys.stdout.isatty():
-            return os.get_terminal_size(sys.stdout.fileno()).columns
-    except (OSError, ValueError):
-        pass
-    return PIPE_WIDTH
 
 
 def plain_cell(value: object) -> str:
