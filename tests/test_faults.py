@@ -31,7 +31,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from faults import COMMANDS, FAULTS, FaultPeer, Run, make_certs, measure_process, run_measured, run_timed
+from matrix import COMMANDS, Run, measure_process, run_measured, run_timed
+from peers.certs import make_certs
+from peers.faults import FAULTS, FaultPeer
 from util import run_ami, start_sim
 
 from amicli.errors import ExitCode

@@ -18,7 +18,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from faults import COMMANDS, FaultPeer, Run, make_certs, run_timed
+from matrix import COMMANDS, Run, run_timed
+from peers.certs import make_certs
+from peers.faults import FaultPeer
 from util import ami_argv, ami_env, run_ami, start_sim
 
 from amicli.errors import ExitCode
@@ -90,7 +92,7 @@ def situation_run(situation: str, command: str, auth: str, sim, peers) -> Run:
 @pytest.fixture(scope="module")
 def situation_runs(sim, peers):
     jobs = [(s, c, a) for s in SITUATIONS for c in COMMANDS for a in ("plain", "md5")]
-    with ThreadPoolExecutor(24) as pool:  # in-process runs, mostly waiting on their peer
+    with ThreadPoolExecutor(16) as pool:  # in-process runs, mostly waiting on their peer
         futures = {job: pool.submit(situation_run, *job, sim, peers) for job in jobs}
         return {job: future.result() for job, future in futures.items()}
 
