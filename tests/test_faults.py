@@ -53,7 +53,9 @@ MAX_RSS_MB = 100
 #: Runs going on at once: in-process runs mostly wait on their peer.
 WORKERS = 16
 #: Runs going on at once as processes (the memory runs).
-PROCESS_WORKERS = 4
+PROCESS_WORKERS = 8
+#: The faults that keep a run waiting longest (for its --timeout, then for Logoff).
+LONG_WAITS = ("trickle", "silent", "ssh", "tls-plain")
 #: The faults whose runs go as processes, for their peak RSS.
 MEMORY_FAULTS = ("huge-line", "many-headers")
 
@@ -174,11 +176,13 @@ def matrix(tmp_path_factory, pytestconfig):
     commands = built_commands()
     jobs = []
     # Round-robin over the faults, so that the runs that cost CPU (the 10 MB
-    # line, the 100,000 headers) do not all start at once.
+    # line, the 100,000 headers) do not all start at once; the runs that wait
+    # longest first, so that the others fill the gaps.
     for command in commands:
         for args in variants(command):
             for fault, peer in peers.items():
                 jobs.append((fault, command, ["--timeout", str(TIMEOUT), *peer.ami_args(), *args], peer.port))
+    jobs.sort(key=lambda job: not (job[0] in LONG_WAITS or COMMANDS[job[1]].extra_time))
     results: dict[tuple[str, str], list[Run]] = {}
     started = time.monotonic()
     with ThreadPoolExecutor(PROCESS_WORKERS) as processes, ThreadPoolExecutor(WORKERS) as pool:
@@ -201,7 +205,7 @@ def matrix(tmp_path_factory, pytestconfig):
     report(
         pytestconfig,
         f"faults: {len(jobs)} ami runs ({len(commands)} commands x {len(FAULTS)} faults, {processes_run} of them"
-        f" processes) in {elapsed:.1f} s",
+        f" processes) in {elapsed:.1f} s, {sum(r.seconds for rs in results.values() for r in rs):.0f} s of runs",
     )
     slowest = sorted((run.seconds, fault, " ".join(run.args)) for (fault, _), runs in results.items() for run in runs)
     for seconds, fault, args in slowest[-5:]:
