@@ -27,6 +27,21 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "originate": ("amicli.commands.originate", "originate", "Place a call and report how it ended."),
     "queues": ("amicli.commands.queues", "queues", "Queues, their members and callers; pause and add agents."),
     "channels": ("amicli.commands.channels", "channels", "Channels up now; count or hang them up."),
+    "endpoints": (
+        "amicli.commands.endpoints",
+        "endpoints",
+        "SIP/IAX2 endpoints, contacts and trunk registrations; watch them change.",
+    ),
+    "check": (
+        "amicli.commands.check",
+        "check",
+        "Monitoring Plugins checks: login, queue, endpoints, registrations, channels.",
+    ),
+    "metrics": (
+        "amicli.commands.metrics",
+        "metrics",
+        "The PBX's state for Prometheus (text format, or served on /metrics).",
+    ),
     "events": ("amicli.commands.events", "events", "Stream the PBX's events, filtered, as text or JSON Lines."),
     "raw": ("amicli.commands.raw", "raw", "Send any action and print its whole reply."),
     "command": ("amicli.commands.command", "command", "Run a CLI command, like asterisk -rx."),
@@ -64,6 +79,7 @@ Examples:
   AMI_USER=admin AMI_SECRET=s3cret-Admin ami login-test
   ami --profile pbx1 queues --json | jq 'select(.Calls > 0) | .Queue'
   ami command 'core show channels'
+  ami -H pbx1,pbx2,pbx3 queues --json          # a fleet: every row has Server
 
 \b
 Environment:
@@ -80,8 +96,9 @@ Files:
 
 Exit codes: 0 ok, 1 the PBX answered with an error, 2 usage, 3 cannot connect,
 4 login or permission refused, 5 timed out, 6 not AMI / protocol error,
-7 configuration, 8 TLS, 130 interrupted; how a call ended (originate): 10 busy,
-11 no answer, 12 congestion, 13 failed, 14 outcome unknown.  See `man ami`.
+7 configuration, 8 TLS, 9 some of several PBXs failed, 130 interrupted; how a call
+ended (originate): 10 busy, 11 no answer, 12 congestion, 13 failed, 14 outcome
+unknown.  See `man ami`.
 """
 
 
@@ -91,8 +108,9 @@ Exit codes: 0 ok, 1 the PBX answered with an error, 2 usage, 3 cannot connect,
     "-H",
     "--host",
     envvar="AMI_HOST",
-    metavar="HOST",
-    help="PBX address [default: 127.0.0.1]. Example: -H pbx.example.com",
+    metavar="HOST[:PORT],...",
+    help="PBX address [default: 127.0.0.1]; a comma-separated list asks several at once (IPv6: [::1]:5038). "
+    "Example: -H pbx1,pbx2:5039",
 )
 @click.option(
     "-P", "--port", envvar="AMI_PORT", type=int, metavar="PORT", help="AMI port [default: 5038, 5039 with --tls]."
@@ -109,9 +127,27 @@ Exit codes: 0 ok, 1 the PBX answered with an error, 2 usage, 3 cannot connect,
 @click.option(
     "--profile",
     envvar="AMI_PROFILE",
-    metavar="NAME",
+    metavar="NAME,...",
     shell_complete=complete_profiles,
-    help="Profile (section) of ~/.config/ami/config [default: default].",
+    help="Profile (section) of ~/.config/ami/config [default: default]; a comma-separated list, or a group "
+    "(a section with include = a, b), asks several PBXs at once. Example: --profile pbx1,pbx2",
+)
+@click.option(
+    "--fanout",
+    envvar="AMI_FANOUT",
+    type=click.IntRange(1, 1024),
+    default=16,
+    show_default=True,
+    metavar="N",
+    help="With several PBXs: ask at most N at once.",
+)
+@click.option(
+    "--sort", "sort_servers", is_flag=True, help="With several PBXs: their rows in the order named, not as they answer."
+)
+@click.option(
+    "--errors-as-rows",
+    is_flag=True,
+    help='With several PBXs and --json: a failed PBX also prints {"Server", "Error", "ExitCode"}.',
 )
 @click.option(
     "--timeout",
@@ -144,7 +180,14 @@ Exit codes: 0 ok, 1 the PBX answered with an error, 2 usage, 3 cannot connect,
     help="Trace the protocol on stderr (secrets hidden); tracebacks on errors.",
 )
 @click.pass_context
-def cli(ctx: click.Context, secret_file: str | None, **given: object) -> None:
+def cli(
+    ctx: click.Context,
+    secret_file: str | None,
+    fanout: int,
+    sort_servers: bool,
+    errors_as_rows: bool,
+    **given: object,
+) -> None:
     """ami: the Asterisk Manager Interface from the command line.
 
     Connection settings come from options, then AMI_* environment variables
@@ -152,7 +195,9 @@ def cli(ctx: click.Context, secret_file: str | None, **given: object) -> None:
     then the profile file, then the defaults.
     """
     given["secret"] = os.environ.get("AMI_SECRET") or None
-    ctx.obj = AppContext(given=given, secret_file=secret_file)
+    ctx.obj = AppContext(
+        given=given, secret_file=secret_file, fanout=fanout, sort=sort_servers, errors_as_rows=errors_as_rows
+    )
 
 
 def _one_line_usage(exc: click.UsageError) -> str:
@@ -160,17 +205,30 @@ def _one_line_usage(exc: click.UsageError) -> str:
     return f"{exc.format_message()} (see '{where} --help')"
 
 
+def _plugin_name(ctx: click.Context | None) -> str | None:
+    """The check's name when ``ctx`` is a Monitoring Plugins command (``login-test``, ``check ...``)."""
+    if ctx is None:
+        return None
+    words = ctx.command_path.split()[1:]
+    if words[:1] == ["check"]:
+        return " ".join(words[1:2]).upper() or "CHECK"
+    if ctx.info_name in PLUGIN_COMMANDS:
+        return ""
+    return None
+
+
 def _usage_exit(exc: click.ClickException) -> int:
     no_args = getattr(click.exceptions, "NoArgsIsHelpError", ())
+    plugin = _plugin_name(getattr(exc, "ctx", None))
+    if plugin is not None:
+        name = f"{plugin} " if plugin else ""
+        first = exc.format_message().strip().splitlines()[0] if exc.format_message().strip() else "usage"
+        sys.stdout.write(f"AMI {name}UNKNOWN - usage: {first}\n")
+        return PLUGIN_UNKNOWN
     if no_args and isinstance(exc, no_args):
         # `ami` alone: the help, on stderr (it is not data), as a usage error.
         sys.stderr.write(exc.format_message() + "\n")
         return ExitCode.USAGE
-    ctx = getattr(exc, "ctx", None)
-    name = ctx.info_name if ctx is not None else None
-    if name in PLUGIN_COMMANDS:
-        sys.stdout.write(f"AMI UNKNOWN - usage: {exc.format_message()}\n")
-        return PLUGIN_UNKNOWN
     message = _one_line_usage(exc) if isinstance(exc, click.UsageError) else exc.format_message()
     sys.stderr.write(f"ami: error: {message}\n")
     return exc.exit_code

@@ -20,6 +20,8 @@ from .errors import ConfigError
 
 #: Keys a profile section may hold.
 PROFILE_KEYS = ("host", "port", "user", "secret", "timeout", "tls", "ca_file", "insecure", "auth")
+#: The key that makes a section a group of profiles: ``include = pbx1, pbx2``.
+GROUP_KEY = "include"
 AUTH_METHODS = ("md5", "plain")
 DEFAULT_AUTH = "plain"
 
@@ -52,7 +54,7 @@ def read_profiles(path: Path | None = None) -> configparser.ConfigParser:
 
 
 def profile_names(path: Path | None = None) -> list[str]:
-    """Profile names in the file, for shell completion (never raises)."""
+    """Profile and group names in the file, for shell completion (never raises)."""
     try:
         return read_profiles(path).sections()
     except ConfigError:
@@ -93,10 +95,20 @@ class Settings:
     debug: bool = False
     profile: str | None = None
     secret_source: str = ""
+    #: What a fleet's rows call this PBX (see :attr:`label`); None: host:port.
+    name: str | None = None
 
     @property
     def effective_port(self) -> int:
         return self.port or (DEFAULT_TLS_PORT if self.tls else DEFAULT_PORT)
+
+    @property
+    def label(self) -> str:
+        """The PBX's name in a fleet: its profile's name, else ``host:port``."""
+        if self.name:
+            return self.name
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{host}:{self.effective_port}"
 
     def make_client(self, **kwargs: object) -> Client:
         """A Client for these settings (not yet connected)."""
@@ -123,16 +135,24 @@ def resolve(
     The secret itself is read later, by :func:`load_secret`, so that commands
     that need none (``sim``, ``completion``) never touch it.
     """
+    parser = read_profiles(path)
+    secret_text = read_secret_file(secret_file) if secret_file and not given.get("secret") else None
+    return _resolve_one(given, parser, path, secret_text)
+
+
+def _resolve_one(
+    given: dict[str, object], parser: configparser.ConfigParser, path: Path | None, secret_text: str | None
+) -> Settings:
+    """One PBX's settings: ``given["profile"]`` names one profile (not a group) or none."""
     settings = Settings()
     profile_name = given.get("profile")
-    parser = read_profiles(path)
     section: dict[str, str] = {}
     if profile_name:
         if not parser.has_section(str(profile_name)):
             names = ", ".join(parser.sections()) or "none"
             raise ConfigError(f"no profile {profile_name!r} in {path or config_path()} (profiles: {names})")
         section = dict(parser.items(str(profile_name)))
-    elif parser.has_section("default"):
+    elif parser.has_section("default") and not parser.has_option("default", GROUP_KEY):
         section = dict(parser.items("default"))
     unknown = sorted(set(section) - set(PROFILE_KEYS))
     if unknown:
@@ -182,12 +202,116 @@ def resolve(
     secret = given.get("secret")
     if secret:
         settings.secret, settings.secret_source = str(secret), "AMI_SECRET"
-    elif secret_file:
-        settings.secret, settings.secret_source = read_secret_file(secret_file), "--secret-file"
+    elif secret_text:
+        settings.secret, settings.secret_source = secret_text, "--secret-file"
     elif "secret" in section:
         _check_private(path or config_path())
         settings.secret, settings.secret_source = section["secret"], "profile"
     return settings
+
+
+# -- fleets: several PBXs named at once -------------------------------------------
+
+
+def split_list(text: object) -> list[str]:
+    """``"a, b,,c"`` -> ``["a", "b", "c"]``: the comma lists of -H, --profile and include."""
+    if not text:
+        return []
+    return [word.strip() for word in str(text).split(",") if word.strip()]
+
+
+def parse_host(text: str) -> tuple[str, int | None]:
+    """``HOST``, ``HOST:PORT``, ``[v6]`` or ``[v6]:PORT`` -> (host, port or None).
+
+    An address with more than one colon and no brackets is IPv6 without a port.
+    """
+    port_text = ""
+    if text.startswith("["):
+        host, bracket, rest = text[1:].partition("]")
+        if not bracket or not host or (rest and not rest.startswith(":")):
+            raise ConfigError(f"host {text!r}: expected [IPv6] or [IPv6]:PORT")
+        port_text = rest[1:]
+        if rest and not port_text:
+            raise ConfigError(f"host {text!r}: no port after ':'")
+    elif text.count(":") == 1:
+        host, _, port_text = text.partition(":")
+        if not host or not port_text:
+            raise ConfigError(f"host {text!r}: expected HOST or HOST:PORT")
+    else:
+        host = text
+    if not port_text:
+        return host, None
+    if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        raise ConfigError(f"host {text!r}: {port_text!r} is not a TCP port (1-65535)")
+    return host, int(port_text)
+
+
+def expand_profiles(parser: configparser.ConfigParser, names: list[str], path: Path | None = None) -> list[str]:
+    """The profiles that ``names`` stand for: groups (``include = a, b``) replaced by their members.
+
+    Groups may nest; a group that includes itself, directly or not, is a
+    configuration error.  A profile named twice counts once, where first named.
+    """
+    where = path or config_path()
+    found: list[str] = []
+
+    def visit(name: str, trail: tuple[str, ...]) -> None:
+        if name in trail:
+            loop = " -> ".join((*trail[trail.index(name) :], name))
+            raise ConfigError(f"{where}: profile groups include each other in a loop: {loop}")
+        if not parser.has_section(name):
+            known = ", ".join(parser.sections()) or "none"
+            inside = f" (included by {trail[-1]!r})" if trail else ""
+            raise ConfigError(f"no profile {name!r}{inside} in {where} (profiles: {known})")
+        if not parser.has_option(name, GROUP_KEY):
+            if name not in found:
+                found.append(name)
+            return
+        members = split_list(parser.get(name, GROUP_KEY))
+        if not members:
+            raise ConfigError(f"{where}: group {name!r} includes no profile")
+        for member in members:
+            visit(member, (*trail, name))
+
+    for name in names:
+        visit(name, ())
+    return found
+
+
+def resolve_fleet(
+    given: dict[str, object],
+    *,
+    secret_file: str | None = None,
+    path: Path | None = None,
+) -> list[Settings]:
+    """Every PBX named by -H/--profile (or AMI_HOST/AMI_PROFILE), each with its own settings.
+
+    -H takes ``HOST``, ``HOST:PORT`` and ``[v6]:PORT``, comma-separated;
+    --profile takes profiles and groups, comma-separated.  Each member keeps
+    its own profile's settings; what the command line gives applies to all.
+    A single PBX resolves exactly as :func:`resolve` does.
+    """
+    parser = read_profiles(path)
+    hosts = [parse_host(word) for word in split_list(given.get("host"))]
+    named = split_list(given.get("profile"))
+    if not named and not given.get("host") and parser.has_option("default", GROUP_KEY):
+        named = ["default"]
+    profiles: list[str | None] = list(expand_profiles(parser, named, path)) if named else [None]
+    if len(hosts) > 1 and len(profiles) > 1:
+        raise ConfigError("name the PBXs by -H HOST,... or by --profile NAME,..., not both")
+    secret_text = read_secret_file(secret_file) if secret_file and not given.get("secret") else None
+    fleet: list[Settings] = []
+    for profile in profiles:
+        for host, port in hosts or [(None, None)]:
+            member = dict(given, profile=profile)
+            if host is not None:
+                member["host"] = host
+            if port is not None:
+                member["port"] = port
+            settings = _resolve_one(member, parser, path, secret_text)
+            settings.name = profile if profile is not None and len(hosts) <= 1 else None
+            fleet.append(settings)
+    return fleet
 
 
 def read_secret_file(name: str) -> str:

@@ -14,15 +14,36 @@ class AppContext:
 
     given: dict[str, object] = field(default_factory=dict)
     secret_file: str | None = None
-    _settings: object = None
+    #: Fleet options: PBXs asked at once, answers in the order named, failures as JSON rows.
+    fanout: int = 16
+    sort: bool = False
+    errors_as_rows: bool = False
+    _fleet: list | None = None
 
-    def settings(self):  # -> config.Settings (imported lazily: start-up cost)
-        """The resolved settings; reads the profile file once."""
-        if self._settings is None:
-            from .config import resolve
+    def fleet(self) -> list:  # -> list[config.Settings] (imported lazily: start-up cost)
+        """Every PBX named (-H/--profile lists and groups), resolved; reads the profile file once."""
+        if self._fleet is None:
+            from .config import resolve_fleet
 
-            self._settings = resolve(self.given, secret_file=self.secret_file)
-        return self._settings
+            self._fleet = resolve_fleet(self.given, secret_file=self.secret_file)
+        return self._fleet
+
+    def settings(self):  # -> config.Settings
+        """The one PBX's settings, for a command that takes one PBX only."""
+        fleet = self.fleet()
+        if len(fleet) != 1:
+            where = click.get_current_context(silent=True)
+            name = where.command_path if where is not None else "this command"
+            raise click.UsageError(f"{name} takes one PBX; {len(fleet)} were named ({fleet_names(fleet)})")
+        return fleet[0]
+
+    def runner(self, **kwargs: object):  # -> fleet.FleetRun
+        """A FleetRun over the PBXs named, with the global fleet options."""
+        from .fleet import FleetRun
+
+        return FleetRun(
+            self.fleet(), fanout=self.fanout, ordered=self.sort, errors_as_rows=self.errors_as_rows, **kwargs
+        )
 
     @property
     def debug(self) -> bool:
@@ -35,14 +56,18 @@ class AppContext:
         sys.stderr.write(f"{direction}\n")
         sys.stderr.flush()
 
-    def client(self, **kwargs: object):
-        """A connected (not logged-in) Client."""
-        settings = self.settings()
+    def client(self, *, settings: object = None, show_secrets: bool = False, **kwargs: object):
+        """A connected (not logged-in) Client (to ``settings``: one PBX of the fleet).
+
+        It masks the secrets the PBX sends unless ``show_secrets``.
+        """
+        settings = settings or self.settings()
+        kwargs.setdefault("mask_secrets", not show_secrets)
         if self.debug:
             kwargs.setdefault("trace", self.trace)
         return settings.make_client(**kwargs).connect()
 
-    def session(self, *, events: str = "off", need_booted: bool = False, **kwargs: object):
+    def session(self, *, events: str = "off", need_booted: bool = False, settings: object = None, **kwargs: object):
         """A connected, logged-in Client; use it as a context manager.
 
         ``need_booted``: the session learns of FullyBooted, and
@@ -51,13 +76,13 @@ class AppContext:
         """
         from .config import load_secret, require_user
 
-        settings = self.settings()
+        settings = settings or self.settings()
         user = require_user(settings)
         secret = load_secret(settings)
         if need_booted and events == "off":
             # FullyBooted and SuccessfulAuth tell whether the PBX has booted.
             events = "system,security"
-        client = self.client(**kwargs)
+        client = self.client(settings=settings, **kwargs)
         client.watch_boot = need_booted
         try:
             client.login(user, secret, auth=settings.auth, events=events)
@@ -71,6 +96,12 @@ def warn(message: str) -> None:
     """One line on stderr, for what is worth saying but is not an error."""
     sys.stderr.write(f"ami: warning: {message}\n")
     sys.stderr.flush()
+
+
+def fleet_names(fleet: list) -> str:
+    """The first few PBX names of a fleet, for a message."""
+    names = [member.label for member in fleet[:3]]
+    return ", ".join(names) + (f" and {len(fleet) - 3} more" if len(fleet) > 3 else "")
 
 
 def get_app(ctx: click.Context | None = None) -> AppContext:

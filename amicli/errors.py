@@ -36,6 +36,11 @@ class ExitCode(IntEnum):
     CONFIG = 7
     #: TLS handshake or certificate verification failed.
     TLS = 8
+    # 9: the next free general code, below originate's block (10-14).  A
+    # fleet that partly worked is a general outcome of every command, and 1
+    # would hide that the other PBXs succeeded.
+    #: Several PBXs were named and some failed (each named on stderr), or they failed in different ways.
+    SOME_SERVERS_FAILED = 9
     #: Interrupted by Ctrl-C (SIGINT): 128 + 2, as a shell reports it.
     INTERRUPTED = 130
 
@@ -115,3 +120,9 @@ class TlsError(AmiError):
     """TLS handshake or certificate verification failed."""
 
     exit_code = ExitCode.TLS
+
+
+class SomeServersFailed(AmiError):
+    """Of several PBXs named, some failed (or they failed in different ways); the others answered."""
+
+    exit_code = ExitCode.SOME_SERVERS_FAILED

@@ -14,7 +14,8 @@ import click
 from ..context import get_app
 from ..errors import ExitCode
 from ..options import make_output, output_options
-from .queues import DefaultGroup, error, note, one_line
+from .queues import DefaultGroup, error, fleet_fields, note, one_line
+from .watching import check_watch, run_watch, table_text, watch_option
 
 STATE_HELP = "up, ring, ringing, down, busy, dialing, offhook, rsrvd, dialing-offhook, pre-ring (or 0-9)"
 
@@ -45,7 +46,9 @@ def _regex(ctx: click.Context, param: click.Parameter, value: str | None) -> re.
 EPILOG = """\b
 Exit status: 0 done, 1 the PBX refused or a channel is gone (or --match
 matched nothing), 2 usage (also: several channels match and --yes is
-missing), 4 permission denied.
+missing), 4 permission denied, 9 some of several PBXs failed.  With
+several PBXs, rows carry a Server column and hangup acts on each PBX
+where the channels are up (--dry-run shows which).
 
 \b
 Examples:
@@ -72,9 +75,10 @@ def channels() -> None:
               help=f"Only channels in this state; repeat or comma-separate for several: {STATE_HELP}. "
                    "Example: --state up")
 @click.option("--count", is_flag=True, help="Print only the number of matching channels.")
+@watch_option
 @output_options
-def list_channels(pattern: str | None, states: list[int], count: bool, as_json: bool, fmt: str | None,
-                  fields: str | None, no_headers: bool) -> int:
+def list_channels(pattern: str | None, states: list[int], count: bool, watch: float | None, as_json: bool,
+                  fmt: str | None, fields: str | None, no_headers: bool) -> int:
     """One row per channel up now (CoreShowChannels).
 
     PATTERN is a shell-style glob on the channel name ('PJSIP/*',
@@ -100,10 +104,18 @@ def list_channels(pattern: str | None, states: list[int], count: bool, as_json: 
       ami channels 'Local/*' --state up,ringing
       ami channels --count --state ringing
       ami channels --json --fields Channel,DurationSeconds
+      ami channels --watch
     """
     from .. import channels as lib
 
-    out = make_output(as_json, fmt, fields, no_headers, valid=lib.KNOWN_FIELDS + lib.TABLE_COLUMNS)
+    check_watch(watch, as_json, count)
+    out = make_output(as_json, fmt, fields, no_headers, valid=fleet_fields(lib.KNOWN_FIELDS + lib.TABLE_COLUMNS))
+    if watch is not None:
+        return _watch_channels(out, pattern, states, watch)
+    if len(get_app().fleet()) > 1:
+        from .channels_fleet import list_fleet
+
+        return list_fleet(out, pattern, states, count)
     with get_app().session(need_booted=True) as client:
         rows = lib.fetch_channels(client)
     rows = lib.filter_channels(rows, pattern, states)
@@ -112,6 +124,18 @@ def list_channels(pattern: str | None, states: list[int], count: bool, as_json: 
         return ExitCode.OK
     _write_channels(out, rows)
     return ExitCode.OK
+
+
+def _watch_channels(out, pattern: str | None, states: list[int], interval: float) -> int:
+    from .. import channels as lib
+    from ..live import CHANNEL_TRIGGERS
+
+    def render(client) -> tuple[str, str]:
+        rows = lib.filter_channels(lib.fetch_channels(client), pattern, states)
+        totals = f"{len(rows)} channel{'s' if len(rows) != 1 else ''}"
+        return totals, table_text(out, lambda o: _write_channels(o, rows)) if rows else "(no channels)\n"
+
+    return run_watch(render, title="ami channels", interval=interval, triggers=CHANNEL_TRIGGERS, events="call,system")
 
 
 def _write_channels(out, rows: list[dict[str, object]]) -> None:
@@ -172,7 +196,11 @@ def hangup(names: tuple[str, ...], regex: re.Pattern[str] | None, yes: bool, dry
         raise click.UsageError("give channel names or --match REGEX, not both")
     if regex is None and not names:
         raise click.UsageError("give the channels to hang up, or --match REGEX")
-    out = make_output(as_json, fmt, fields, no_headers, valid=lib.KNOWN_FIELDS + lib.TABLE_COLUMNS)
+    out = make_output(as_json, fmt, fields, no_headers, valid=fleet_fields(lib.KNOWN_FIELDS + lib.TABLE_COLUMNS))
+    if len(get_app().fleet()) > 1:
+        from .channels_fleet import hangup_fleet
+
+        return hangup_fleet(out, list(names), regex, yes, dry_run, cause)
     with get_app().session(need_booted=True) as client:
         if regex is not None:
             return _hangup_matching(client, out, regex, yes, dry_run, cause)

@@ -139,6 +139,10 @@ def events(
     still bounds connecting and each reply, and with --keepalive, how long a
     Ping may go unanswered before the connection counts as dead.
 
+    With several PBXs, their streams are merged: each event carries
+    "Server" (text: a 'SERVER: ' prefix), --reconnect works per PBX and
+    --count counts across them.
+
     Exit status: 0 when interrupted by --timeout or done with --count (or
     when the reader of the output goes away), 1 when --count was not reached
     by --timeout, 130 on Ctrl-C (after a Logoff), and the usual codes when
@@ -169,8 +173,8 @@ def events(
     emulated = ServerFilter(server_filters) if server_filters else None
     state = {"noted": False}
 
-    def connect():
-        client = app.session(events=mask or "on", keep_events=True)
+    def connect(settings=None):
+        client = app.session(events=mask or "on", keep_events=True, settings=settings)
         try:
             for pattern in server_filters:
                 reply = client.request([("Action", "Filter"), ("Operation", "Add"), ("Filter", pattern)])
@@ -199,8 +203,12 @@ def events(
             raise
         return client, early
 
-    client, early = connect()
     options = StreamOptions(output, count, duration, buffer_size or DEFAULT_BUFFER, reconnect, keepalive)
+    if len(app.fleet()) > 1:
+        from .events_fleet import stream_fleet
+
+        return stream_fleet(app, connect, options, event_filter, emulated)
+    client, early = connect()
     try:
         sys.stdout.flush()
         import gc

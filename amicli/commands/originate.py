@@ -31,6 +31,9 @@ Exit status (one call):
   2 usage, 3 cannot connect, 5 no reply, 6 protocol, 7 configuration, 8 TLS
 With --batch: 0 when every call ended answered, else the status of the first
 line (in input order) that did not (a bad line counts as 2).
+With several PBXs (-H a,b): a single call is a usage error; a batch
+line's "server" column (a profile name, or host:port) places the call on
+that PBX, a line without one on the first; results carry "Server".
 
 \b
 Examples:
@@ -312,6 +315,10 @@ def _run_batch(name: str, defaults, parallel: int, grace: float, wait: bool, out
 
     if name == "-" and get_app().secret_file == "-":
         raise click.UsageError("--batch - and --secret-file - cannot both read stdin")
+    if len(get_app().fleet()) > 1:
+        from .originate_fleet import run_fleet_batch
+
+        return run_fleet_batch(name, defaults, parallel, grace, wait, out)
     stream = _open_batch(name)
     results: list = []
     shown = "stdin" if name == "-" else name

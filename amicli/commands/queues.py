@@ -18,6 +18,7 @@ import click
 from ..context import get_app
 from ..errors import ActionError, ExitCode
 from ..options import json_option, make_output, output_options
+from .watching import check_watch, run_watch, table_text, watch_option
 
 
 class DefaultGroup(click.Group):
@@ -96,13 +97,6 @@ def note(message: str) -> None:
     sys.stderr.flush()
 
 
-def report_missing(missing: Sequence[str]) -> int:
-    """A line per queue name the PBX does not know; the exit code."""
-    for name in missing:
-        error(f"no such queue: '{name}'")
-    return ExitCode.ACTION_FAILED if missing else ExitCode.OK
-
-
 def explain_unknown_action(exc: ActionError) -> ActionError:
     """``Invalid/unknown command: QueueStatus`` means app_queue is not loaded."""
     if "invalid/unknown command" in str(exc).lower():
@@ -110,18 +104,42 @@ def explain_unknown_action(exc: ActionError) -> ActionError:
     return exc
 
 
-def _run_listing(fetch: Callable[[object], object]) -> object:
-    with get_app().session(need_booted=True) as client:
-        try:
-            return fetch(client)
-        except ActionError as exc:
-            raise explain_unknown_action(exc) from None
+def fleet_fields(valid: Sequence[str]) -> list[str]:
+    """The fields --fields may name: ``Server`` too when several PBXs were named."""
+    from ..fleet import SERVER_KEY
+
+    return [*valid, SERVER_KEY] if len(get_app().fleet()) > 1 else list(valid)
+
+
+def _run_listing(out, fetch: Callable[[object], object]):
+    """A FleetRun and its answers: ``fetch(client)`` on every PBX named."""
+    app = get_app()
+    run = app.runner(json_out=out)
+
+    def work(member: object) -> object:
+        with app.session(need_booted=True, settings=member) as client:
+            try:
+                return fetch(client)
+            except ActionError as exc:
+                raise explain_unknown_action(exc) from None
+
+    return run, run.answers(work)
+
+
+def _missing(run, member: object, missing: Sequence[str]) -> None:
+    """A line per queue name the PBX does not know; that PBX then counts as failed (1)."""
+    for name in missing:
+        run.mark(member, ExitCode.ACTION_FAILED)
+        run.note(member, f"no such queue: '{name}'", single="error: ")
 
 
 EPILOG = """\b
 Subcommands take the shared output options: --json (JSON Lines), --fmt,
 --fields, --no-headers.  Exit status: 0 done, 1 the PBX refused or a named
-queue does not exist, 2 usage, 4 permission denied (see `ami --help`).
+queue does not exist, 2 usage, 4 permission denied, 9 some of several
+PBXs failed (see `ami --help`).  With several PBXs (-H a,b or --profile
+a,b), listings merge their rows with a Server column and acting
+subcommands act on every PBX (--dry-run shows what each would be sent).
 
 A queue named on the command line that the PBX does not know gets one line,
 `ami: error: no such queue: 'nope'`, and exit 1; the queues that exist are
@@ -173,8 +191,11 @@ def queues() -> None:
 
 @queues.command("list")
 @click.argument("names", nargs=-1, metavar="[QUEUE]...", callback=one_line)
+@watch_option
 @output_options
-def list_queues(names: tuple[str, ...], as_json: bool, fmt: str | None, fields: str | None, no_headers: bool) -> int:
+def list_queues(
+    names: tuple[str, ...], watch: float | None, as_json: bool, fmt: str | None, fields: str | None, no_headers: bool
+) -> int:
     """One row per queue (QueueStatus): waiting callers, times, counters, members.
 
     \b
@@ -196,22 +217,42 @@ def list_queues(names: tuple[str, ...], as_json: bool, fmt: str | None, fields: 
       ami queues
       ami queues support sales
       ami queues --json | jq 'select(.Calls > 0) | .Queue'
+      ami queues --watch
     """
     from .. import queues as lib
+    from ..fleet import MergedRows
 
-    out = make_output(as_json, fmt, fields, no_headers, valid=lib.QUEUE_FIELDS)
-    status = _run_listing(lambda client: lib.queue_status(client, names))
-    rows = status.queues  # type: ignore[attr-defined]
-    if rows:
-        if out.json:
-            for queue in rows:
-                out.emit_json(queue, flush=False)
-            out.flush()
-        else:
-            out.rows([lib.queue_table_row(q) for q in rows], lib.QUEUE_COLUMNS, titles=lib.QUEUE_TITLES)
-    elif not names:
-        note("the PBX has no queues")
-    return report_missing(status.missing)  # type: ignore[attr-defined]
+    check_watch(watch, as_json)
+    out = make_output(as_json, fmt, fields, no_headers, valid=fleet_fields(lib.QUEUE_FIELDS))
+    if watch is not None:
+        return _watch_queues(out, names, watch)
+    run, answers = _run_listing(out, lambda client: lib.queue_status(client, names))
+    merged = MergedRows(run, out, lib.QUEUE_COLUMNS, lib.QUEUE_TITLES)
+    for member, status in answers:
+        rows = status.queues
+        if rows:
+            merged.add(member, rows if out.json else [lib.queue_table_row(q) for q in rows])
+        elif not names:
+            run.note(member, "the PBX has no queues")
+        _missing(run, member, status.missing)
+    merged.finish()
+    return run.exit_code()
+
+
+def _watch_queues(out, names: tuple[str, ...], interval: float) -> int:
+    from .. import queues as lib
+    from ..live import QUEUE_TRIGGERS
+
+    def render(client) -> tuple[str, str]:
+        rows = lib.queue_status(client, names).queues
+        waiting = sum(q.get("Calls") or 0 for q in rows)  # type: ignore[misc]
+        available = sum(q.get("Available") or 0 for q in rows)  # type: ignore[misc]
+        totals = f"{len(rows)} queues, {waiting} waiting, {available} agents available"
+        table = [lib.queue_table_row(q) for q in rows]
+        text = table_text(out, lambda o: o.rows(table, lib.QUEUE_COLUMNS, titles=lib.QUEUE_TITLES))
+        return totals, text
+
+    return run_watch(render, title="ami queues", interval=interval, triggers=QUEUE_TRIGGERS, events="agent,system")
 
 
 @queues.command("members")
@@ -245,14 +286,16 @@ def list_members(names: tuple[str, ...], only_paused: bool, only_available: bool
     """
     from .. import queues as lib
 
-    out = make_output(as_json, fmt, fields, no_headers, valid=lib.MEMBER_FIELDS)
-    status = _run_listing(lambda client: lib.queue_status(client, names))
-    members = status.members  # type: ignore[attr-defined]
-    if only_paused:
-        members = [m for m in members if lib.get_field(m, "Paused") is True]
-    if only_available:
-        members = [m for m in members if lib.member_available(m)]
-    return _print_rows(out, status, names, members, lib.member_table_row, lib.MEMBER_COLUMNS, lib.MEMBER_TITLES)
+    def pick(status) -> list:
+        members = status.members
+        if only_paused:
+            members = [m for m in members if lib.get_field(m, "Paused") is True]
+        if only_available:
+            members = [m for m in members if lib.member_available(m)]
+        return members
+
+    out = make_output(as_json, fmt, fields, no_headers, valid=fleet_fields(lib.MEMBER_FIELDS))
+    return _print_rows(out, names, pick, lib.member_table_row, lib.MEMBER_COLUMNS, lib.MEMBER_TITLES)
 
 
 @queues.command("callers")
@@ -273,21 +316,27 @@ def list_callers(names: tuple[str, ...], as_json: bool, fmt: str | None, fields:
     """
     from .. import queues as lib
 
-    out = make_output(as_json, fmt, fields, no_headers, valid=lib.CALLER_FIELDS)
-    status = _run_listing(lambda client: lib.queue_status(client, names))
-    callers = status.callers  # type: ignore[attr-defined]
-    return _print_rows(out, status, names, callers, lib.caller_table_row, lib.CALLER_COLUMNS, lib.CALLER_TITLES)
+    out = make_output(as_json, fmt, fields, no_headers, valid=fleet_fields(lib.CALLER_FIELDS))
+    return _print_rows(
+        out, names, lambda status: status.callers, lib.caller_table_row, lib.CALLER_COLUMNS, lib.CALLER_TITLES
+    )
 
 
-def _print_rows(out, status, names, rows, table_row, columns, titles) -> int:
-    """Members or callers: JSON as they are, a table of their display rows; then what was missing."""
-    if out.json:
-        out.rows(rows, columns)
-    elif rows:
-        out.rows([table_row(r) for r in rows], columns, titles=titles)
-    if not names and not status.queues:
-        note("the PBX has no queues")
-    return report_missing(status.missing)
+def _print_rows(out, names, pick, table_row, columns, titles) -> int:
+    """Members or callers of every PBX: JSON as they are, a table of their display rows; then what was missing."""
+    from .. import queues as lib
+    from ..fleet import MergedRows
+
+    run, answers = _run_listing(out, lambda client: lib.queue_status(client, names))
+    merged = MergedRows(run, out, columns, titles)
+    for member, status in answers:
+        rows = pick(status)
+        merged.add(member, rows if out.json else [table_row(r) for r in rows])
+        if not names and not status.queues:
+            run.note(member, "the PBX has no queues")
+        _missing(run, member, status.missing)
+    merged.finish()
+    return run.exit_code()
 
 
 @queues.command("summary")
@@ -306,34 +355,54 @@ def summary(names: tuple[str, ...], as_json: bool, fmt: str | None, fields: str 
       ami queues summary sales --json
     """
     from .. import queues as lib
+    from ..fleet import MergedRows
 
-    out = make_output(as_json, fmt, fields, no_headers, valid=lib.SUMMARY_FIELDS)
-    rows, missing = _run_listing(lambda client: lib.queue_summary(client, names))  # type: ignore[misc]
-    if out.json:
-        out.rows(rows, lib.SUMMARY_COLUMNS)
-    elif rows:
-        out.rows(rows, lib.SUMMARY_COLUMNS, titles=lib.SUMMARY_TITLES)
-    elif not names:
-        note("the PBX has no queues")
-    return report_missing(missing)
+    out = make_output(as_json, fmt, fields, no_headers, valid=fleet_fields(lib.SUMMARY_FIELDS))
+    run, answers = _run_listing(out, lambda client: lib.queue_summary(client, names))
+    merged = MergedRows(run, out, lib.SUMMARY_COLUMNS, lib.SUMMARY_TITLES)
+    for member, (rows, missing) in answers:
+        merged.add(member, rows)
+        if not rows and not names:
+            run.note(member, "the PBX has no queues")
+        _missing(run, member, missing)
+    merged.finish()
+    return run.exit_code()
 
 
 # -- acting ------------------------------------------------------------------------
 
 
-def _act(headers: list[tuple[str, str]], as_json: bool, done: str) -> int:
+dry_run_option = click.option(
+    "--dry-run", is_flag=True, help="Log in and show the action each PBX would be sent; change nothing."
+)
+
+
+def _act(headers: list[tuple[str, str]], as_json: bool, done: str, dry_run: bool = False) -> int:
+    """Send the action to every PBX named (a refusal: one line, exit 1), or with --dry-run show it."""
     from .. import queues as lib
     from ..output import Output
 
-    with get_app().session(need_booted=True) as client:
-        reply = lib.act(client, headers)  # a refusal raises QueueRefused: one line, exit 1
-    if as_json:
-        response = reply.response
-        obj = {k: v for k, v in (response.headers if response is not None else []) if k != "ActionID"}
-        Output(json=True).emit_json(obj)
-    else:
-        click.echo(done)
-    return ExitCode.OK
+    app = get_app()
+    out = Output(json=as_json)
+    run = app.runner(json_out=out)
+
+    def work(member: object):
+        with app.session(need_booted=True, settings=member) as client:
+            # --dry-run still logs in: what it shows is what each PBX would be sent.
+            return None if dry_run else lib.act(client, headers)  # a refusal raises QueueRefused
+
+    for member, reply in run.answers(work):
+        if as_json:
+            if reply is None:
+                obj = {**dict(headers), "DryRun": True}
+            else:
+                response = reply.response
+                obj = {k: v for k, v in (response.headers if response is not None else []) if k != "ActionID"}
+            out.emit_json(run.tag(member, obj))
+        else:
+            text = done if reply is not None else "dry run: would send " + ", ".join(f"{k}: {v}" for k, v in headers)
+            out.write_text(f"{run.label(member)}: {text}\n" if run.many else f"{text}\n")
+    return run.exit_code()
 
 
 @queues.command("add")
@@ -345,9 +414,10 @@ def _act(headers: list[tuple[str, str]], as_json: bool, done: str) -> int:
 @click.option("--paused", is_flag=True, help="Add the member paused.")
 @click.option("--state-interface", metavar="DEVICE", callback=one_line,
               help="Read the member's busy/free state from DEVICE. Example: --state-interface PJSIP/2002")
+@dry_run_option
 @json_option
 def add(queue: str, interface: str, name: str | None, penalty: int | None, paused: bool,
-        state_interface: str | None, as_json: bool) -> int:
+        state_interface: str | None, dry_run: bool, as_json: bool) -> int:
     """Add INTERFACE to QUEUE as a dynamic member (QueueAdd).
 
     INTERFACE is what the queue dials for the member (its Location), a dial
@@ -365,14 +435,15 @@ def add(queue: str, interface: str, name: str | None, penalty: int | None, pause
     headers = lib.add_request(queue, interface, name=name, penalty=penalty, paused=True if paused else None,
                               state_interface=state_interface)
     state = " (paused)" if paused else ""
-    return _act(headers, as_json, f"added {interface} to queue {queue}{state}")
+    return _act(headers, as_json, f"added {interface} to queue {queue}{state}", dry_run)
 
 
 @queues.command("remove")
 @click.argument("queue", callback=one_line)
 @click.argument("interface", callback=one_line)
+@dry_run_option
 @json_option
-def remove(queue: str, interface: str, as_json: bool) -> int:
+def remove(queue: str, interface: str, dry_run: bool, as_json: bool) -> int:
     """Remove the dynamic member INTERFACE from QUEUE (QueueRemove).
 
     The PBX refuses a queue that does not exist, an interface that is not a
@@ -385,7 +456,7 @@ def remove(queue: str, interface: str, as_json: bool) -> int:
     """
     from .. import queues as lib
 
-    return _act(lib.remove_request(queue, interface), as_json, f"removed {interface} from queue {queue}")
+    return _act(lib.remove_request(queue, interface), as_json, f"removed {interface} from queue {queue}", dry_run)
 
 
 @queues.command("pause")
@@ -393,8 +464,9 @@ def remove(queue: str, interface: str, as_json: bool) -> int:
 @click.option("--queue", metavar="QUEUE", callback=one_line, help="Only in this queue [default: every queue it is in].")
 @click.option("--reason", metavar="TEXT", callback=one_line,
               help="Why (shown as PausedReason). Example: --reason lunch")
+@dry_run_option
 @json_option
-def pause(interface: str, queue: str | None, reason: str | None, as_json: bool) -> int:
+def pause(interface: str, queue: str | None, reason: str | None, dry_run: bool, as_json: bool) -> int:
     """Pause member INTERFACE: it gets no calls until unpaused (QueuePause).
 
     INTERFACE is the member's Location, as `ami queues members` lists it.
@@ -410,14 +482,16 @@ def pause(interface: str, queue: str | None, reason: str | None, as_json: bool) 
 
     where = f"in queue {queue}" if queue else "in all its queues"
     why = f" (reason: {reason})" if reason else ""
-    return _act(lib.pause_request(interface, True, queue, reason), as_json, f"paused {interface} {where}{why}")
+    done = f"paused {interface} {where}{why}"
+    return _act(lib.pause_request(interface, True, queue, reason), as_json, done, dry_run)
 
 
 @queues.command("unpause")
 @click.argument("interface", callback=one_line)
 @click.option("--queue", metavar="QUEUE", callback=one_line, help="Only in this queue [default: every queue it is in].")
+@dry_run_option
 @json_option
-def unpause(interface: str, queue: str | None, as_json: bool) -> int:
+def unpause(interface: str, queue: str | None, dry_run: bool, as_json: bool) -> int:
     """Unpause member INTERFACE (QueuePause with Paused: false).
 
     \b
@@ -427,4 +501,4 @@ def unpause(interface: str, queue: str | None, as_json: bool) -> int:
     from .. import queues as lib
 
     where = f"in queue {queue}" if queue else "in all its queues"
-    return _act(lib.pause_request(interface, False, queue), as_json, f"unpaused {interface} {where}")
+    return _act(lib.pause_request(interface, False, queue), as_json, f"unpaused {interface} {where}", dry_run)

@@ -34,7 +34,8 @@ def parse_header_arg(arg: str) -> tuple[str, str]:
 @click.argument("action", metavar="ACTION|-")
 @click.argument("headers", nargs=-1, metavar="[Key=Value | 'Key: Value']...")
 @json_option
-def raw(action: str, headers: tuple[str, ...], as_json: bool) -> int:
+@click.option("--no-prefix", is_flag=True, help="With several PBXs: leave out the 'SERVER: ' before each line.")
+def raw(action: str, headers: tuple[str, ...], as_json: bool, no_prefix: bool) -> int:
     """Send ACTION with the given headers and print its whole reply.
 
     The reply is printed as the AMI text received, every list event up to
@@ -46,7 +47,12 @@ def raw(action: str, headers: tuple[str, ...], as_json: bool) -> int:
     headers are Key=Value or 'Key: Value'.  Without --json the reply's bytes
     are written exactly as received.
 
-    Exit status: 0 when every reply is a success, 1 when any is an error.
+    With several PBXs, each runs the actions; each line of text starts
+    with the PBX's name and ': ' (unless --no-prefix), and --json objects
+    carry "Server".
+
+    Exit status: 0 when every reply is a success, 1 when any is an error
+    (9: on some of several PBXs).
 
     \b
     Examples:
@@ -78,15 +84,38 @@ def raw(action: str, headers: tuple[str, ...], as_json: bool) -> int:
     from ..output import Output, json_line
 
     out = Output(json=as_json)
-    failed = False
-    with get_app().session() as client:
-        for pairs in actions:
-            reply = client.request(pairs)
-            failed = failed or not reply.ok
-            for msg in reply.messages:
-                out.write(json_line(msg.to_dict()) if as_json else _as_text(msg))
-            out.flush()
-    return ExitCode.ACTION_FAILED if failed else ExitCode.OK
+    app = get_app()
+    run = app.runner(json_out=out)
+    if not run.many:
+        failed = False
+        with app.session() as client:
+            for pairs in actions:
+                reply = client.request(pairs)
+                failed = failed or not reply.ok
+                for msg in reply.messages:
+                    out.write(json_line(msg.to_dict()) if as_json else _as_text(msg))
+                out.flush()
+        return ExitCode.ACTION_FAILED if failed else ExitCode.OK
+
+    def work(member: object) -> tuple[bool, list]:
+        # The replies of one PBX are printed together, when it is done.
+        with app.session(settings=member) as client:
+            replies = [client.request(pairs) for pairs in actions]
+        return all(reply.ok for reply in replies), [msg for reply in replies for msg in reply.messages]
+
+    for member, (ok, messages) in run.answers(work):
+        if not ok:
+            run.mark(member, ExitCode.ACTION_FAILED)
+        prefix = b"" if no_prefix else run.label(member).encode("utf-8", "replace") + b": "
+        for msg in messages:
+            if as_json:
+                out.write(json_line(run.tag(member, msg.to_dict())))
+            else:
+                text = _as_text(msg)
+                # Every line, the blank one that ends the message too, as pdsh does.
+                out.write(b"".join(prefix + line + b"\n" for line in text.split(b"\n")[:-1]) if prefix else text)
+        out.flush()
+    return run.exit_code()
 
 
 def _as_text(msg) -> bytes:

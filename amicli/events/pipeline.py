@@ -85,6 +85,9 @@ class EventStream:
     while being set up.  Notes for people go to ``err``.
     """
 
+    #: Bytes read per ``recv`` (a reader among many reads less at a time: memory).
+    recv_size = RECV_SIZE
+
     def __init__(
         self,
         connect: Connector,
@@ -299,7 +302,7 @@ class EventStream:
                 if count is not None and self.queued >= count:
                     return  # all the events wanted are read
                 try:
-                    data = recv(RECV_SIZE)
+                    data = recv(self.recv_size)
                 except TimeoutError:
                     data = None
                 except OSError as exc:

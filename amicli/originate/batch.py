@@ -44,6 +44,7 @@ FIELD_ALIASES = {
     "otherchannelid": "other_channel_id",
     "early_media": "early_media",
     "earlymedia": "early_media",
+    "server": "server",
 }
 _TRUE = {"1", "yes", "true", "on", "y"}
 _FALSE = {"0", "no", "false", "off", "n", ""}
@@ -149,6 +150,7 @@ def spec_from_fields(fields: Mapping[str, object], defaults: CallSpec | None, li
         other_channel_id=values.get("other_channel_id"),  # type: ignore[arg-type]
         early_media=bool(values.get("early_media", base.early_media)),
         line=line,
+        server=values.get("server"),  # type: ignore[arg-type]
     )
     if not spec.channel:
         raise ValueError("no channel")

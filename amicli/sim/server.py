@@ -49,9 +49,10 @@ class SimServer:
         system_name: str = "pbx-sim",
         handlers: Handlers | None = None,
         dialplan: Dialplan | None = None,
+        endpoints: int = 0,
     ) -> None:
         self.pbx = PBX(
-            handlers if handlers is not None else default_handlers(),
+            handlers if handlers is not None else default_handlers(asterisk13),
             dialplan if dialplan is not None else default_dialplan(),
             users if users is not None else dict(DEFAULT_USERS),
             asterisk13=asterisk13,
@@ -59,7 +60,7 @@ class SimServer:
             login_fail_delay=login_fail_delay,
             on_close=self.close,
         )
-        load_default_state(self.pbx)
+        load_default_state(self.pbx, endpoints)
         self.tls_context: ssl.SSLContext | None = None
         if tls_cert:
             ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
