@@ -501,7 +501,7 @@ def sim13():
     server.close()
 
 
-@pytest.mark.parametrize("name", ["sip-peers", "sip-registry", "iax-peers", "driver-detect-13"])
+@pytest.mark.parametrize("name", ["sip-peers", "sip-peer-detail", "sip-registry", "iax-peers", "driver-detect-13"])
 def test_sim_answers_like_asterisk13(sim13, name):
     steps = load_transcript_13(name)
     recorded = Parser().feed(server_stream(steps))
