@@ -47,6 +47,23 @@ IAX_PEERS = (
     ("iax-branch", "4579", False, "UNREACHABLE", ""),
     ("iax-remote", "", True, "UNKNOWN", ""),
 )
+#: The recorded PBX's [sip-hints], in the order ExtensionStateList gives them.
+SIP_HINTS = (
+    ("1004", "SIP/doorphone"),
+    ("1001", "SIP/alice"),
+    ("1002", "SIP/bob"),
+    ("1003", "SIP/carol"),
+    ("2001", "SIP/trunk-down"),
+    ("2000", "SIP/trunk-up"),
+    ("3002", "IAX2/iax-remote"),
+    ("3000", "IAX2/iax-hq"),
+    ("3001", "IAX2/iax-branch"),
+    ("1100", "SIP/alice&SIP/bob"),
+)
+#: Devices whose state changed since boot (DeviceStateList lists only those): the qualified ones.
+CHANGED_SINCE_BOOT = ("SIP/trunk-up", "SIP/alice", "SIP/trunk-down", "IAX2/iax-branch", "SIP/bob")
+#: Extension state numbers and texts, by device state.
+EXTENSION_STATE = {"NOT_INUSE": (0, "Idle"), "UNAVAILABLE": (4, "Unavailable")}
 #: Modules each version has loaded, of those ModuleCheck is asked about.
 LOADED_13 = {"chan_sip", "chan_iax2", "app_queue"}
 LOADED_22 = {"res_pjsip", "chan_pjsip", "app_queue"}
@@ -59,6 +76,32 @@ def load_sip_peers(pbx: PBX) -> None:
 
 def sip_peers(pbx: PBX) -> dict[str, SipPeer]:
     return pbx.sip_peers
+
+
+def device_state(pbx: PBX, device: str) -> str:
+    """NOT_INUSE or UNAVAILABLE, from the peer's status (an unreachable or unknown peer is unavailable)."""
+    tech, _, name = device.partition("/")
+    if tech == "SIP":
+        peer = pbx.sip_peers.get(name)
+        status = peer.status if peer is not None else "UNKNOWN"
+    else:
+        status = next((p[3] for p in IAX_PEERS if p[0] == name), "UNKNOWN")
+    return "UNAVAILABLE" if status in ("UNREACHABLE", "UNKNOWN") else "NOT_INUSE"
+
+
+def hint_state(pbx: PBX, hint: str) -> str:
+    states = [device_state(pbx, device) for device in hint.split("&")]
+    return "UNAVAILABLE" if all(s == "UNAVAILABLE" for s in states) else "NOT_INUSE"
+
+
+def device_list(pbx: PBX) -> list[tuple[str, str]]:
+    """(device, state) of the devices DeviceStateList lists."""
+    return [(device, device_state(pbx, device)) for device in CHANGED_SINCE_BOOT]
+
+
+def hint_list(pbx: PBX) -> list[tuple[str, str, str, int, str]]:
+    """(exten, context, hint, status, text) of the hints, as ExtensionStateList gives them."""
+    return [(exten, "sip-hints", hint, *EXTENSION_STATE[hint_state(pbx, hint)]) for exten, hint in SIP_HINTS]
 
 
 def _peer_entry(peer: SipPeer) -> list[tuple[str, str]]:
@@ -290,10 +333,29 @@ def sim_peer(pbx: PBX, args: list[str]) -> tuple[bool, list[str]]:
     peer = peers[args[0]]
     reachable = args[1].lower() == "reachable"
     with pbx.lock:
+        before = hint_list(pbx)
+        was = device_state(pbx, f"SIP/{peer.name}")
         peer.status = "OK (1 ms)" if reachable else "UNREACHABLE"
-    headers = [("Event", "PeerStatus"), ("ChannelType", "SIP"), ("Peer", f"SIP/{peer.name}")]
-    headers += [("PeerStatus", "Reachable")] if reachable else [("PeerStatus", "Unreachable"), ("Time", "-1")]
-    pbx.broadcast("system", headers)
+        headers = [("Event", "PeerStatus"), ("ChannelType", "SIP"), ("Peer", f"SIP/{peer.name}")]
+        headers += [("PeerStatus", "Reachable")] if reachable else [("PeerStatus", "Unreachable"), ("Time", "-1")]
+        pbx.broadcast("system", headers)
+        state = device_state(pbx, f"SIP/{peer.name}")
+        if state != was:
+            pbx.broadcast("call", [("Event", "DeviceStateChange"), ("Device", f"SIP/{peer.name}"), ("State", state)])
+        for old, new in zip(before, hint_list(pbx), strict=True):
+            if old != new:
+                exten, context, hint, status, text = new
+                pbx.broadcast(
+                    "call",
+                    [
+                        ("Event", "ExtensionStatus"),
+                        ("Exten", exten),
+                        ("Context", context),
+                        ("Hint", hint),
+                        ("Status", str(status)),
+                        ("StatusText", text),
+                    ],
+                )
     return True, [f"Peer {peer.name} is now {'Reachable' if reachable else 'Unreachable'}"]
 
 
