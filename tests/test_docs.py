@@ -280,6 +280,20 @@ def test_readme_exit_code_table_is_the_real_one() -> None:
     assert [(int(code), name) for code, name in rows] == [(int(m), m.name) for m in sorted(ExitCode)]
 
 
+def test_readme_configuration_table_is_the_real_one() -> None:
+    table = README.split("## Configuration", 1)[1].split("\n\n", 3)[2]
+    for param in cli.params:
+        if isinstance(param, click.Option) and param.envvar:
+            assert re.search(rf"`(-\w, )?{param.opts[-1]}\b", table) and f"`{param.envvar}`" in table, param.opts
+    for key in PROFILE_KEYS:
+        assert f"| `{key}` |" in table, key
+
+
+def test_readme_names_where_pip_installs_the_completions() -> None:
+    for directory, name in INSTALL_PATHS.values():
+        assert f"<prefix>/{directory}/{name}" in README
+
+
 def test_readme_links_resolve() -> None:
     for target in re.findall(r"\]\(((?!https?:|#)[^)#]+)", README + "".join(DOCS.values())):
         assert (REPO / target).exists() or (REPO / "docs" / target).exists(), target
