@@ -115,7 +115,7 @@ def run_check(name: str, body: Callable[[object, Result], None], check_timeout: 
     """Open a session, run ``body(client, result)``, print the result; the plugin exit code."""
     from ..endpoints import NoDriver
     from ..errors import ActionError, AmiError, PermissionDenied
-    from .login_test import status_for_error
+    from ..monitoring import status_for_error
 
     app = get_app()
     result = Result(name)
