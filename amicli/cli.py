@@ -77,7 +77,7 @@ EPILOG = """\b
 Examples:
   ami sim &                                   # a simulated PBX on 127.0.0.1:5038
   AMI_USER=admin AMI_SECRET=s3cret-Admin ami login-test
-  ami --profile pbx1 queues --json | jq 'select(.Calls > 0) | .Queue'
+  ami --profile pbx1 channels --count
   ami command 'core show channels'
   ami -H pbx1,pbx2,pbx3 queues --json          # a fleet: every row has Server
 

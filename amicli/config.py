@@ -14,7 +14,9 @@ import stat
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
+from .booleans import parse_bool
 from .client import DEFAULT_PORT, DEFAULT_TIMEOUT, DEFAULT_TLS_PORT, Client
 from .errors import ConfigError
 
@@ -71,12 +73,10 @@ def _check_private(path: Path) -> None:
 
 
 def _as_bool(value: str, what: str) -> bool:
-    lowered = value.strip().lower()
-    if lowered in ("1", "yes", "true", "on"):
-        return True
-    if lowered in ("0", "no", "false", "off", ""):
-        return False
-    raise ConfigError(f"{what}: expected yes or no, got {value!r}")
+    truth = parse_bool(value) if value.strip() else False
+    if truth is None:
+        raise ConfigError(f"{what}: expected yes or no, got {value!r}")
+    return truth
 
 
 @dataclass
@@ -132,7 +132,7 @@ def resolve(
     """Fill the settings not given by option or environment from the profile.
 
     ``given`` maps setting names to what click resolved (None when unset).
-    The secret itself is read later, by :func:`load_secret`, so that commands
+    The secret itself is read later (``AppContext.session``), so that commands
     that need none (``sim``, ``completion``) never touch it.
     """
     parser = read_profiles(path)
@@ -146,23 +146,47 @@ def _resolve_one(
     """One PBX's settings: ``given["profile"]`` names one profile (not a group) or none."""
     settings = Settings()
     profile_name = given.get("profile")
-    section: dict[str, str] = {}
-    if profile_name:
-        if not parser.has_section(str(profile_name)):
-            names = ", ".join(parser.sections()) or "none"
-            raise ConfigError(f"no profile {profile_name!r} in {path or config_path()} (profiles: {names})")
-        section = dict(parser.items(str(profile_name)))
-    elif parser.has_section("default") and not parser.has_option("default", GROUP_KEY):
-        section = dict(parser.items("default"))
-    unknown = sorted(set(section) - set(PROFILE_KEYS))
-    if unknown:
-        raise ConfigError(f"{path or config_path()}: unknown key {unknown[0]!r} (known: {', '.join(PROFILE_KEYS)})")
+    section = _profile_section(parser, str(profile_name) if profile_name else None, path)
     settings.profile = str(profile_name) if profile_name else ("default" if section else None)
 
     def pick(name: str) -> object:
         value = given.get(name)
         return value if value is not None else section.get(name)
 
+    _apply_connection(settings, pick, given, section)
+    settings.debug = bool(given.get("debug"))
+
+    secret = given.get("secret")
+    if secret:
+        settings.secret, settings.secret_source = str(secret), "AMI_SECRET"
+    elif secret_text:
+        settings.secret, settings.secret_source = secret_text, "--secret-file"
+    elif "secret" in section:
+        _check_private(path or config_path())
+        settings.secret, settings.secret_source = section["secret"], "profile"
+    return settings
+
+
+def _profile_section(parser: configparser.ConfigParser, profile_name: str | None, path: Path | None) -> dict[str, str]:
+    """The keys of the profile asked for (or of ``default``, when it is a profile), checked."""
+    section: dict[str, str] = {}
+    if profile_name:
+        if not parser.has_section(profile_name):
+            names = ", ".join(parser.sections()) or "none"
+            raise ConfigError(f"no profile {profile_name!r} in {path or config_path()} (profiles: {names})")
+        section = dict(parser.items(profile_name))
+    elif parser.has_section("default") and not parser.has_option("default", GROUP_KEY):
+        section = dict(parser.items("default"))
+    unknown = sorted(set(section) - set(PROFILE_KEYS))
+    if unknown:
+        raise ConfigError(f"{path or config_path()}: unknown key {unknown[0]!r} (known: {', '.join(PROFILE_KEYS)})")
+    return section
+
+
+def _apply_connection(
+    settings: Settings, pick: Callable[[str], object], given: dict[str, object], section: dict[str, str]
+) -> None:
+    """Host, port, user, timeout, TLS, CA file and login method, each checked (in this order)."""
     host = pick("host")
     if host:
         settings.host = str(host)
@@ -185,11 +209,7 @@ def _resolve_one(
         if settings.timeout <= 0:
             raise ConfigError("timeout: must be more than 0 seconds")
     for flag in ("tls", "insecure"):
-        value = given.get(flag)
-        if value is None and flag in section:
-            value = _as_bool(section[flag], f"{flag} in profile")
-        if value is not None:
-            setattr(settings, flag, bool(value))
+        _apply_flag(settings, flag, given.get(flag), section)
     ca_file = pick("ca_file")
     settings.ca_file = str(ca_file) if ca_file else None
     auth = pick("auth")
@@ -197,17 +217,14 @@ def _resolve_one(
         if str(auth) not in AUTH_METHODS:
             raise ConfigError(f"auth: expected md5 or plain, got {auth!r}")
         settings.auth = str(auth)
-    settings.debug = bool(given.get("debug"))
 
-    secret = given.get("secret")
-    if secret:
-        settings.secret, settings.secret_source = str(secret), "AMI_SECRET"
-    elif secret_text:
-        settings.secret, settings.secret_source = secret_text, "--secret-file"
-    elif "secret" in section:
-        _check_private(path or config_path())
-        settings.secret, settings.secret_source = section["secret"], "profile"
-    return settings
+
+def _apply_flag(settings: Settings, flag: str, given: object, section: dict[str, str]) -> None:
+    value = given
+    if value is None and flag in section:
+        value = _as_bool(section[flag], f"{flag} in profile")
+    if value is not None:
+        setattr(settings, flag, bool(value))
 
 
 # -- fleets: several PBXs named at once -------------------------------------------
@@ -328,28 +345,3 @@ def read_secret_file(name: str) -> str:
     if not secret:
         raise ConfigError(f"secret file {name} is empty")
     return secret
-
-
-def load_secret(settings: Settings) -> str:
-    """The secret, prompting on the terminal when no source gave one."""
-    if settings.secret:
-        return settings.secret
-    if sys.stdin.isatty() and sys.stderr.isatty():
-        import getpass
-
-        try:
-            secret = getpass.getpass(f"AMI secret for {settings.user}@{settings.host}: ")
-        except EOFError:
-            secret = ""
-        if secret:
-            settings.secret = secret
-            return secret
-    raise ConfigError(
-        "no secret given: set AMI_SECRET, use --secret-file PATH (or - for stdin), or put it in a profile"
-    )
-
-
-def require_user(settings: Settings) -> str:
-    if not settings.user:
-        raise ConfigError("no user given: use --user NAME, AMI_USER, or a profile")
-    return settings.user

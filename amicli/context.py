@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 
 import click
 
+from .errors import ConfigError
+
 
 @dataclass
 class AppContext:
@@ -65,7 +67,12 @@ class AppContext:
         kwargs.setdefault("mask_secrets", not show_secrets)
         if self.debug:
             kwargs.setdefault("trace", self.trace)
-        return settings.make_client(**kwargs).connect()
+        from .errors import UntrustedCertificate
+
+        try:
+            return settings.make_client(**kwargs).connect()
+        except UntrustedCertificate as exc:
+            raise UntrustedCertificate(f"{exc} (use --ca-file, or --insecure to skip the check)") from None
 
     def session(self, *, events: str = "off", need_booted: bool = False, settings: object = None, **kwargs: object):
         """A connected, logged-in Client; use it as a context manager.
@@ -74,11 +81,11 @@ class AppContext:
         ``Client.request_booted`` waits for it (within the timeout) when an
         action fails before the PBX has finished booting.
         """
-        from .config import load_secret, require_user
+        from .errors import ChallengeRefused
 
         settings = settings or self.settings()
-        user = require_user(settings)
-        secret = load_secret(settings)
+        user = _require_user(settings)
+        secret = _load_secret(settings)
         if need_booted and events == "off":
             # FullyBooted and SuccessfulAuth tell whether the PBX has booted.
             events = "system,security"
@@ -86,16 +93,13 @@ class AppContext:
         client.watch_boot = need_booted
         try:
             client.login(user, secret, auth=settings.auth, events=events)
+        except ChallengeRefused as exc:
+            client.close()
+            raise ChallengeRefused(f"{exc}; try --auth plain") from None
         except BaseException:
             client.close()
             raise
         return client
-
-
-def warn(message: str) -> None:
-    """One line on stderr, for what is worth saying but is not an error."""
-    sys.stderr.write(f"ami: warning: {message}\n")
-    sys.stderr.flush()
 
 
 def fleet_names(fleet: list) -> str:
@@ -107,3 +111,28 @@ def fleet_names(fleet: list) -> str:
 def get_app(ctx: click.Context | None = None) -> AppContext:
     ctx = ctx or click.get_current_context()
     return ctx.find_object(AppContext) or AppContext()
+
+
+def _load_secret(settings) -> str:  # settings: config.Settings (imported lazily)
+    """The secret, prompting on the terminal when no source gave one."""
+    if settings.secret:
+        return settings.secret
+    if sys.stdin.isatty() and sys.stderr.isatty():
+        import getpass
+
+        try:
+            secret = getpass.getpass(f"AMI secret for {settings.user}@{settings.host}: ")
+        except EOFError:
+            secret = ""
+        if secret:
+            settings.secret = secret
+            return secret
+    raise ConfigError(
+        "no secret given: set AMI_SECRET, use --secret-file PATH (or - for stdin), or put it in a profile"
+    )
+
+
+def _require_user(settings) -> str:
+    if not settings.user:
+        raise ConfigError("no user given: use --user NAME, AMI_USER, or a profile")
+    return settings.user

@@ -98,6 +98,10 @@ class PermissionDenied(AuthError):
     """``Message: Permission denied`` in reply to an action."""
 
 
+class ChallengeRefused(AuthError):
+    """The PBX would not give an MD5 challenge (plain login may still work)."""
+
+
 class AmiTimeout(AmiError):
     """No answer within the timeout."""
 
@@ -120,6 +124,10 @@ class TlsError(AmiError):
     """TLS handshake or certificate verification failed."""
 
     exit_code = ExitCode.TLS
+
+
+class UntrustedCertificate(TlsError):
+    """The PBX's TLS certificate is not signed by a trusted CA."""
 
 
 class SomeServersFailed(AmiError):

@@ -14,11 +14,11 @@ did (no ``Server`` key, the same messages and exit codes).
 
 from __future__ import annotations
 
-import sys
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import IO, Callable, Iterator, Mapping, Sequence, TypeVar
 
 from .errors import AmiError, ExitCode, SomeServersFailed
+from .output import report
 
 T = TypeVar("T")
 
@@ -99,9 +99,11 @@ class FleetRun:
     def note(self, member: object, message: str, *, single: str = "") -> None:
         """One stderr line naming the PBX (``ami: pbx2: ...``); ``ami: {single}...`` for one PBX."""
         where = f"{self.label(member)}: " if self.many else single
-        stream = self.err or sys.stderr
-        stream.write(f"ami: {where}{message}\n")
-        stream.flush()
+        if self.err is None:
+            report(f"{where}{message}")
+            return
+        self.err.write(f"ami: {where}{message}\n")
+        self.err.flush()
 
     def fail(self, member: object, message: str, code: int) -> None:
         """``member`` failed: one stderr line, its code kept, and a JSON row if asked for."""

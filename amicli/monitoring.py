@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Sequence
 
+from .errors import AmiError, AmiTimeout, AuthError, ConfigError, ConnectError, ProtocolError, TlsError
+
 
 class PluginStatus(IntEnum):
     """Monitoring Plugins exit codes."""
@@ -98,3 +100,23 @@ def fleet_report(
     lines = [f"{head} | {perf}" if perf else head]
     lines.extend(f"{check.server}: {check.status.name} - {check.text}" for check in checks)
     return status, lines
+
+
+def status_for_error(exc: AmiError) -> PluginStatus:
+    """Refused, unreachable, timed out or rejected is CRITICAL; not knowing is UNKNOWN."""
+    if isinstance(exc, (ConnectError, AuthError, AmiTimeout, TlsError)):
+        return PluginStatus.CRITICAL
+    if isinstance(exc, (ProtocolError, ConfigError)):
+        return PluginStatus.UNKNOWN
+    return PluginStatus.UNKNOWN
+
+
+def asterisk_version(client) -> str | None:
+    """Asterisk's version from CoreSettings, when the user may ask for it."""
+    try:
+        reply = client.request([("Action", "CoreSettings")])
+    except AmiError:
+        return None
+    if reply.ok and reply.response is not None:
+        return reply.response.get("AsteriskVersion")
+    return None

@@ -127,3 +127,33 @@ def test_watch_sees_the_change(sim):
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+# -- the sim as Asterisk 13 (chan_sip and chan_iax2, no PJSIP) ----------------------------
+
+
+@pytest.fixture
+def sim13():
+    server = start_sim(asterisk13=True)
+    yield server
+    server.close()
+
+
+def test_asterisk13_sim_endpoints_registrations_and_a_peer_going_down(sim13):
+    rows = endpoints(sim13.port)
+    assert rows and {r["Technology"] for r in rows} <= {"SIP", "IAX2"}
+    regs = json_lines(run_ami(["endpoints", "registrations", "--json"], port=sim13.port).stdout)
+    assert regs
+    proc = run_ami(["check", "registrations"], port=sim13.port)
+    assert proc.returncode == (OK if all(r["Registered"] for r in regs) else CRITICAL), proc.stdout
+    name = next(r["Endpoint"] for r in rows if r["Technology"] == "SIP" and r["State"] == "Reachable")
+    proc = run_ami(["check", "endpoints", "-w", "~:", "--must-be-reachable", name], port=sim13.port)
+    assert proc.returncode == OK, proc.stdout
+    sim_command(sim13.port, f"sim peer {name} unreachable")
+    proc = run_ami(["check", "endpoints", "-w", "~:", "--must-be-reachable", name], port=sim13.port)
+    assert proc.returncode == CRITICAL, proc.stdout
+    parser = pytest.importorskip("prometheus_client.parser")
+    text = run_ami(["metrics"], port=sim13.port).stdout
+    families = {f.name: f for f in parser.text_string_to_metric_families(text)}
+    down = [s for s in families["asterisk_endpoint_available"].samples if s.labels["endpoint"] == name]
+    assert [s.value for s in down] == [0]

@@ -6,17 +6,17 @@ import re
 
 from ..context import get_app
 from ..errors import ExitCode
-from .queues import error, note
+from ..output import report
+from . import tables
 
 
 def channel_rows(out, rows: list[dict[str, object]]) -> list[dict[str, object]]:
     """Rows as written: as they are for JSON, the display rows of a table."""
-    from .. import channels as lib
 
     if out.json:
         return rows
     originals = bool(out.fields)
-    return [lib.table_row(r, originals) for r in rows]
+    return [tables.table_row(r, originals) for r in rows]
 
 
 def list_fleet(out, pattern: str | None, states: list[int], count: bool) -> int:
@@ -31,7 +31,7 @@ def list_fleet(out, pattern: str | None, states: list[int], count: bool) -> int:
         with app.session(need_booted=True, settings=member) as client:
             return lib.filter_channels(lib.fetch_channels(client), pattern, states)
 
-    merged = MergedRows(run, out, lib.TABLE_COLUMNS, lib.TABLE_TITLES)
+    merged = MergedRows(run, out, tables.TABLE_COLUMNS, tables.TABLE_TITLES)
     for member, rows in run.answers(work):
         if count:
             out.write_text(f"{run.label(member)}: {len(rows)}\n")
@@ -68,22 +68,23 @@ def hangup_fleet(
     failed = False
     for name in names:
         if name not in seen:
-            error(f"no such channel: {name} (it is up on none of the PBXs)")
+            report(f"no such channel: {name} (it is up on none of the PBXs)", "error")
             failed = True
     if regex is not None and not total:
-        error(f"no channel matches {regex.pattern!r} on any PBX")
+        report(f"no channel matches {regex.pattern!r} on any PBX", "error")
         failed = True
-    merged = MergedRows(run, out, lib.TABLE_COLUMNS, lib.TABLE_TITLES)
+    merged = MergedRows(run, out, tables.TABLE_COLUMNS, tables.TABLE_TITLES)
     if dry_run:
         for member, rows in found:
             merged.add(member, channel_rows(out, rows))
         merged.finish()
-        note(f"dry run: {total} channel(s) would be hung up on {len(found)} PBX(s)")
+        report(f"dry run: {total} channel(s) would be hung up on {len(found)} PBX(s)")
         return _worst(run.exit_code(), failed)
     if regex is not None and total > 1 and not yes:
-        error(
+        report(
             f"{total} channels on {len(found)} PBX(s) match {regex.pattern!r}; add --yes to hang them all up, "
-            "or --dry-run to list them"
+            "or --dry-run to list them",
+            "error",
         )
         return ExitCode.USAGE
     on_member = {id(member): rows for member, rows in found}

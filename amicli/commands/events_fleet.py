@@ -6,6 +6,8 @@ import functools
 import sys
 
 from ..errors import AmiError, ExitCode
+from ..output import report
+from .events_end import report_drops
 
 
 def stream_fleet(app, connect, options, event_filter, early_filter) -> int:
@@ -26,6 +28,8 @@ def stream_fleet(app, connect, options, event_filter, early_filter) -> int:
         [(m.label, functools.partial(connect, m), client, early) for m, client, early in members],
         options,
         event_filter,
+        out_fd=sys.stdout.fileno(),
+        report=report,
         early_filter=early_filter,
     )
     try:
@@ -33,6 +37,7 @@ def stream_fleet(app, connect, options, event_filter, early_filter) -> int:
     except BaseException:
         stream.close_all()
         raise
+    report_drops(result, options)
     stream.close_all()
     if result.reason == "interrupted":
         return ExitCode.INTERRUPTED
@@ -46,6 +51,6 @@ def stream_fleet(app, connect, options, event_filter, early_filter) -> int:
         elif error is not None:
             run.fail(member, f"internal error: {type(error).__name__}: {error}", ExitCode.ACTION_FAILED)
     if result.error is not None and isinstance(result.error, AmiError):
-        sys.stderr.write(f"ami: error: {result.error}\n")
+        report(str(result.error), "error")
         return result.error.exit_code
     return fleet_exit_code([code or done for code in run.codes])

@@ -13,21 +13,12 @@ import time
 import click
 
 from ..context import get_app
-from ..errors import AmiError, AmiTimeout, AuthError, ConfigError, ConnectError, ProtocolError, TlsError
-from ..monitoring import PluginStatus
+from ..errors import AmiError
+from ..monitoring import PluginStatus, asterisk_version, status_for_error
 from ..options import json_option
 
 #: This command exits with these statuses instead of the ami ones (amicli/errors.py).
 OWN_EXIT_STATUSES = PluginStatus
-
-
-def status_for_error(exc: AmiError) -> PluginStatus:
-    """Refused, unreachable, timed out or rejected is CRITICAL; not knowing is UNKNOWN."""
-    if isinstance(exc, (ConnectError, AuthError, AmiTimeout, TlsError)):
-        return PluginStatus.CRITICAL
-    if isinstance(exc, (ProtocolError, ConfigError)):
-        return PluginStatus.UNKNOWN
-    return PluginStatus.UNKNOWN
 
 
 def _positive(ctx: click.Context, param: click.Parameter, value: float | None) -> float | None:
@@ -123,7 +114,7 @@ def run_login_test(
         with app.session() as client:
             elapsed = time.monotonic() - started
             facts.update(banner=client.banner, ami_version=client.version)
-            version = _asterisk_version(client)
+            version = asterisk_version(client)
             if version:
                 facts["asterisk_version"] = version
     except AmiError as exc:
@@ -149,17 +140,6 @@ def _several(app) -> bool:
         return len(app.fleet()) > 1
     except AmiError:
         return False
-
-
-def _asterisk_version(client) -> str | None:
-    """Asterisk's version from CoreSettings, when the user may ask for it."""
-    try:
-        reply = client.request([("Action", "CoreSettings")])
-    except AmiError:
-        return None
-    if reply.ok and reply.response is not None:
-        return reply.response.get("AsteriskVersion")
-    return None
 
 
 def _report(

@@ -5,19 +5,18 @@ from __future__ import annotations
 import time
 
 from ..errors import AmiError
-from ..monitoring import PbxCheck, PluginStatus, fleet_report
+from ..monitoring import PbxCheck, PluginStatus, asterisk_version, fleet_report, status_for_error
 
 
 def check_login(app, member, warning: float, critical: float) -> PbxCheck:
     """Connect, log in and log off one PBX of the fleet; never raises an AmiError."""
-    from .login_test import _asterisk_version, status_for_error
 
     label = member.label
     started = time.monotonic()
     try:
         with app.session(settings=member) as client:
             elapsed = time.monotonic() - started
-            version = _asterisk_version(client)
+            version = asterisk_version(client)
     except AmiError as exc:
         elapsed = time.monotonic() - started
         return PbxCheck(label, status_for_error(exc), str(exc), False, [("time", elapsed, "s", warning, critical)])

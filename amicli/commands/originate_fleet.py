@@ -6,6 +6,8 @@ import sys
 
 from ..context import get_app
 from ..errors import ExitCode
+from ..output import report
+from .batch_input import open_batch
 
 
 def _route(specs, members) -> tuple[dict[int, list], list]:
@@ -35,7 +37,7 @@ def run_fleet_batch(name: str, defaults, parallel: int, grace: float, wait: bool
     """Read the whole batch, place each PBX's calls on it (PBXs in parallel), print each PBX's results."""
     from .. import originate as lib
     from ..fleet import fleet_exit_code
-    from .originate import _error_line, _open_batch
+    from .call_results import exit_status, record, worded
 
     app = get_app()
     if name == "-" and app.secret_file == "-":
@@ -43,7 +45,7 @@ def run_fleet_batch(name: str, defaults, parallel: int, grace: float, wait: bool
 
         raise click.UsageError("--batch - and --secret-file - cannot both read stdin")
     shown = "stdin" if name == "-" else name
-    stream = _open_batch(name)
+    stream = open_batch(name)
     try:
         specs = list(lib.read_batch(stream, defaults))
     except OSError as exc:
@@ -56,14 +58,17 @@ def run_fleet_batch(name: str, defaults, parallel: int, grace: float, wait: bool
     members = app.fleet()
     routed, bad = _route(specs, members)
     for line in bad:
-        _error_line(f"{shown} line {line.line}: {line.reason}; line skipped")
+        report(f"{shown} line {line.line}: {line.reason}; line skipped", "error")
     run = app.runner(json_out=out)
     index = {id(member): n for n, member in enumerate(members)}
 
     def work(member: object) -> list:
         calls = routed[index[id(member)]]
         with app.session(events="call" if wait else "off", keep_events=wait, settings=member) as client:
-            return list(lib.run_calls(client, calls, parallel=parallel, grace=grace, wait=wait))
+            try:
+                return list(lib.run_calls(client, calls, parallel=parallel, grace=grace, wait=wait))
+            except lib.NoCallEvents as exc:
+                raise worded(exc) from None
 
     results: list = list(bad)
     asked = [members[n] for n in sorted(routed)]
@@ -71,14 +76,14 @@ def run_fleet_batch(name: str, defaults, parallel: int, grace: float, wait: bool
     for member, done in run.answers(work, asked):
         answered.add(id(member))
         for item in done:
-            out.emit_json(run.tag(member, item.record()))
+            out.emit_json(run.tag(member, record(item)))
         results.extend(done)
     if len(answered) < len(asked):
         # A PBX could not take its calls (named on stderr): its own code, or 9 beside others.
-        codes = [run.codes[index[id(m)]] or lib.exit_status([r for r in results if _on(r, m)]) for m in asked]
+        codes = [run.codes[index[id(m)]] or exit_status([r for r in results if _on(r, m)]) for m in asked]
         return fleet_exit_code(codes)
     results.sort(key=_line)
-    return lib.exit_status(results) if results else int(ExitCode.OK)
+    return exit_status(results) if results else int(ExitCode.OK)
 
 
 def _line(item) -> int:

@@ -10,91 +10,16 @@ members of a queue called ``members``.
 
 from __future__ import annotations
 
-import sys
 from typing import Callable, Sequence
 
 import click
 
 from ..context import get_app
 from ..errors import ActionError, ExitCode
-from ..options import json_option, make_output, output_options
+from ..options import json_option, make_output, one_line, output_options
+from . import tables
+from .default_group import DefaultGroup
 from .watching import check_watch, run_watch, table_text, watch_option
-
-
-class DefaultGroup(click.Group):
-    """A group whose first word, when it is not a subcommand, goes to a default subcommand.
-
-    ``ami queues support`` runs ``ami queues list support``; ``--`` forces
-    what follows to be arguments of the default subcommand.
-    """
-
-    def __init__(self, *args: object, default_command: str = "list", **kwargs: object) -> None:
-        kwargs.setdefault("invoke_without_command", True)
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        self.default_command = default_command
-
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        if not args:
-            args = [self.default_command]
-        elif args[0] == "--":
-            args = [self.default_command, *args]
-        elif args[0] not in self.commands and args[0] not in ctx.help_option_names:
-            # Options may come before the subcommand (`ami queues --json members`):
-            # the first word that is not an option or an option's value decides.
-            word = self._first_word(args)
-            if word is not None and word in self.commands and word != self.default_command:
-                index = args.index(word)
-                args = [word, *args[:index], *args[index + 1 :]]
-            else:
-                args = [self.default_command, *args]
-        return super().parse_args(ctx, args)
-
-    def _first_word(self, args: list[str]) -> str | None:
-        """The first argument that is not an option of the default command or its value."""
-        default = self.commands.get(self.default_command)
-        takes_value = set()
-        if default is not None:
-            for param in default.params:
-                if isinstance(param, click.Option) and not param.is_flag and not param.count:
-                    takes_value.update(param.opts)
-        skip = False
-        for arg in args:
-            if skip:
-                skip = False
-                continue
-            if arg == "--":
-                return None
-            if arg.startswith("-") and arg != "-":
-                skip = arg in takes_value
-                continue
-            return arg
-        return None
-
-
-def one_line(ctx: click.Context, param: click.Parameter, value: object) -> object:
-    """Refuse empty values and line breaks (they would break the AMI framing)."""
-    values = value if isinstance(value, tuple) else (value,)
-    for item in values:
-        if item is None:
-            continue
-        if not isinstance(item, str):
-            continue
-        if "\r" in item or "\n" in item:
-            raise click.BadParameter("must be one line (no line breaks)")
-        if not item.strip():
-            raise click.BadParameter("must not be empty")
-    return value
-
-
-def error(message: str) -> None:
-    """One ``ami: error:`` line on stderr (the command goes on)."""
-    sys.stderr.write(f"ami: error: {message}\n")
-    sys.stderr.flush()
-
-
-def note(message: str) -> None:
-    sys.stderr.write(f"ami: {message}\n")
-    sys.stderr.flush()
 
 
 def explain_unknown_action(exc: ActionError) -> ActionError:
@@ -168,7 +93,6 @@ caller Priority) is absent from the JSON and an empty table cell.
 \b
 Examples:
   ami queues                                   # one row per queue
-  ami queues --json | jq 'select(.Calls > 0) | .Queue'
   ami queues members support --paused
   ami queues callers --json | jq -r '"\\(.Queue) \\(.Wait)s \\(.CallerIDNum)"'
   ami queues add sales PJSIP/2002 --name Dave --penalty 1
@@ -227,11 +151,11 @@ def list_queues(
     if watch is not None:
         return _watch_queues(out, names, watch)
     run, answers = _run_listing(out, lambda client: lib.queue_status(client, names))
-    merged = MergedRows(run, out, lib.QUEUE_COLUMNS, lib.QUEUE_TITLES)
+    merged = MergedRows(run, out, tables.QUEUE_COLUMNS, tables.QUEUE_TITLES)
     for member, status in answers:
         rows = status.queues
         if rows:
-            merged.add(member, rows if out.json else [lib.queue_table_row(q) for q in rows])
+            merged.add(member, rows if out.json else [tables.queue_table_row(q) for q in rows])
         elif not names:
             run.note(member, "the PBX has no queues")
         _missing(run, member, status.missing)
@@ -248,8 +172,8 @@ def _watch_queues(out, names: tuple[str, ...], interval: float) -> int:
         waiting = sum(q.get("Calls") or 0 for q in rows)  # type: ignore[misc]
         available = sum(q.get("Available") or 0 for q in rows)  # type: ignore[misc]
         totals = f"{len(rows)} queues, {waiting} waiting, {available} agents available"
-        table = [lib.queue_table_row(q) for q in rows]
-        text = table_text(out, lambda o: o.rows(table, lib.QUEUE_COLUMNS, titles=lib.QUEUE_TITLES))
+        table = [tables.queue_table_row(q) for q in rows]
+        text = table_text(out, lambda o: o.rows(table, tables.QUEUE_COLUMNS, titles=tables.QUEUE_TITLES))
         return totals, text
 
     return run_watch(render, title="ami queues", interval=interval, triggers=QUEUE_TRIGGERS, events="agent,system")
@@ -258,11 +182,22 @@ def _watch_queues(out, names: tuple[str, ...], interval: float) -> int:
 @queues.command("members")
 @click.argument("names", nargs=-1, metavar="[QUEUE]...", callback=one_line)
 @click.option("--paused", "only_paused", is_flag=True, help="Only the paused members.")
-@click.option("--available", "only_available", is_flag=True,
-              help="Only the members that can take a call now (logged in, not in use, not paused).")
+@click.option(
+    "--available",
+    "only_available",
+    is_flag=True,
+    help="Only the members that can take a call now (logged in, not in use, not paused).",
+)
 @output_options
-def list_members(names: tuple[str, ...], only_paused: bool, only_available: bool, as_json: bool, fmt: str | None,
-                 fields: str | None, no_headers: bool) -> int:
+def list_members(
+    names: tuple[str, ...],
+    only_paused: bool,
+    only_available: bool,
+    as_json: bool,
+    fmt: str | None,
+    fields: str | None,
+    no_headers: bool,
+) -> int:
     """One row per queue member (QueueStatus's QueueMember events).
 
     \b
@@ -295,7 +230,7 @@ def list_members(names: tuple[str, ...], only_paused: bool, only_available: bool
         return members
 
     out = make_output(as_json, fmt, fields, no_headers, valid=fleet_fields(lib.MEMBER_FIELDS))
-    return _print_rows(out, names, pick, lib.member_table_row, lib.MEMBER_COLUMNS, lib.MEMBER_TITLES)
+    return _print_rows(out, names, pick, tables.member_table_row, tables.MEMBER_COLUMNS, tables.MEMBER_TITLES)
 
 
 @queues.command("callers")
@@ -318,7 +253,7 @@ def list_callers(names: tuple[str, ...], as_json: bool, fmt: str | None, fields:
 
     out = make_output(as_json, fmt, fields, no_headers, valid=fleet_fields(lib.CALLER_FIELDS))
     return _print_rows(
-        out, names, lambda status: status.callers, lib.caller_table_row, lib.CALLER_COLUMNS, lib.CALLER_TITLES
+        out, names, lambda status: status.callers, tables.caller_table_row, tables.CALLER_COLUMNS, tables.CALLER_TITLES
     )
 
 
@@ -359,7 +294,7 @@ def summary(names: tuple[str, ...], as_json: bool, fmt: str | None, fields: str 
 
     out = make_output(as_json, fmt, fields, no_headers, valid=fleet_fields(lib.SUMMARY_FIELDS))
     run, answers = _run_listing(out, lambda client: lib.queue_summary(client, names))
-    merged = MergedRows(run, out, lib.SUMMARY_COLUMNS, lib.SUMMARY_TITLES)
+    merged = MergedRows(run, out, tables.SUMMARY_COLUMNS, tables.SUMMARY_TITLES)
     for member, (rows, missing) in answers:
         merged.add(member, rows)
         if not rows and not names:
@@ -409,19 +344,33 @@ def _act(headers: list[tuple[str, str]], as_json: bool, done: str, dry_run: bool
 @click.argument("queue", callback=one_line)
 @click.argument("interface", callback=one_line)
 @click.option("--name", metavar="NAME", callback=one_line, help="The member's name (MemberName). Example: --name Dave")
-@click.option("--penalty", type=click.IntRange(0), metavar="N",
-              help="Penalty: members with lower ones ring first. [default: 0]")
+@click.option(
+    "--penalty", type=click.IntRange(0), metavar="N", help="Penalty: members with lower ones ring first. [default: 0]"
+)
 @click.option("--paused", is_flag=True, help="Add the member paused.")
-@click.option("--state-interface", metavar="DEVICE", callback=one_line,
-              help="Read the member's busy/free state from DEVICE. Example: --state-interface PJSIP/2002")
+@click.option(
+    "--state-interface",
+    metavar="DEVICE",
+    callback=one_line,
+    help="Read the member's busy/free state from DEVICE. Example: --state-interface PJSIP/2002",
+)
 @dry_run_option
 @json_option
-def add(queue: str, interface: str, name: str | None, penalty: int | None, paused: bool,
-        state_interface: str | None, dry_run: bool, as_json: bool) -> int:
+def add(
+    queue: str,
+    interface: str,
+    name: str | None,
+    penalty: int | None,
+    paused: bool,
+    state_interface: str | None,
+    dry_run: bool,
+    as_json: bool,
+) -> int:
     """Add INTERFACE to QUEUE as a dynamic member (QueueAdd).
 
     INTERFACE is what the queue dials for the member (its Location), a dial
     string such as PJSIP/2002 or Local/2002@agents/n.
+
     The PBX refuses a queue that does not exist and an interface that is
     already a member: one line on stderr, exit 1.  Needs write=agent.
 
@@ -432,8 +381,9 @@ def add(queue: str, interface: str, name: str | None, penalty: int | None, pause
     """
     from .. import queues as lib
 
-    headers = lib.add_request(queue, interface, name=name, penalty=penalty, paused=True if paused else None,
-                              state_interface=state_interface)
+    headers = lib.add_request(
+        queue, interface, name=name, penalty=penalty, paused=True if paused else None, state_interface=state_interface
+    )
     state = " (paused)" if paused else ""
     return _act(headers, as_json, f"added {interface} to queue {queue}{state}", dry_run)
 
@@ -462,14 +412,16 @@ def remove(queue: str, interface: str, dry_run: bool, as_json: bool) -> int:
 @queues.command("pause")
 @click.argument("interface", callback=one_line)
 @click.option("--queue", metavar="QUEUE", callback=one_line, help="Only in this queue [default: every queue it is in].")
-@click.option("--reason", metavar="TEXT", callback=one_line,
-              help="Why (shown as PausedReason). Example: --reason lunch")
+@click.option(
+    "--reason", metavar="TEXT", callback=one_line, help="Why (shown as PausedReason). Example: --reason lunch"
+)
 @dry_run_option
 @json_option
 def pause(interface: str, queue: str | None, reason: str | None, dry_run: bool, as_json: bool) -> int:
     """Pause member INTERFACE: it gets no calls until unpaused (QueuePause).
 
     INTERFACE is the member's Location, as `ami queues members` lists it.
+
     Without --queue, in every queue it is a member of.  An interface that is
     not a member comes out as one line on stderr, exit 1.  Needs write=agent.
 

@@ -30,6 +30,25 @@ def parse_header_arg(arg: str) -> tuple[str, str]:
     return key, value
 
 
+def _actions_from_stdin() -> list[list[tuple[str, str]]]:
+    """The actions written in AMI syntax on stdin, each checked (a usage error names the bad one)."""
+    try:
+        actions = list(parse_action_text(sys.stdin.read()))
+    except ValueError as exc:
+        raise click.UsageError(f"stdin: {exc}") from None
+    if not actions:
+        raise click.UsageError("stdin holds no action")
+    for index, pairs in enumerate(actions, 1):
+        if not any(k.lower() == "action" for k, _ in pairs):
+            raise click.UsageError(f"stdin: action {index} has no 'Action:' header")
+        for key, value in pairs:
+            try:
+                check_value(key, value)
+            except ValueError as exc:
+                raise click.UsageError(f"stdin: action {index}: {exc}") from None
+    return actions
+
+
 @click.command()
 @click.argument("action", metavar="ACTION|-")
 @click.argument("headers", nargs=-1, metavar="[Key=Value | 'Key: Value']...")
@@ -64,20 +83,7 @@ def raw(action: str, headers: tuple[str, ...], as_json: bool, no_prefix: bool) -
     if action == "-":
         if headers:
             raise click.UsageError("with '-', actions come from stdin: give no headers on the command line")
-        try:
-            actions = list(parse_action_text(sys.stdin.read()))
-        except ValueError as exc:
-            raise click.UsageError(f"stdin: {exc}") from None
-        if not actions:
-            raise click.UsageError("stdin holds no action")
-        for index, pairs in enumerate(actions, 1):
-            if not any(k.lower() == "action" for k, _ in pairs):
-                raise click.UsageError(f"stdin: action {index} has no 'Action:' header")
-            for key, value in pairs:
-                try:
-                    check_value(key, value)
-                except ValueError as exc:
-                    raise click.UsageError(f"stdin: action {index}: {exc}") from None
+        actions = _actions_from_stdin()
     else:
         actions = [[("Action", action), *(parse_header_arg(h) for h in headers)]]
 

@@ -21,7 +21,7 @@ from typing import Callable, Sequence
 from ..protocol import Message
 from .buffer import Batch
 from .filters import EventFilter
-from .pipeline import TICK, Connector, EventStream, StreamOptions
+from .pipeline import TICK, Connector, EventStream, Reporter, StreamOptions
 
 #: How long a full buffer waits for the writer before dropping, with several readers.
 FLEET_GRACE = 1.0
@@ -91,7 +91,7 @@ class MemberStream(EventStream):
             fleet.options,
             event_filter,
             out_fd=fleet.out_fd,
-            err=_Prefixed(fleet.err, server),
+            report=_prefixed(fleet.report, server),
             early_filter=early_filter,
         )
 
@@ -108,20 +108,13 @@ class MemberStream(EventStream):
         self.fleet.emit(self, batch)
 
 
-class _Prefixed:
-    """A stderr that names the PBX: ``ami: warning: ...`` becomes ``ami: pbx2: warning: ...``."""
+def _prefixed(report: Reporter, server: str) -> Reporter:
+    """A reporter that names the PBX: ``ami: warning: ...`` becomes ``ami: pbx2: warning: ...``."""
 
-    def __init__(self, err: object, server: str) -> None:
-        self.err = err
-        self.server = server
+    def report_for(text: str, level: str) -> None:
+        report(f"{server}: {level}: {text}" if level else f"{server}: {text}", "")
 
-    def write(self, text: str) -> None:
-        if text.startswith("ami: "):
-            text = f"ami: {self.server}: {text[5:]}"
-        self.err.write(text)  # type: ignore[attr-defined]
-
-    def flush(self) -> None:
-        self.err.flush()  # type: ignore[attr-defined]
+    return report_for
 
 
 class FleetEventStream(EventStream):
@@ -136,13 +129,13 @@ class FleetEventStream(EventStream):
         options: StreamOptions,
         event_filter: EventFilter,
         *,
-        out_fd: int | None = None,
-        err: object = None,
+        out_fd: int,
+        report: Reporter | None = None,
         early_filter: Callable[[Message], bool] | None = None,
     ) -> None:
         self._count_lock = threading.Lock()
         self._queued = 0
-        super().__init__(lambda: (None, []), None, [], options, event_filter, out_fd=out_fd, err=err)
+        super().__init__(lambda: (None, []), None, [], options, event_filter, out_fd=out_fd, report=report)  # type: ignore[arg-type]
         # Many readers share the interpreter with the writer: a writer that
         # waits its turn is not a slow consumer, so drops wait longer.
         self.buffer.grace = FLEET_GRACE
