@@ -545,3 +545,34 @@ def test_demo_flaps_a_contact():
     finally:
         watcher.close()
         server.close()
+
+
+def test_after_boot_contacts_are_qualified_and_registrations_sent():
+    """As pjsip-boot-states: just after FullyBooted nothing is qualified or registered yet; then it settles."""
+    shapes = recorded_event_shapes("pjsip-boot-states")
+    server = start_sim(boot_delay=0.3)
+    watcher = EventSession(server.port)
+    try:
+        watcher.send("Action: PJSIPShowEndpoints\nActionID: b0\n")
+        early = watcher.wait(lambda m: m.get("ActionID") == "b0")
+        assert early["Message"].startswith("Invalid/unknown command")  # res_pjsip is not loaded yet
+        watcher.wait(lambda m: m.get("Event") == "FullyBooted")
+        regs = _ask_list(server.port, "PJSIPShowRegistrationsOutbound")
+        assert (regs[-1]["Registered"], regs[-1]["NotRegistered"]) == ("0", "2")
+        assert [m["Status"] for m in regs if m.get("Event") == "OutboundRegistrationDetail"] == ["Unregistered"] * 2
+        registry = watcher.wait(lambda m: m.get("Event") == "Registry" and m.get("Status") == "Registered")
+        assert _names(registry) == shapes["Registry"]
+        statuses = {(m["AOR"], m["ContactStatus"]) for m in watcher.events("ContactStatus")}
+        assert statuses == {
+            ("alice", "Reachable"),
+            ("bob", "Reachable"),
+            ("trunk-up", "Reachable"),
+            ("trunk-down", "Unreachable"),
+        }
+        assert all(_names(m) == shapes["ContactStatus"] for m in watcher.events("ContactStatus"))
+        peers = {m["Peer"]: m["PeerStatus"] for m in watcher.events("PeerStatus")}
+        assert peers == {"PJSIP/alice": "Reachable", "PJSIP/bob": "Reachable", "PJSIP/trunk-up": "Reachable"}
+        assert all(_names(m) == shapes["PeerStatus"] for m in watcher.events("PeerStatus"))
+    finally:
+        watcher.close()
+        server.close()

@@ -41,7 +41,8 @@ import click
     type=click.FloatRange(0),
     default=0.0,
     metavar="SECONDS",
-    help="Say FullyBooted only after SECONDS, as a PBX still loading modules does.",
+    help="Say FullyBooted only after SECONDS, as a PBX still loading modules does; then the PJSIP contacts"
+    " are qualified and the registrations sent, one by one, with their events.",
 )
 @click.option(
     "--demo",

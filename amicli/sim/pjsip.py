@@ -44,6 +44,8 @@ class Contact:
     call_id: str = ""
     expires: int = 0
     qualify_frequency: int = 5
+    #: False while a PBX that has just booted has not qualified it yet (NonQualified, yet unavailable).
+    qualified: bool = True
 
     @property
     def hash(self) -> str:
@@ -62,7 +64,7 @@ class Contact:
 
     @property
     def usable(self) -> bool:
-        return self.status in ("Reachable", "NonQualified")
+        return self.status == "Reachable" or (self.status == "NonQualified" and self.qualified)
 
 
 @dataclass
@@ -312,6 +314,7 @@ def set_contact_status(pbx: PBX, endpoint: Endpoint, contact: Contact, status: s
             if contact not in aor.contacts:
                 aor.contacts.append(contact)
             contact.status = status
+            contact.qualified = True
             if status == "Reachable" and not contact.rtt_usec:
                 contact.rtt_usec = 500
         usable = pjsip.device_state(endpoint) != "UNAVAILABLE"
@@ -356,6 +359,46 @@ def _later(delay: float, func, *args: object) -> None:
     timer = threading.Timer(delay, func, args)
     timer.daemon = True
     timer.start()
+
+
+# -- a PBX that has just booted ---------------------------------------------------------
+
+
+def unsettle(pjsip: Pjsip) -> list[tuple[Endpoint, Contact, str]]:
+    """The state just after boot (``pjsip-boot-states``): qualified contacts not qualified yet, registrations not sent.
+
+    Returns what each such contact becomes once qualified, for :func:`settle`.
+    """
+    later = []
+    for endpoint in pjsip.sorted_endpoints():
+        aor = pjsip.aors.get(endpoint.aor)
+        if aor is None or not aor.qualify_frequency:
+            continue
+        for contact in aor.contacts:
+            later.append((endpoint, contact, contact.status))
+            contact.status, contact.qualified = "NonQualified", False
+        pjsip.devices[endpoint.device] = pjsip.device_state(endpoint)
+    for registration in pjsip.registrations.values():
+        registration.status = "Unregistered"
+    return later
+
+
+def settle(pbx: PBX, later: list[tuple[Endpoint, Contact, str]], pace: float = 0.3) -> threading.Thread:
+    """After boot: contacts qualified one by one, then the registrations answered (or not), with the events."""
+
+    def run() -> None:
+        for endpoint, contact, status in later:
+            if pbx.stopping.wait(pace):
+                return
+            set_contact_status(pbx, endpoint, contact, status)
+        for registration in sorted(pbx.pjsip.registrations.values(), key=lambda r: not r.answers):
+            if pbx.stopping.wait(pace):
+                return
+            set_registration_status(pbx, registration, "Registered" if registration.answers else "Rejected")
+
+    thread = threading.Thread(target=run, name="ami-sim-settle", daemon=True)
+    thread.start()
+    return thread
 
 
 def start_flapping(pbx: PBX, name: str = "bob", period: float = 10.0) -> threading.Thread:
