@@ -27,6 +27,9 @@ the module is not loaded, or the PBX cannot tell).  Unreachable PBX, refused
 login and -t timeout are CRITICAL.
 {RANGES_HELP}
 Options taking WARN,CRIT accept either part empty: `--available 2:,` warns only.
+With several PBXs (-H a,b or a --profile group): one counted status line
+(AMI QUEUE OK - 12/12 PBXs OK), the worst state as the code, then a line
+per PBX; perfdata labels start with the PBX's name (pbx1_time=...).
 
 \b
 Examples:
