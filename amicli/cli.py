@@ -271,8 +271,9 @@ def _usage_exit(exc: click.ClickException, args: list[str]) -> int:
         # `ami` alone: the help, on stderr (it is not data), as a usage error.
         sys.stderr.write(exc.format_message() + "\n")
         return ExitCode.USAGE
-    message = _one_line_usage(exc) if isinstance(exc, click.UsageError) else exc.format_message()
-    sys.stderr.write(f"ami: error: {message}\n")
+    from .output import report
+
+    report(_one_line_usage(exc) if isinstance(exc, click.UsageError) else exc.format_message(), "error")
     return exc.exit_code
 
 
@@ -305,6 +306,7 @@ def _usage_line(args: list[str], message: str) -> int:
 def run(argv: list[str] | None = None) -> int:
     """Run ``ami`` and return its exit code; every error is mapped here."""
     from .errors import AmiError
+    from .output import report
 
     args = list(argv if argv is not None else sys.argv[1:])
     debug = "--debug" in args or bool(os.environ.get("AMI_DEBUG"))
@@ -349,12 +351,12 @@ def run(argv: list[str] | None = None) -> int:
             import traceback
 
             traceback.print_exc()
-        sys.stderr.write(f"ami: error: {exc}\n")
+        report(str(exc), "error")
         return exc.exit_code
     except Exception as exc:  # noqa: BLE001 - the last line of defence: no traceback for users
         if debug:
             raise
-        sys.stderr.write(f"ami: error: internal error: {type(exc).__name__}: {exc} (run with --debug for details)\n")
+        report(f"internal error: {type(exc).__name__}: {exc} (run with --debug for details)", "error")
         return ExitCode.ACTION_FAILED
 
 

@@ -268,6 +268,20 @@ def test_login_test_counts_the_fleet(tmp_path, sims, replay, compose):
     assert proc.stdout.startswith("AMI WARNING - 3/4 PBXs logged in") and proc.returncode == 1
 
 
+def test_check_counts_the_fleet_too(tmp_path, sims):
+    fleet = Fleet(tmp_path, sims, {})
+    proc = run_ami(["--profile", "fleet", "check", "channels", "-w", "80", "-c", "100"], env=fleet.env())
+    head, *long_output = proc.stdout.splitlines()
+    status, perf = head.split(" | ")
+    assert status == "AMI CHANNELS CRITICAL - 3/4 PBXs OK"
+    assert [item.split("=")[0] for item in perf.split()] == [
+        f"{name}_{what}" for name in SIMS for what in ("channels", "calls")
+    ]
+    assert [line.split(": ")[0] for line in long_output] == [*SIMS, "dead"]
+    assert long_output[-1].startswith("dead: CRITICAL - cannot connect")
+    assert proc.returncode == 2
+
+
 # -- events --------------------------------------------------------------------------
 
 

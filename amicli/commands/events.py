@@ -241,7 +241,7 @@ class _Connector:
         """A session to the one PBX, or to ``settings`` (one PBX of a fleet), and its early events."""
         client = self.app.session(events=self.mask or "on", keep_events=True, settings=settings)
         try:
-            self._add_filters(client)
+            self._add_filters(client, settings or self.app.settings())
             # The events received so far; a zero timeout drains what was
             # read and parsed without waiting for more.
             early = []
@@ -253,7 +253,7 @@ class _Connector:
             raise
         return client, early
 
-    def _add_filters(self, client) -> None:
+    def _add_filters(self, client, settings) -> None:
         from ..errors import ActionError
 
         for pattern in self.server_filters:
@@ -265,7 +265,7 @@ class _Connector:
                 if not self.noted:
                     self.noted = True
                     report(
-                        f"user {self.app.settings().user!r} may not use the Filter action (it needs "
+                        f"user {settings.user!r} may not use the Filter action (it needs "
                         "write=system in manager.conf); filtering here instead",
                         "note",
                     )
