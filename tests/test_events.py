@@ -92,12 +92,12 @@ def wait_for(check: Callable[[], object], timeout: float = 10, what: str = "cond
 
 
 def logged_in(server, n: int = 1):
-    """Wait for ``n`` logged-in sessions, and a little more for the stream to start."""
+    """Wait for ``n`` logged-in sessions, and a moment for the login reply to reach ami."""
     sessions = wait_for(
         lambda: (lambda s: s if len(s) >= n else None)([x for x in list(server.sessions) if x.logged_in]),
         what="ami to log in",
     )
-    time.sleep(0.3)
+    time.sleep(0.05)
     return sessions
 
 
