@@ -373,8 +373,8 @@ def test_t_bounds_the_whole_check(replay):
     # The PBX takes the action and never answers.
     script = C.banner_and_login() + [("client", C.replay.client_message("PJSIPShowEndpoints", "x"))]
     started = time.monotonic()
-    proc = run_replayed(replay, script, ["check", "endpoints", "-t", "1"], check=False)
+    proc = run_replayed(replay, script, ["check", "endpoints", "-t", "0.5"], check=False)
     assert time.monotonic() - started < 8
     assert proc.returncode == CRITICAL
-    assert proc.stdout.startswith("AMI ENDPOINTS CRITICAL - ") and "1 s" in proc.stdout
+    assert proc.stdout.startswith("AMI ENDPOINTS CRITICAL - ") and "0.5 s" in proc.stdout
     assert proc.stderr == ""
