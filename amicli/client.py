@@ -98,6 +98,7 @@ class Client:
         self._fences: dict[str, Reply] = {}
         self._inbox: collections.deque[Message] = collections.deque()
         self.closed = False
+        self.unanswered = False  # a reply did not come in time: Goodbye would not either
         #: FullyBooted's ``Uptime`` and when it came (monotonic), for uptime.
         self.boot_uptime: tuple[str | None, float] | None = None
         #: When the PBX finished booting (``time.monotonic`` clock), from FullyBooted.
@@ -351,6 +352,9 @@ class Client:
                 if progress != seen:
                     seen = progress
                     deadline = time.monotonic() + timeout
+        except AmiTimeout:
+            self.unanswered = True
+            raise
         finally:
             if reply.done:
                 self._pending.pop(action_id, None)
@@ -463,11 +467,14 @@ class Client:
         return True
 
     def logoff(self, timeout: float = 1.0) -> None:
-        """Send Logoff and wait briefly for Goodbye; never raises."""
+        """Send Logoff and wait briefly for Goodbye (not when a reply already timed out); never raises."""
         if not self.logged_in or self.closed or self.sock is None:
             return
         self.logged_in = False
         try:
+            if self.unanswered:
+                self.submit([("Action", "Logoff")])
+                return
             self.request([("Action", "Logoff")], timeout=min(timeout, self.timeout))
         except (ConnectionLost, AmiTimeout, ProtocolError, OSError):
             pass
