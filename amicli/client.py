@@ -474,10 +474,9 @@ class Client:
             return
         self.logged_in = False
         try:
-            if self.unanswered:
-                self.submit([("Action", "Logoff")])
-                return
-            self.request([("Action", "Logoff")], timeout=min(timeout, self.timeout))
+            reply = self.submit([("Action", "Logoff")])
+            if not self.unanswered:
+                self.wait(reply, timeout=min(timeout, self.timeout))
         except (ConnectionLost, AmiTimeout, ProtocolError, OSError):
             pass
 
