@@ -11,6 +11,7 @@ import collections
 import hashlib
 import itertools
 import os
+import secrets
 import socket
 import time
 from dataclasses import dataclass, field
@@ -36,17 +37,34 @@ RECV_SIZE = 256 * 1024
 
 #: Header values never shown in a trace (they hold or derive from the secret).
 SECRET_HEADERS = frozenset({"secret", "key"})
+#: Headerless text one reply may collect (an old server's ``Queues`` answer
+#: is a few kB per queue), in bytes.
+MAX_REPLY_TEXT = 4 << 20
+#: List items one reply may collect, and their bytes in all.  A listing
+#: that only counts streams its items and is not bound by these.
+MAX_LIST_ITEMS = 100_000
+MAX_LIST_BYTES = 32 << 20
 
 Headers = Sequence[tuple[str, str]]
 #: ``trace(direction, text)``: direction is ``">>"`` (sent) or ``"<<"`` (received).
 Tracer = Callable[[str, str], None]
 
 _action_counter = itertools.count(1)
+_process_tag: tuple[int, str] = (0, "")
 
 
 def new_action_id() -> str:
-    """An ActionID unique within this process (and, by the pid, across processes)."""
-    return f"ami-{os.getpid()}-{next(_action_counter)}"
+    """An ActionID unique across processes, hosts and containers.
+
+    A random tag per process (new after a fork): the pid alone repeats in
+    every container where ``ami`` runs as PID 1, and another session's
+    OriginateResponse carrying our ActionID would be taken for ours.
+    """
+    global _process_tag
+    pid = os.getpid()
+    if _process_tag[0] != pid:
+        _process_tag = (pid, secrets.token_hex(8))
+    return f"ami-{_process_tag[1]}-{next(_action_counter)}"
 
 
 def redact(headers: Headers) -> list[tuple[str, str]]:
@@ -74,6 +92,12 @@ class Reply:
     # where they end.
     text_blocks: list[Message] = field(default_factory=list)
     fence_id: str | None = None
+    #: Bytes collected so far (text blocks, list items), against the bounds.
+    size: int = 0
+    #: When set, list items go to this callback instead of ``events``.
+    on_item: Callable[[Message], None] | None = None
+    #: List items seen (streamed or kept).
+    count: int = 0
 
     @property
     def ok(self) -> bool:
@@ -88,7 +112,9 @@ class Reply:
     @property
     def messages(self) -> list[Message]:
         """Every message of the reply, in the order received."""
-        out = [self.response] if self.response is not None else []
+        response = self.response
+        empty = response is not None and response.kind == "text" and not response.text
+        out = [response] if response is not None and not empty else []
         out.extend(self.events)
         if self.complete is not None:
             out.append(self.complete)
@@ -99,6 +125,29 @@ class Reply:
         if self.response is not None and self.response.is_error:
             raise error_for(self.response, self.action)
         return self
+
+
+def _joined_text(blocks: list[Message]) -> Message:
+    """One text message from the blocks the parser split at empty lines.
+
+    Its ``raw`` runs from the first line of text to the last, as received;
+    an answer that was only empty lines is an empty message.
+    """
+    full = [i for i, b in enumerate(blocks) if b.text]
+    if not full:
+        return Message([], "text", b"", "")
+    kept = blocks[full[0] : full[-1] + 1]
+    text = "\n\n".join(b.text for b in kept if b.text)
+    return Message([], "text", b"".join(b.raw for b in kept), text)
+
+
+def reply_deadline(timeout: float) -> float:
+    """The longest one whole reply may take, however it trickles: twice ``timeout``."""
+    return 2 * timeout
+
+
+def _action_name(action: Headers) -> str:
+    return next((v for k, v in action if k.lower() == "action"), "action")
 
 
 def error_for(response: Message, action: Headers = ()) -> ActionError | PermissionDenied:
@@ -315,10 +364,10 @@ class Client:
         if action_id is not None:
             if action_id in self._fences:
                 owner = self._fences.pop(action_id)
-                # The parser split the text at its blank lines; put them back.
-                text = "\n\n".join(b.text or "" for b in owner.text_blocks)
-                owner.response = Message([], "text", b"", text)
-                owner.done = True
+                if owner.response is None:
+                    owner.response = _joined_text(owner.text_blocks)
+                    owner.done = True
+                # Otherwise the empty lines were strays before a real response.
                 return
             reply = self._pending.get(action_id)
             if reply is not None:
@@ -333,7 +382,7 @@ class Client:
                         reply.complete = msg
                         reply.done = True
                     else:
-                        reply.events.append(msg)
+                        self._add_item(reply, msg)
                     return
         if msg.kind == "event":
             name = msg.get("Event")
@@ -344,13 +393,42 @@ class Client:
             if self.keep_events:
                 self.events.append(msg)
 
+    def _add_item(self, reply: Reply, msg: Message) -> None:
+        reply.count += 1
+        if reply.on_item is not None:
+            reply.on_item(msg)
+            return
+        reply.size += len(msg.raw)
+        if reply.count > MAX_LIST_ITEMS or reply.size > MAX_LIST_BYTES:
+            raise ProtocolError(
+                f"the list in reply to {_action_name(reply.action)} passed {MAX_LIST_ITEMS} items "
+                f"or {MAX_LIST_BYTES >> 20} MB: refusing to collect more"
+            )
+        reply.events.append(msg)
+
     def _route_text(self, msg: Message) -> None:
-        # A headerless block answers the oldest action still without a
-        # response.  A Ping sent now is answered after the block ends, so its
-        # reply marks the end of the text.
+        # A headerless block (an empty line included: Asterisk 13 answers an
+        # empty IAXnetstats with one) answers the oldest action still without
+        # a response.  A Ping sent now is answered after the block ends, so
+        # its reply marks the end of the text.
         owner = next((r for r in self._pending.values() if r.response is None and not r.done), None)
         if owner is None:
             return
+        if _action_name(owner.action).lower() in ("login", "challenge"):
+            if not msg.text:
+                return
+            # No AMI server answers a login with text: waiting for more would
+            # let a peer that is not one keep us forever.
+            raise ProtocolError(
+                f"not an AMI server: {self.address} answered {_action_name(owner.action)} "
+                f"with text: {msg.text.splitlines()[0][:60]!r}"
+            )
+        owner.size += len(msg.raw)
+        if owner.size > MAX_REPLY_TEXT:
+            raise ProtocolError(
+                f"the text in reply to {_action_name(owner.action)} passed {MAX_REPLY_TEXT >> 20} MB: "
+                "refusing to collect more"
+            )
         owner.text_blocks.append(msg)
         if owner.fence_id is None:
             owner.fence_id = self.send([("Action", "Ping")])
@@ -362,12 +440,18 @@ class Client:
 
     # -- actions ----------------------------------------------------------
 
-    def submit(self, headers: Headers) -> Reply:
-        """Send an action without waiting; the returned Reply fills in later."""
+    def submit(self, headers: Headers, on_item: Callable[[Message], None] | None = None) -> Reply:
+        """Send an action without waiting; the returned Reply fills in later.
+
+        ``on_item``: list items go to it as they come, instead of being kept.
+        """
         headers = list(headers)
         if not any(k.lower() == "actionid" for k, _ in headers):
             headers.append(("ActionID", new_action_id()))
-        reply = Reply(action=headers)
+        # Whatever arrived before the request leaves cannot answer it.
+        while self._inbox:
+            self._route(self._inbox.popleft())
+        reply = Reply(action=headers, on_item=on_item)
         action_id = next(v for k, v in headers if k.lower() == "actionid")
         self._pending[action_id] = reply
         try:
@@ -381,20 +465,31 @@ class Client:
         """Wait until ``reply`` is complete (a list to its last event).
 
         The timeout counts from the last message that belonged to this reply,
-        so a long list that keeps arriving is never cut short.
+        so a long list that keeps arriving is not cut short; but however it
+        trickles, the whole reply must come within twice the timeout
+        (:func:`reply_deadline`).
         """
         timeout = self.timeout if timeout is None else timeout
-        name = next((v for k, v in reply.action if k.lower() == "action"), "action")
+        name = _action_name(reply.action)
         action_id = next(v for k, v in reply.action if k.lower() == "actionid")
-        deadline = time.monotonic() + timeout
+        now = time.monotonic()
+        final = now + reply_deadline(timeout)
+        deadline = now + timeout
         seen = 0
         try:
             while not reply.done:
-                self.pump(deadline, what=f"the reply to {name}")
-                progress = len(reply.events) + len(reply.text_blocks) + (reply.response is not None)
+                try:
+                    self.pump(deadline, what=f"the reply to {name}")
+                except AmiTimeout:
+                    if seen and deadline >= final:
+                        raise AmiTimeout(
+                            f"the reply to {name} from {self.address} did not end within {reply_deadline(timeout):g} s"
+                        ) from None
+                    raise
+                progress = reply.count + len(reply.text_blocks) + (reply.response is not None)
                 if progress != seen:
                     seen = progress
-                    deadline = time.monotonic() + timeout
+                    deadline = min(time.monotonic() + timeout, final)
         finally:
             if reply.done:
                 self._pending.pop(action_id, None)
@@ -476,7 +571,8 @@ class Client:
             reply = self.request([("Action", "Login"), *creds, ("Events", events)])
         except ConnectionLost as exc:
             raise ConnectionLost(f"login as {username!r}: {exc}") from None
-        if not reply.ok:
+        response = reply.response
+        if response is None or response.kind != "response" or (response.get("Response") or "").lower() != "success":
             reason = reply.message or "refused"
             raise AuthError(f"login as {username!r} failed: {reason}")
         self.logged_in = True

@@ -9,6 +9,7 @@ stdout never holds half a line.
 from __future__ import annotations
 
 import json
+import re
 import sys
 from dataclasses import dataclass, field
 from typing import IO, Iterable, Mapping, Sequence
@@ -24,9 +25,31 @@ class FieldError(AmiError):
     exit_code = ExitCode.USAGE
 
 
+# C0 controls but TAB and LF, DEL, and C1 controls (U+0080-U+009F: U+009B
+# alone starts a terminal escape sequence, as ESC [ does).
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_C1 = re.compile("[\x80-\x9f]")
+
+
+def _escape(match: re.Match[str]) -> str:
+    return f"\\x{ord(match.group()):02x}"
+
+
+def visible(text: str) -> str:
+    """``text`` with control characters shown as ``\\xNN`` (TAB and LF kept).
+
+    Everything a person reads goes through this: what the PBX sends (caller
+    ID names come from outside callers) must not drive the terminal.
+    """
+    return _CONTROL.sub(_escape, text) if _CONTROL.search(text) else text
+
+
 def json_line(obj: object) -> bytes:
-    """One JSON Lines record, newline included."""
-    return (json.dumps(obj, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8", "replace")
+    """One JSON Lines record, newline included (C1 controls escaped as C0 ones are)."""
+    text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+    if _C1.search(text):
+        text = _C1.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+    return (text + "\n").encode("utf-8", "replace")
 
 
 def parse_fields(text: str | None) -> list[str] | None:
@@ -84,7 +107,7 @@ class Output:
         self.stream.write(data)
 
     def write_text(self, text: str) -> None:
-        self.stream.write(text.encode("utf-8", "replace"))
+        self.stream.write(visible(text).encode("utf-8", "replace"))
         self.stream.flush()
 
     def emit_json(self, obj: Mapping[str, object], flush: bool = True) -> None:

@@ -290,6 +290,11 @@ class Parser:
         self.max_message = max_message
         # A message no longer than this cannot break either bound.
         self._small = min(max_line, max_message)
+        # Asterisk ends some error responses with one empty line too many
+        # (PJSIPShowEndpoint's Message ends in LF; chan_sip 13 adds CRLF):
+        # that line is part of the error, not a message of its own.
+        self._after_error = False
+        self._made_blank = False
 
     @property
     def buffered(self) -> int:
@@ -305,6 +310,22 @@ class Parser:
 
     def feed(self, data: bytes) -> list[Message]:
         """Add ``data`` and return every message now complete, in order."""
+        out = self._feed(data)
+        if not out:
+            return out
+        if self._after_error or self._made_blank:
+            self._made_blank = False
+            kept = []
+            for msg in out:
+                if not (self._after_error and msg.kind == "text" and not msg.text):
+                    kept.append(msg)
+                self._after_error = msg.kind == "response" and msg.raw[:15] == b"Response: Error"
+            out = kept
+        else:
+            self._after_error = out[-1].kind == "response" and out[-1].raw[:15] == b"Response: Error"
+        return out
+
+    def _feed(self, data: bytes) -> list[Message]:
         buf = self._buf
         if self.banner is None:
             buf += data
@@ -312,6 +333,16 @@ class Parser:
                 return []
             data = bytes(buf)
             buf.clear()
+        blanks: list[Message] = []
+        if len(buf) <= 1 and data[:1] in (b"\r", b"\n"):
+            # An empty line where a message would start is a message of its
+            # own: Asterisk 13 answers IAXnetstats with nothing else.  It is
+            # taken as soon as it is complete, as nothing may follow it.
+            data = _take_blanks(bytes(buf) + data, blanks)
+            self._made_blank = True
+            buf.clear()
+            if not data:
+                return blanks
         # No message can end unless a line end followed by an empty line
         # arrived: then there is nothing to parse yet, only bounds to check.
         # (Feeding byte by byte stays linear this way.)
@@ -319,7 +350,7 @@ class Parser:
         if b"\n\r\n" not in probe and b"\n\n" not in probe:
             buf += data
             self._check_bounds()
-            return []
+            return blanks
         if buf:
             data = bytes(buf) + data
             buf.clear()
@@ -329,9 +360,9 @@ class Parser:
         newlines = data.count(b"\n")
         if newlines == data.count(b"\r\n") and _LEGACY_START not in data:
             self._scan = 0
-            return self._feed_fast(data, newlines > MAX_HEADERS)
+            return blanks + self._feed_fast(data, newlines > MAX_HEADERS)
         buf += data
-        return self._feed_slow()
+        return blanks + self._feed_slow()
 
     def _feed_fast(self, data: bytes, count_lines: bool) -> list[Message]:
         pieces = data.split(b"\r\n\r\n")
@@ -340,12 +371,17 @@ class Parser:
         append = out.append
         small = self._small
         for piece in pieces:
-            if piece[:2] == b"\r\n":
-                # Stray empty lines before a message are skipped.
-                while piece[:2] == b"\r\n":
-                    piece = piece[2:]
             if not piece:
+                # Two empty lines in a row between messages.
+                append(_blank(b"\r\n"))
+                append(_blank(b"\r\n"))
+                self._made_blank = True
                 continue
+            if piece[:2] == b"\r\n":
+                piece = _take_blanks(piece, out)
+                self._made_blank = True
+                if not piece:
+                    continue
             raw = piece + b"\r\n\r\n"
             if len(raw) > small:
                 self._check_message(raw, 0, len(raw))
@@ -360,6 +396,12 @@ class Parser:
                 append(Message(None, "response", raw, None, False, hlen))
             else:
                 append(parse_block(raw, hlen))
+        rest = self._buf
+        if rest[:1] in (b"\r", b"\n"):
+            left = _take_blanks(bytes(rest), out)
+            self._made_blank = True
+            rest.clear()
+            rest += left
         self._check_bounds()
         return out
 
@@ -370,12 +412,16 @@ class Parser:
         end_search = _END.search
         size = len(buf)
         while pos < size:
-            # Skip stray empty lines between messages.
+            # An empty line between messages is an empty message.
             c = buf[pos]
             if c == 10:
+                out.append(_blank(b"\n"))
+                self._made_blank = True
                 pos += 1
                 continue
             if c == 13 and pos + 1 < size and buf[pos + 1] == 10:
+                out.append(_blank(b"\r\n"))
+                self._made_blank = True
                 pos += 2
                 continue
             if buf.startswith(_LEGACY_START, pos):
@@ -442,6 +488,25 @@ class Parser:
         # The unfinished last line runs from after the last LF to the end.
         if size > self.max_line and buf.rfind(b"\n", size - self.max_line - 1) < 0:
             raise ProtocolError(f"line longer than {self.max_line} bytes: refusing to buffer more")
+
+
+def _blank(raw: bytes) -> Message:
+    """An empty line between messages, as a message of its own."""
+    return Message([], "text", raw, "")
+
+
+def _take_blanks(data: bytes, out: list[Message]) -> bytes:
+    """Move the empty lines at the start of ``data`` to ``out``; return the rest."""
+    pos = 0
+    while True:
+        if data.startswith(b"\r\n", pos):
+            out.append(_blank(b"\r\n"))
+            pos += 2
+        elif data.startswith(b"\n", pos):
+            out.append(_blank(b"\n"))
+            pos += 1
+        else:
+            return data[pos:]
 
 
 def check_banner(line: str) -> str:

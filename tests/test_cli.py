@@ -221,7 +221,8 @@ def test_login_test_usage_error_exits_3():
 def test_raw_ping_text_and_json(sim):
     proc = run_ami(["raw", "Ping"], port=sim.port)
     assert proc.returncode == 0
-    assert proc.stdout.startswith("Response: Success\nActionID: ami-") and "Ping: Pong\n" in proc.stdout
+    # The bytes as received, CRLF included (not a terminal).
+    assert proc.stdout.startswith("Response: Success\r\nActionID: ami-") and "Ping: Pong\r\n" in proc.stdout
     proc = run_ami(["raw", "Ping", "--json"], port=sim.port)
     record = json.loads(proc.stdout)
     assert record["Response"] == "Success" and record["Ping"] == "Pong"

@@ -204,7 +204,8 @@ def _base_spec(
         raise click.UsageError("give either --exten or --app, not both")
     if app is not None and (context is not None or priority is not None):
         raise click.UsageError("--context and --priority go with --exten, not with --app")
-    if data is not None and app is None:
+    if data is not None and app is None and batch is None:
+        # With --batch, options are defaults: a line may name the app.
         raise click.UsageError("--data goes with --app")
     pairs = []
     for text in variables:

@@ -187,11 +187,22 @@ def list_queues(names: tuple[str, ...], as_json: bool, fmt: str | None, fields: 
 @queues.command("members")
 @click.argument("names", nargs=-1, metavar="[QUEUE]...", callback=one_line)
 @click.option("--paused", "only_paused", is_flag=True, help="Only the paused members.")
-@click.option("--available", "only_available", is_flag=True,
-              help="Only the members that can take a call now (logged in, not in use, not paused).")
+@click.option(
+    "--available",
+    "only_available",
+    is_flag=True,
+    help="Only the members that can take a call now (logged in, not in use, not paused).",
+)
 @output_options
-def list_members(names: tuple[str, ...], only_paused: bool, only_available: bool, as_json: bool, fmt: str | None,
-                 fields: str | None, no_headers: bool) -> int:
+def list_members(
+    names: tuple[str, ...],
+    only_paused: bool,
+    only_available: bool,
+    as_json: bool,
+    fmt: str | None,
+    fields: str | None,
+    no_headers: bool,
+) -> int:
     """One row per queue member (QueueStatus's QueueMember events).
 
     \b
@@ -305,14 +316,26 @@ def _act(headers: list[tuple[str, str]], as_json: bool, done: str) -> int:
 @click.argument("queue", callback=one_line)
 @click.argument("interface", callback=one_line)
 @click.option("--name", metavar="NAME", callback=one_line, help="The member's name (MemberName). Example: --name Dave")
-@click.option("--penalty", type=click.IntRange(0), metavar="N",
-              help="Penalty: members with lower ones ring first. [default: 0]")
+@click.option(
+    "--penalty", type=click.IntRange(0), metavar="N", help="Penalty: members with lower ones ring first. [default: 0]"
+)
 @click.option("--paused", is_flag=True, help="Add the member paused.")
-@click.option("--state-interface", metavar="DEVICE", callback=one_line,
-              help="Read the member's busy/free state from DEVICE. Example: --state-interface PJSIP/2002")
+@click.option(
+    "--state-interface",
+    metavar="DEVICE",
+    callback=one_line,
+    help="Read the member's busy/free state from DEVICE. Example: --state-interface PJSIP/2002",
+)
 @json_option
-def add(queue: str, interface: str, name: str | None, penalty: int | None, paused: bool,
-        state_interface: str | None, as_json: bool) -> int:
+def add(
+    queue: str,
+    interface: str,
+    name: str | None,
+    penalty: int | None,
+    paused: bool,
+    state_interface: str | None,
+    as_json: bool,
+) -> int:
     """Add INTERFACE to QUEUE as a dynamic member (QueueAdd).
 
     The PBX refuses a queue that does not exist and an interface that is
@@ -325,8 +348,9 @@ def add(queue: str, interface: str, name: str | None, penalty: int | None, pause
     """
     from .. import queues as lib
 
-    headers = lib.add_request(queue, interface, name=name, penalty=penalty, paused=True if paused else None,
-                              state_interface=state_interface)
+    headers = lib.add_request(
+        queue, interface, name=name, penalty=penalty, paused=True if paused else None, state_interface=state_interface
+    )
     state = " (paused)" if paused else ""
     return _act(headers, as_json, f"added {interface} to queue {queue}{state}")
 
@@ -354,8 +378,9 @@ def remove(queue: str, interface: str, as_json: bool) -> int:
 @queues.command("pause")
 @click.argument("interface", callback=one_line)
 @click.option("--queue", metavar="QUEUE", callback=one_line, help="Only in this queue [default: every queue it is in].")
-@click.option("--reason", metavar="TEXT", callback=one_line,
-              help="Why (shown as PausedReason). Example: --reason lunch")
+@click.option(
+    "--reason", metavar="TEXT", callback=one_line, help="Why (shown as PausedReason). Example: --reason lunch"
+)
 @json_option
 def pause(interface: str, queue: str | None, reason: str | None, as_json: bool) -> int:
     """Pause member INTERFACE: it gets no calls until unpaused (QueuePause).
@@ -378,15 +403,23 @@ def pause(interface: str, queue: str | None, reason: str | None, as_json: bool) 
 @queues.command("unpause")
 @click.argument("interface", callback=one_line)
 @click.option("--queue", metavar="QUEUE", callback=one_line, help="Only in this queue [default: every queue it is in].")
+@click.option(
+    "--reason",
+    metavar="TEXT",
+    callback=one_line,
+    help="Why (sent as Reason; the PBX logs it with the unpause). Example: --reason back",
+)
 @json_option
-def unpause(interface: str, queue: str | None, as_json: bool) -> int:
+def unpause(interface: str, queue: str | None, reason: str | None, as_json: bool) -> int:
     """Unpause member INTERFACE (QueuePause with Paused: false).
 
     \b
-    Example:
+    Examples:
       ami queues unpause PJSIP/2002
+      ami queues unpause PJSIP/2002 --reason back
     """
     from .. import queues as lib
 
     where = f"in queue {queue}" if queue else "in all its queues"
-    return _act(lib.pause_request(interface, False, queue), as_json, f"unpaused {interface} {where}")
+    why = f" (reason: {reason})" if reason else ""
+    return _act(lib.pause_request(interface, False, queue, reason), as_json, f"unpaused {interface} {where}{why}")

@@ -37,8 +37,11 @@ def parse_header_arg(arg: str) -> tuple[str, str]:
 def raw(action: str, headers: tuple[str, ...], as_json: bool) -> int:
     """Send ACTION with the given headers and print its whole reply.
 
-    The reply is printed as the AMI text received, every list event up to
-    the end of the list included; --json prints one object per message.  A
+    The reply is printed as the bytes received (CRLF line ends included),
+    every list event up to the end of the list included; on a terminal, line
+    ends become LF and control characters are shown as \\xNN.  --json prints
+    one object per message.  An empty answer (IAXnetstats with nothing to
+    show) prints nothing.  A
     key given twice sends two headers (as Variable needs).  With ACTION '-',
     actions in AMI syntax are read from stdin, separated by blank lines, and
     run in order on one connection.
@@ -75,21 +78,24 @@ def raw(action: str, headers: tuple[str, ...], as_json: bool) -> int:
     from ..output import Output, json_line
 
     out = Output(json=as_json)
+    terminal = out.stream.isatty()
     failed = False
     with get_app().session() as client:
         for pairs in actions:
             reply = client.request(pairs)
             failed = failed or not reply.ok
             for msg in reply.messages:
-                out.write(json_line(msg.to_dict()) if as_json else _as_text(msg))
+                if as_json:
+                    out.write(json_line(msg.to_dict()))
+                else:
+                    out.write(for_terminal(msg.raw) if terminal else msg.raw)
             out.flush()
     return ExitCode.ACTION_FAILED if failed else ExitCode.OK
 
 
-def _as_text(msg) -> bytes:
-    """The message's bytes as received, with CRLF made LF for a terminal or grep."""
-    if not msg.raw:  # assembled by the client (an old server's text answer)
-        from ..protocol import format_message
+def for_terminal(data: bytes) -> bytes:
+    """Received bytes made safe to show: LF line ends, control characters as ``\\xNN``."""
+    from ..output import visible
+    from ..protocol import decode
 
-        return format_message(msg).encode("utf-8", "replace")
-    return msg.raw.replace(b"\r\n", b"\n")
+    return visible(decode(data.replace(b"\r\n", b"\n"))).encode("utf-8")
