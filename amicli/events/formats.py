@@ -1,0 +1,319 @@
+"""The output formats of the event stream: JSON Lines, raw AMI, one line per event for people."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from typing import Callable
+
+from ..protocol import Message, Parser
+from .buffer import Batch, event_region_count
+
+
+def event_time(msg: Message, received: float) -> float:
+    """The PBX's ``Timestamp`` (timestampevents = yes) when present, else ``received``."""
+    stamp = msg.get("Timestamp")
+    if stamp:
+        try:
+            return float(stamp)
+        except ValueError:
+            pass
+    return received
+
+
+# Control characters JSON must escape, CR and LF aside (they are the framing).
+_CONTROL = bytes(c for c in range(32) if c not in (10, 13))
+# ": value" to the end of the line: what stays is the header names.
+_VALUES = re.compile(": [^\r]*")
+_MAX_TEMPLATES = 2048
+
+
+class JsonFormat:
+    """JSON Lines, one object per event, as ``json.dumps(msg.to_dict())``.
+
+    A ``Received`` key (epoch seconds, as a string like ``Timestamp``) is
+    added to an event that has no ``Timestamp`` header.
+    """
+
+    def __init__(self) -> None:
+        # first 24 characters ("Event: Name...") -> templates: (fullmatch,
+        # %-format, needs the time of receipt)
+        self._templates: dict[str, list[tuple[Callable[[str], re.Match[str] | None], str, bool]]] = {}
+        # the same key -> the template that fitted last (tried first), for
+        # events with a Timestamp and for those that need the time of receipt.
+        self._timed: dict[str, tuple[Callable[[str], re.Match[str] | None], str]] = {}
+        self._untimed: dict[str, tuple[Callable[[str], re.Match[str] | None], str]] = {}
+        self._learned = 0
+
+    def format(self, batch: Batch) -> bytes:
+        received = f"{batch.received:.6f}"
+        if batch.data is not None:
+            text = self._region(batch.data, received)
+        else:
+            text = self._messages(batch.messages or [], received)
+        return text.encode("utf-8", "replace")
+
+    # -- the general path ---------------------------------------------------
+
+    @staticmethod
+    def one(msg: Message, received: str) -> str:
+        """One event as ``json.dumps`` writes it (the reference for the fast path)."""
+        obj = msg.to_dict()
+        if msg.get("Timestamp") is None and msg.get("Received") is None:
+            obj["Received"] = received
+        return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+
+    def _messages(self, msgs: list[Message], received: str) -> str:
+        out: list[str] = []
+        run: list[bytes] = []
+        for msg in msgs:
+            raw = msg.raw
+            # Messages of the usual shape go through the fast path together.
+            if event_region_count(raw, 1 << 30) == 1:
+                run.append(raw)
+                continue
+            if run:
+                out.append(self._region(b"".join(run), received))
+                run = []
+            out.append(self.one(msg, received) + "\n")
+        if run:
+            out.append(self._region(b"".join(run), received))
+        return "".join(out)
+
+    # -- the fast path --------------------------------------------------------
+
+    def _learn(self, block: str) -> tuple[Callable[[str], re.Match[str] | None], str, bool] | None:
+        """A template from ``block`` (escaped text), or None when only the general path is right.
+
+        The template's regex captures each value; its format string is the
+        JSON object with ``%s`` for the values (already escaped).  For an
+        event without a time it stops inside ``"Received":"``: the time of
+        receipt and ``"}`` are added per batch.
+        """
+        names = _VALUES.sub(": ", block).split("\r\n")
+        keys: list[str] = []
+        seen: set[str] = set()
+        for line in names:
+            key = line[:-2]
+            if line[-2:] != ": " or not key or ":" in key or "\r" in key or key in seen:
+                return None
+            seen.add(key)
+            keys.append(key)
+        has_time = any(k.lower() in ("timestamp", "received") for k in keys)
+        pattern = "\r\n".join(re.escape(k) + ": ([^\r]*)" for k in keys)
+        body = ",".join('"' + k.replace("%", "%%") + '":"%s"' for k in keys)
+        fmt = "{" + body + ("}" if has_time else ',"Received":"')
+        if self._learned >= _MAX_TEMPLATES:
+            # Bounded memory against a stream of ever-new header names.
+            self._templates.clear()
+            self._timed.clear()
+            self._untimed.clear()
+            self._learned = 0
+        self._learned += 1
+        return re.compile(pattern).fullmatch, fmt, not has_time
+
+    def _region(self, data: bytes, received: str) -> str:
+        if len(data.translate(None, _CONTROL)) != len(data):
+            # A control character to escape somewhere: the general path.
+            msgs = Parser(expect_banner=False).feed(data)
+            return "".join(self.one(m, received) + "\n" for m in msgs)
+        text = data.decode("utf-8", "replace")
+        escape = "\\" in text or '"' in text
+        blocks = text.split("\r\n\r\n")
+        blocks.pop()
+        timed = self._timed.get
+        untimed = self._untimed.get
+        tail = received + '"}'
+        out: list[str] = []
+        append = out.append
+        # The hot loop: kept to the fewest steps (this runs for every event).
+        for i, block in enumerate(blocks):
+            if escape and ('"' in block or "\\" in block):
+                block = block.replace("\\", "\\\\").replace('"', '\\"')
+            # Templates are looked up by the first characters (the event name,
+            # for any name up to 17 characters): cheaper than finding the line end.
+            key = block[:24]
+            template = timed(key)
+            if template is not None and (match := template[0](block)) is not None:
+                append(template[1] % match.groups())
+                continue
+            template = untimed(key)
+            if template is not None and (match := template[0](block)) is not None:
+                append(template[1] % match.groups() + tail)
+                continue
+            line = self._other(block, key, data, i, received)
+            if line:
+                append(line)
+        if not out:
+            return ""
+        return "\n".join(out) + "\n"
+
+    def _other(self, block: str, key: str, data: bytes, index: int, received: str) -> str:
+        """A block the last template of its key does not fit: another one, a new one, or json.dumps."""
+        learned = self._templates.setdefault(key, [])
+        for template in learned:
+            match = template[0](block)
+            if match is not None:
+                break
+        else:
+            template = self._learn(block)  # type: ignore[assignment]
+            match = template[0](block) if template is not None else None
+            if match is not None:
+                learned.insert(0, template)
+                del learned[8:]
+        if match is None:
+            raw = data.split(b"\r\n\r\n")[index] + b"\r\n\r\n"
+            msgs = Parser(expect_banner=False).feed(raw)
+            return "\n".join(self.one(m, received) for m in msgs if m.kind == "event")
+        fullmatch, fmt, needs_time = template
+        line = fmt % match.groups()
+        if needs_time:
+            self._untimed[key] = (fullmatch, fmt)
+            return line + received + '"}'
+        self._timed[key] = (fullmatch, fmt)
+        return line
+
+
+class AmiFormat:
+    """The messages exactly as received (``--format ami``)."""
+
+    def format(self, batch: Batch) -> bytes:
+        if batch.data is not None:
+            return batch.data
+        return b"".join(m.raw for m in batch.messages or [])
+
+
+#: The fields that say what happened, per event (the human format).
+KEY_FIELDS: dict[str, tuple[str, ...]] = {
+    "Newchannel": ("Channel", "ChannelStateDesc", "CallerIDNum", "Exten", "Context"),
+    "Newstate": ("Channel", "ChannelStateDesc", "ConnectedLineNum"),
+    "Newexten": ("Channel", "Exten", "Priority", "Application", "AppData"),
+    "NewCallerid": ("Channel", "CallerIDNum", "CallerIDName"),
+    "Hangup": ("Channel", "Cause", "Cause-txt"),
+    "HangupRequest": ("Channel", "Cause"),
+    "SoftHangupRequest": ("Channel", "Cause"),
+    "DialBegin": ("Channel", "DestChannel", "DialString"),
+    "DialState": ("Channel", "DestChannel", "DialStatus"),
+    "DialEnd": ("Channel", "DestChannel", "DialStatus"),
+    "OriginateResponse": ("Channel", "Response", "Reason", "ActionID"),
+    "Cdr": ("Source", "Destination", "Channel", "Disposition", "Duration", "BillableSeconds"),
+    "CEL": ("EventName", "Channel", "Application"),
+    "BridgeCreate": ("BridgeUniqueid", "BridgeType"),
+    "BridgeEnter": ("Channel", "BridgeUniqueid"),
+    "BridgeLeave": ("Channel", "BridgeUniqueid"),
+    "BridgeDestroy": ("BridgeUniqueid",),
+    "LocalBridge": ("LocalOneChannel", "LocalTwoChannel"),
+    "DeviceStateChange": ("Device", "State"),
+    "ExtensionStatus": ("Exten", "Context", "StatusText"),
+    "PeerStatus": ("Peer", "PeerStatus", "Cause"),
+    "ContactStatus": ("URI", "ContactStatus", "AOR"),
+    "VarSet": ("Channel", "Variable", "Value"),
+    "DTMFBegin": ("Channel", "Digit", "Direction"),
+    "DTMFEnd": ("Channel", "Digit", "Direction", "DurationMs"),
+    "Hold": ("Channel",),
+    "Unhold": ("Channel",),
+    "MusicOnHoldStart": ("Channel", "Class"),
+    "MusicOnHoldStop": ("Channel",),
+    "QueueMemberStatus": ("Queue", "MemberName", "Status", "Paused", "InCall"),
+    "QueueMemberAdded": ("Queue", "MemberName", "Interface"),
+    "QueueMemberRemoved": ("Queue", "MemberName", "Interface"),
+    "QueueMemberPause": ("Queue", "MemberName", "Paused", "PausedReason"),
+    "QueueCallerJoin": ("Queue", "Channel", "CallerIDNum", "Position", "Count"),
+    "QueueCallerLeave": ("Queue", "Channel", "Position", "Count"),
+    "QueueCallerAbandon": ("Queue", "Channel", "Position", "HoldTime"),
+    "AgentCalled": ("Queue", "Channel", "MemberName", "DestChannel"),
+    "AgentConnect": ("Queue", "Channel", "MemberName", "HoldTime", "RingTime"),
+    "AgentComplete": ("Queue", "Channel", "MemberName", "HoldTime", "TalkTime", "Reason"),
+    "AgentRingNoAnswer": ("Queue", "Channel", "MemberName", "RingTime"),
+    "FullyBooted": ("Status", "Uptime"),
+    "Shutdown": ("Shutdown", "Restart"),
+    "UserEvent": ("UserEvent",),
+    "Reload": ("Module", "Status"),
+    "SuccessfulAuth": ("AccountID", "RemoteAddress"),
+    "InvalidPassword": ("AccountID", "RemoteAddress"),
+    "InvalidAccountID": ("AccountID", "RemoteAddress"),
+    "ChallengeResponseFailed": ("AccountID", "RemoteAddress"),
+    "FailedACL": ("AccountID", "RemoteAddress"),
+}
+
+# Headers that say little in a one-line summary (channel snapshot noise).
+_NOISE = frozenset(
+    k.lower()
+    for k in (
+        "Event",
+        "Privilege",
+        "Timestamp",
+        "SystemName",
+        "ChannelState",
+        "ChannelStateDesc",
+        "CallerIDNum",
+        "CallerIDName",
+        "ConnectedLineNum",
+        "ConnectedLineName",
+        "Language",
+        "AccountCode",
+        "Context",
+        "Exten",
+        "Priority",
+        "Uniqueid",
+        "Linkedid",
+        "ActionID",
+        "EventTV",
+        "Severity",
+        "Service",
+        "EventVersion",
+        "SessionID",
+        "SessionTV",
+        "LocalAddress",
+        "UsingPassword",
+    )
+)
+_SUMMARY_FIELDS = 5
+
+
+def _show(value: str) -> str:
+    if value and not any(c in value for c in ' "\\\t') and value.isprintable():
+        return value
+    return json.dumps(value, ensure_ascii=False)
+
+
+class TextFormat:
+    """One line per event for people: time, event name, the fields that matter."""
+
+    def format(self, batch: Batch) -> bytes:
+        received = batch.received
+        lines = [self.line(m, received) for m in batch.as_messages()]
+        return ("\n".join(lines) + "\n").encode("utf-8", "replace") if lines else b""
+
+    @staticmethod
+    def line(msg: Message, received: float) -> str:
+        when = event_time(msg, received)
+        clock = time.strftime("%H:%M:%S", time.localtime(when)) + f".{int(when * 1000) % 1000:03d}"
+        name = msg.name or "?"
+        fields = KEY_FIELDS.get(name)
+        pairs: list[tuple[str, str]] = []
+        for key in fields or ("Channel",):
+            value = msg.get(key)
+            if value is not None:
+                pairs.append((key, value))
+        if fields is None or name == "UserEvent":
+            # Other events, and a UserEvent's own headers: the first few
+            # headers that are not channel-snapshot noise.
+            shown = {k for k, _ in pairs}
+            for key, value in msg.headers:
+                if len(pairs) >= _SUMMARY_FIELDS:
+                    break
+                if key.lower() not in _NOISE and key not in shown:
+                    shown.add(key)
+                    pairs.append((key, value))
+        summary = " ".join(f"{k}={_show(v)}" for k, v in pairs)
+        return f"{clock} {name:<18} {summary}".rstrip()
+
+
+def make_format(name: str) -> JsonFormat | AmiFormat | TextFormat:
+    if name == "json":
+        return JsonFormat()
+    if name == "ami":
+        return AmiFormat()
+    return TextFormat()

@@ -1,0 +1,439 @@
+"""The stream itself: a reader thread that owns the socket and a writer thread that only writes."""
+
+from __future__ import annotations
+
+import os
+import random
+import stat
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from typing import Callable, Iterable
+
+from ..errors import AmiError, AmiTimeout, AuthError, ConnectionLost
+from ..protocol import Message, Parser
+from .buffer import Batch, EventBuffer, event_region_count
+from .filters import EventFilter
+from .formats import make_format
+from .writes import write_all, write_lines
+
+#: Bytes read per ``recv``: large enough that a busy stream costs few calls.
+RECV_SIZE = 256 * 1024
+#: How often the reader wakes up (to notice a stop request, send a Ping).
+TICK = 0.05
+#: Unfinished bytes kept by the reader before handing them to the parser,
+#: which enforces the protocol's size bounds.
+MAX_PENDING = 64 * 1024
+#: Reconnect backoff: first delay, cap (seconds).
+BACKOFF_FIRST = 0.5
+BACKOFF_CAP = 30.0
+#: Default ``--buffer``: about 6 MB of events in the usual case.
+DEFAULT_BUFFER = 10_000
+
+
+class StreamCut(Exception):
+    """The connection ended (closed, dead, or the PBX shut down)."""
+
+    def __init__(self, reason: str, error: AmiError) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.error = error
+
+
+#: connect() -> a logged-in client, ready to stream, and the events it already received.
+Connector = Callable[[], "tuple[object, list[Message]]"]
+
+
+@dataclass
+class StreamOptions:
+    fmt: str = "text"
+    count: int | None = None
+    duration: float | None = None
+    buffer: int = DEFAULT_BUFFER
+    reconnect: bool = False
+    keepalive: float | None = None
+
+
+@dataclass
+class StreamResult:
+    """How the stream ended: ``reason`` is count, timeout, pipe, interrupted or error."""
+
+    reason: str
+    written: int
+    dropped: int
+    error: BaseException | None = None
+
+
+def backoff_delays(first: float = BACKOFF_FIRST, cap: float = BACKOFF_CAP) -> Iterable[float]:
+    """Capped exponential backoff with jitter: each delay in [d/2, d], d doubling up to ``cap``."""
+    delay = first
+    while True:
+        yield random.uniform(delay / 2, delay)
+        delay = min(cap, delay * 2)
+
+
+def _clock() -> str:
+    return time.strftime("%H:%M:%S")
+
+
+class EventStream:
+    """Run the reader and writer threads until count, timeout, pipe close, error or Ctrl-C.
+
+    ``connect`` opens a logged-in session (used again to reconnect);
+    ``client`` and ``early`` are the first session and the events it got
+    while being set up.  Notes for people go to ``err``.
+    """
+
+    def __init__(
+        self,
+        connect: Connector,
+        client: object,
+        early: list[Message],
+        options: StreamOptions,
+        event_filter: EventFilter,
+        *,
+        out_fd: int | None = None,
+        err: object = None,
+        early_filter: Callable[[Message], bool] | None = None,
+    ) -> None:
+        self.connect = connect
+        self.client = client
+        self.options = options
+        self.filter = event_filter
+        self.early_filter = early_filter
+        self.out_fd = sys.stdout.fileno() if out_fd is None else out_fd
+        self.err = err if err is not None else sys.stderr
+        self.formatter = make_format(options.fmt)
+        self.buffer = EventBuffer(options.buffer)
+        self.written = 0
+        #: Events formatted and queued (not dropped): --count stops the reader there.
+        self.queued = 0
+        self.error: BaseException | None = None
+        self.pipe_closed = False
+        self.count_reached = False
+        self._stop = threading.Event()
+        self._writer_stop = threading.Event()
+        self.finished = threading.Event()
+        self._reader = threading.Thread(target=self._read_loop, name="ami-events-reader", daemon=True)
+        self._writer = threading.Thread(target=self._write_loop, name="ami-events-writer", daemon=True)
+        self._dropped_reported = 0
+        self._queue_early(early, time.time())
+
+    # -- notes ------------------------------------------------------------
+
+    def note(self, text: str) -> None:
+        try:
+            self.err.write(f"ami: {text}\n")  # type: ignore[attr-defined]
+            self.err.flush()  # type: ignore[attr-defined]
+        except (OSError, ValueError):
+            pass
+
+    def report_drops(self, final: bool = False) -> None:
+        dropped = self.buffer.dropped
+        if final:
+            if dropped:
+                self.note(
+                    f"warning: {dropped} event{'s' if dropped != 1 else ''} dropped in all: the output did not keep "
+                    f"up with the PBX (a --buffer of {self.options.buffer} events was full)"
+                )
+            return
+        new = dropped - self._dropped_reported
+        if new > 0:
+            self._dropped_reported = dropped
+            self.note(f"warning: output too slow: {new} events dropped ({dropped} so far)")
+
+    # -- running ------------------------------------------------------------
+
+    def run(self) -> StreamResult:
+        """Stream until the end; Ctrl-C ends it with reason ``interrupted``."""
+        duration = self.options.duration
+        deadline = None if duration is None else time.monotonic() + duration
+        timed_out = False
+        self._writer.start()
+        self._reader.start()
+        try:
+            while not self.finished.wait(1.0 if deadline is None else max(0.0, min(1.0, deadline - time.monotonic()))):
+                self.report_drops()
+                if deadline is not None and time.monotonic() >= deadline:
+                    timed_out = True
+                    break
+        except KeyboardInterrupt:
+            self._shutdown(drain=False)
+            self.report_drops(final=True)
+            return StreamResult("interrupted", self.written, self.buffer.dropped)
+        if self.pipe_closed:
+            reason = "pipe"
+        elif self.count_reached:
+            reason = "count"
+        elif timed_out:
+            reason = "timeout"
+        else:
+            reason = "error"
+        # Events already received are still written (within a short time)
+        # when the stream ends by timeout or by a lost connection.
+        self._shutdown(drain=reason in ("timeout", "error"))
+        if self.pipe_closed:
+            reason = "pipe"
+        elif self.count_reached:
+            reason = "count"
+        if reason != "pipe":
+            self.report_drops(final=True)
+        return StreamResult(reason, self.written, self.buffer.dropped, self.error)
+
+    @property
+    def reader_alive(self) -> bool:
+        return self._reader.is_alive()
+
+    def _shutdown(self, drain: bool) -> None:
+        self._stop.set()
+        if not drain:
+            self._writer_stop.set()
+            self.buffer.clear()
+        self.buffer.close()
+        self._reader.join(1.0)
+        self._writer.join(2.0 if drain else 0.5)
+        self._writer_stop.set()
+
+    # -- the reader ---------------------------------------------------------
+
+    def _queue_early(self, early: list[Message], received: float) -> None:
+        keep = [
+            m
+            for m in early
+            if m.kind == "event" and (self.early_filter is None or self.early_filter(m)) and self.filter(m)
+        ]
+        if keep:
+            self._emit(Batch(received, messages=keep))
+
+    def _emit(self, batch: Batch) -> None:
+        """Format ``batch`` and queue it for the writer (in parts no larger than the buffer).
+
+        The reader formats: the writer only writes, so the two threads do
+        not take turns on the CPU, and a slow output still costs the reader
+        nothing more than a dropped batch.
+        """
+        count = self.options.count
+        if count is not None and batch.count > count - self.queued:
+            batch = batch.head(max(0, count - self.queued))
+        capacity = self.buffer.capacity
+        while batch.count:
+            part, batch = batch.split(capacity) if batch.count > capacity else (batch, Batch(0.0, messages=[]))
+            if self.buffer.drop_if_stuck(part.count):
+                continue
+            part.out = self.formatter.format(part)
+            self.queued += part.count - self.buffer.put(part)
+
+    def _read_loop(self) -> None:
+        try:
+            while not self._stop.is_set():
+                try:
+                    self._pump(self.client)
+                    return
+                except StreamCut as cut:
+                    self._close_quietly(self.client)
+                    if not self.options.reconnect or self._stop.is_set():
+                        self.error = cut.error
+                        return
+                    client = self._reconnect(cut.reason)
+                    if client is None:
+                        return
+                    self.client = client
+        except BaseException as exc:  # noqa: BLE001 - reported by the main thread
+            self.error = exc
+        finally:
+            # The writer drains what is queued, then ends the stream.
+            self.buffer.close()
+
+    @staticmethod
+    def _close_quietly(client: object) -> None:
+        client.closed = True  # type: ignore[attr-defined]
+        try:
+            client.close()  # type: ignore[attr-defined]
+        except Exception:  # noqa: BLE001 - the connection is already gone
+            pass
+
+    def _reconnect(self, reason: str) -> object | None:
+        self.note(f"warning: stream cut at {_clock()}: {reason}; reconnecting")
+        started = time.monotonic()
+        attempts = 0
+        for delay in backoff_delays():
+            if self._stop.wait(delay):
+                return None
+            attempts += 1
+            try:
+                client, early = self.connect()
+            except AuthError:
+                raise
+            except AmiError:
+                continue
+            gap = time.monotonic() - started
+            self.note(
+                f"stream resumed at {_clock()} after {gap:.1f} s "
+                f"({attempts} attempt{'s' if attempts != 1 else ''}); events in between are lost"
+            )
+            self._queue_early(early, time.time())
+            return client
+        return None  # pragma: no cover - the generator never ends
+
+    def _pump(self, client) -> None:  # noqa: C901 - one loop, kept together for speed
+        """Read until asked to stop; raise StreamCut when the connection ends."""
+        sock = client.sock
+        parser: Parser = client.parser
+        pending = parser.take()
+        max_size = min(parser.max_line, parser.max_message)
+        event_filter = self.filter
+        keepalive = self.options.keepalive
+        dead_after = client.timeout
+        address = client.address
+        stop = self._stop
+        recv = sock.recv
+        sock.settimeout(TICK)
+        emit = self._emit
+        count = self.options.count
+        now = time.monotonic()
+        next_ping = now + keepalive if keepalive else float("inf")
+        ping_sent: float | None = None
+        try:
+            while not stop.is_set():
+                if count is not None and self.queued >= count:
+                    return  # all the events wanted are read
+                try:
+                    data = recv(RECV_SIZE)
+                except TimeoutError:
+                    data = None
+                except OSError as exc:
+                    raise StreamCut(
+                        f"connection to {address} failed: {getattr(exc, 'strerror', None) or exc}",
+                        ConnectionLost(f"connection to {address} lost: {getattr(exc, 'strerror', None) or exc}"),
+                    ) from None
+                if data == b"":
+                    raise StreamCut(
+                        f"{address} closed the connection", ConnectionLost(f"{address} closed the connection")
+                    )
+                now = time.monotonic()
+                if data:
+                    ping_sent = None
+                    received = time.time()
+                    shutdown = None
+                    msgs = None
+                    if parser.buffered == 0:
+                        data = pending + data if pending else data
+                        end = data.rfind(b"\r\n\r\n")
+                        if end < 0:
+                            pending = data
+                            if len(pending) > MAX_PENDING or _lf_framed(pending):
+                                msgs = parser.feed(pending)
+                                pending = b""
+                        else:
+                            end += 4
+                            region = data[:end]
+                            pending = data[end:]
+                            n = 0 if event_filter.active else event_region_count(region, max_size)
+                            if n and b"Event: Shutdown\r\n" in region:
+                                n = 0
+                            if n:
+                                emit(Batch(received, data=region, count=n))
+                            else:
+                                msgs = parser.feed(region)
+                            if _lf_framed(pending):
+                                # A message ended by bare LF after the last CRLF CRLF: the
+                                # parser has it now, not when the next CRLF CRLF comes.
+                                msgs = (msgs or []) + parser.feed(pending)
+                                pending = b""
+                    else:
+                        msgs = parser.feed(pending + data if pending else data)
+                        pending = b""
+                    if msgs:
+                        keep = []
+                        for msg in msgs:
+                            if msg.kind != "event":
+                                continue
+                            if event_filter(msg):
+                                keep.append(msg)
+                            if msg.name == "Shutdown":
+                                shutdown = msg
+                        if keep:
+                            emit(Batch(received, messages=keep))
+                    if shutdown is not None:
+                        what = ", ".join(f"{k}: {shutdown.get(k)}" for k in ("Shutdown", "Restart") if shutdown.get(k))
+                        reason = f"the PBX is shutting down ({what})" if what else "the PBX is shutting down"
+                        raise StreamCut(reason, ConnectionLost(f"{reason}; {address} ended the session"))
+                if keepalive:
+                    if ping_sent is not None and now - ping_sent > dead_after:
+                        message = (
+                            f"no answer from {address} to the keepalive Ping within {dead_after:g} s: "
+                            "the connection is dead"
+                        )
+                        raise StreamCut(message, AmiTimeout(message))
+                    if now >= next_ping:
+                        try:
+                            client.send([("Action", "Ping")])
+                        except AmiError as exc:
+                            raise StreamCut(str(exc), exc) from None
+                        finally:
+                            sock.settimeout(TICK)
+                        if ping_sent is None:
+                            ping_sent = now
+                        next_ping = now + keepalive
+        finally:
+            # Hand the unread bytes back, so the Logoff reply is read in step.
+            if pending:
+                try:
+                    parser.feed(pending)
+                except AmiError:
+                    pass
+
+    # -- the writer ---------------------------------------------------------
+
+    def _write_loop(self) -> None:
+        buffer = self.buffer
+        count = self.options.count
+        fd = self.out_fd
+        try:
+            mode = os.fstat(fd).st_mode
+        except OSError:
+            mode = 0
+        # A pipe or socket is written in whole lines of at most PIPE_BUF bytes:
+        # such writes are atomic, so a consumer never sees half a line, even
+        # when ami is interrupted while the consumer is not reading.
+        piecewise = stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)
+        try:
+            while not self._writer_stop.is_set():
+                batches = buffer.take(TICK)
+                if batches is None:
+                    return
+                for batch in batches:
+                    if self._writer_stop.is_set():
+                        buffer.release(batch.count)
+                        continue
+                    data = batch.out
+                    if data:
+                        buffer.writing_since = time.monotonic()
+                        try:
+                            if piecewise:
+                                write_lines(fd, data, self._writer_stop)
+                            else:
+                                write_all(fd, data)
+                        finally:
+                            buffer.writing_since = None
+                    self.written += batch.count
+                    buffer.release(batch.count)
+                    if count is not None and self.written >= count:
+                        self.count_reached = True
+                        return
+        except BrokenPipeError:
+            self.pipe_closed = True
+        except OSError as exc:
+            if self.error is None:
+                self.error = AmiError(f"cannot write the output: {exc.strerror or exc}")
+        except BaseException as exc:  # noqa: BLE001 - reported by the main thread
+            if self.error is None:
+                self.error = exc
+        finally:
+            self.finished.set()
+
+
+def _lf_framed(data: bytes) -> bool:
+    """Whether ``data`` may end a message with bare LF line ends (which the parser accepts)."""
+    return b"\n\n" in data or b"\n\r\n" in data
