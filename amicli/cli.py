@@ -159,8 +159,21 @@ def _usage_exit(exc: click.ClickException) -> int:
         sys.stdout.write(f"AMI UNKNOWN - usage: {exc.format_message()}\n")
         return PLUGIN_UNKNOWN
     message = _one_line_usage(exc) if isinstance(exc, click.UsageError) else exc.format_message()
-    sys.stderr.write(f"ami: error: {message}\n")
+    error_line(message)
     return exc.exit_code
+
+
+def error_line(message: str) -> None:
+    """``ami: error: MESSAGE`` on stderr: one line, no secret, no control character."""
+    from .output import visible
+    from .redact import scrub
+
+    text = visible(scrub(message)).replace("\n", " ").replace("\t", " ")
+    try:
+        sys.stderr.write(f"ami: error: {text}\n")
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass  # stderr is gone: the exit status still tells
 
 
 def run(argv: list[str] | None = None) -> int:
@@ -196,12 +209,19 @@ def run(argv: list[str] | None = None) -> int:
             import traceback
 
             traceback.print_exc()
-        sys.stderr.write(f"ami: error: {exc}\n")
+        error_line(str(exc))
         return exc.exit_code
+    except OSError as exc:
+        # Only local files and streams raise it this far (the client turns
+        # socket errors into AmiError): a full disk, a closed descriptor.
+        if debug:
+            raise
+        error_line(f"cannot write the output: {exc.strerror or exc}")
+        return ExitCode.ACTION_FAILED
     except Exception as exc:  # noqa: BLE001 - the last line of defence: no traceback for users
         if debug:
             raise
-        sys.stderr.write(f"ami: error: internal error: {type(exc).__name__}: {exc} (run with --debug for details)\n")
+        error_line(f"internal error: {type(exc).__name__}: {exc} (run with --debug for details)")
         return ExitCode.ACTION_FAILED
 
 
@@ -213,13 +233,38 @@ def _silence_stdout() -> None:
         pass
 
 
+def _open_std_streams() -> None:
+    """Put /dev/null on a standard descriptor that is closed.
+
+    Else the first socket would get descriptor 1 or 2, and what `ami` prints
+    would go to the PBX.  Output to a closed stdout is then lost, as with
+    ``>/dev/null``; the exit status is that of the command.
+    """
+    for fd in (0, 1, 2):
+        try:
+            os.fstat(fd)
+        except OSError:
+            null = os.open(os.devnull, os.O_RDWR)
+            if null != fd:
+                os.dup2(null, fd)
+                os.close(null)
+    if sys.stdin is None:
+        sys.stdin = open(0, encoding="utf-8", closefd=False)  # noqa: SIM115 - lives as long as the process
+    if sys.stdout is None:
+        sys.stdout = open(1, "w", encoding="utf-8", closefd=False)  # noqa: SIM115
+    if sys.stderr is None:
+        sys.stderr = open(2, "w", encoding="utf-8", closefd=False)  # noqa: SIM115
+
+
 def main() -> None:
     """Console-script entry point."""
+    _open_std_streams()
     code = run()
     try:
         sys.stdout.flush()
     except BrokenPipeError:
         _silence_stdout()
     except (OSError, ValueError):
-        pass
+        error_line("cannot write the output")
+        code = code or ExitCode.ACTION_FAILED
     sys.exit(code)

@@ -27,8 +27,10 @@ from .errors import (
     PermissionDenied,
     ProtocolError,
     TlsError,
+    UsageError,
 )
 from .protocol import Message
+from .redact import add_secret
 
 DEFAULT_PORT = 5038
 DEFAULT_TLS_PORT = 5039
@@ -330,7 +332,10 @@ class Client:
         if action_id is None:
             action_id = new_action_id()
             headers.append(("ActionID", action_id))
-        data = protocol.serialize(headers)
+        try:
+            data = protocol.serialize(headers)
+        except ValueError as exc:
+            raise UsageError(f"{_action_name(headers)}: {exc}") from None
         if self.trace is not None:
             self.trace(">>", protocol.format_message(Message(redact(headers))))
         self._sendall(data)
@@ -556,12 +561,14 @@ class Client:
 
     def login(self, username: str, secret: str, *, auth: str = "plain", events: str = "off") -> Reply:
         """Log in (``auth`` is ``md5`` or ``plain``); ``events`` is the event mask."""
+        add_secret(secret)
         if auth == "md5":
             challenge = self.request([("Action", "Challenge"), ("AuthType", "MD5")])
             if not challenge.ok or not challenge.response or not challenge.response.get("Challenge"):
                 why = challenge.message or "no challenge"
                 raise AuthError(f"{self.address} refused the MD5 challenge ({why}); try --auth plain")
             key = hashlib.md5((challenge.response["Challenge"] + secret).encode("utf-8")).hexdigest()
+            add_secret(key)
             creds = [("AuthType", "MD5"), ("Username", username), ("Key", key)]
         elif auth == "plain":
             creds = [("Username", username), ("Secret", secret)]
@@ -578,7 +585,12 @@ class Client:
         self.logged_in = True
         return reply
 
-    def request_all(self, requests: Sequence[Headers], timeout: float | None = None) -> list[Reply]:
+    def request_all(
+        self,
+        requests: Sequence[Headers],
+        timeout: float | None = None,
+        on_item: Callable[[Message], None] | None = None,
+    ) -> list[Reply]:
         """Send every request at once, wait for each reply in order.
 
         When one fails on a PBX that is still booting, all are tried once
@@ -589,8 +601,11 @@ class Client:
         (security events).  So SuccessfulAuth without FullyBooted before it
         shows a PBX still booting; without SuccessfulAuth nothing is known,
         and nothing is waited for.  No extra action is spent on the check.
+
+        ``on_item``: list items go to it instead of being kept (a failed
+        request has none, so a retry never shows an item twice).
         """
-        replies = [self.submit(headers) for headers in requests]
+        replies = [self.submit(headers, on_item) for headers in requests]
         for reply in replies:
             self.wait(reply, timeout)
         failed = [r for r in replies if not r.ok]
@@ -602,12 +617,14 @@ class Client:
             and not any(r.message.lower() == "permission denied" for r in failed)
             and self.wait_booted(timeout)
         ):
-            replies = [self.request(headers, timeout) for headers in requests]
+            replies = [self.wait(self.submit(headers, on_item), timeout) for headers in requests]
         return replies
 
-    def request_booted(self, headers: Headers, timeout: float | None = None) -> Reply:
+    def request_booted(
+        self, headers: Headers, timeout: float | None = None, on_item: Callable[[Message], None] | None = None
+    ) -> Reply:
         """:meth:`request`, waiting for a booting PBX as :meth:`request_all` does."""
-        return self.request_all([headers], timeout)[0]
+        return self.request_all([headers], timeout, on_item)[0]
 
     def wait_booted(self, timeout: float | None = None) -> bool:
         """Wait for FullyBooted up to ``timeout``; True when it came."""

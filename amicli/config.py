@@ -9,6 +9,8 @@ sees them; here the profile and the defaults fill what is still unset.
 from __future__ import annotations
 
 import configparser
+import ipaddress
+import math
 import os
 import stat
 import sys
@@ -16,12 +18,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .client import DEFAULT_PORT, DEFAULT_TIMEOUT, DEFAULT_TLS_PORT, Client
-from .errors import ConfigError
+from .errors import ConfigError, UsageError
+from .redact import add_secret
 
 #: Keys a profile section may hold.
 PROFILE_KEYS = ("host", "port", "user", "secret", "timeout", "tls", "ca_file", "insecure", "auth")
 AUTH_METHODS = ("md5", "plain")
 DEFAULT_AUTH = "plain"
+#: The longest --timeout accepted (a day): past it a socket timeout overflows.
+MAX_TIMEOUT = 86400.0
 
 
 def config_path() -> Path:
@@ -33,8 +38,11 @@ def config_path() -> Path:
     return Path(base) / "ami" / "config"
 
 
-def read_profiles(path: Path | None = None) -> configparser.ConfigParser:
-    """Read the profile file (missing is fine: no profiles)."""
+def read_profiles(path: Path | None = None, *, check: bool = False) -> configparser.ConfigParser:
+    """Read the profile file (missing is fine: no profiles).
+
+    With ``check``, the file must be safe to trust (:func:`check_profile_file`).
+    """
     path = path or config_path()
     parser = configparser.ConfigParser(interpolation=None)
     try:
@@ -48,7 +56,71 @@ def read_profiles(path: Path | None = None) -> configparser.ConfigParser:
     except configparser.Error as exc:
         first = str(exc).splitlines()[0]
         raise ConfigError(f"{path}: not a valid profile file: {first}") from None
+    if check:
+        check_profile_file(path, any(parser.has_option(name, "secret") for name in parser.sections()))
     return parser
+
+
+def _trusted_owner(st: os.stat_result) -> bool:
+    return st.st_uid in (os.getuid(), 0)
+
+
+def check_profile_file(path: Path, has_secret: bool) -> None:
+    """Refuse a profile others could change, or read when it holds a secret (as ssh does).
+
+    Its owner must be the user (or root); no other user may write it, nor
+    the directory it is in; with a secret in any section, no other user may
+    read it.  A symlink is judged by the file it points to.
+    """
+    st = path.stat()
+    if not _trusted_owner(st):
+        raise ConfigError(f"{path} is owned by another user (uid {st.st_uid}): not trusted")
+    mode = stat.S_IMODE(st.st_mode)
+    if mode & (stat.S_IWGRP | stat.S_IWOTH):
+        raise ConfigError(f"{path} is writable by others (mode {mode:o}); run: chmod 600 {path}")
+    parent = path.resolve().parent
+    pst = parent.stat()
+    if stat.S_IMODE(pst.st_mode) & stat.S_IWOTH or not _trusted_owner(pst):
+        raise ConfigError(f"{path} is in {parent}, a directory other users can change: not trusted")
+    if has_secret:
+        _check_private(path)
+
+
+def _check_secret_file(name: str) -> None:
+    """A secret file must be the user's (or root's), readable and writable by no other user."""
+    try:
+        st = os.stat(name)
+    except OSError as exc:
+        raise ConfigError(f"cannot read secret file {name}: {exc.strerror or exc}") from None
+    if not stat.S_ISREG(st.st_mode):
+        return  # a pipe or process substitution (<(pass show ...)) is private to us
+    mode = stat.S_IMODE(st.st_mode)
+    if not _trusted_owner(st):
+        raise ConfigError(f"secret file {name} is owned by another user (uid {st.st_uid}): not trusted")
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise ConfigError(f"secret file {name} is readable by others (mode {mode:o}); run: chmod 600 {name}")
+
+
+def _one_line(value: str, what: str) -> str:
+    """Refuse a value with a line break or NUL (a trailing CR from a CRLF file included)."""
+    if "\r" in value or "\n" in value or "\0" in value:
+        raise ConfigError(f"{what}: the value holds a line break or NUL (a file saved with CRLF?)")
+    return value
+
+
+def check_host(host: str) -> str:
+    """A host name or address that can be looked up: DNS labels of 1-63 characters."""
+    _one_line(host, "host")
+    try:
+        ipaddress.ip_address(host)
+        return host
+    except ValueError:
+        pass
+    name = host[:-1] if host.endswith(".") else host
+    if not name or len(name) > 253 or any(not 0 < len(label) <= 63 for label in name.split(".")):
+        shown = host if len(host) <= 40 else host[:37] + "..."
+        raise ConfigError(f"host {shown!r}: not a host name (labels of 1 to 63 characters, 253 in all)")
+    return host
 
 
 def profile_names(path: Path | None = None) -> list[str]:
@@ -125,7 +197,7 @@ def resolve(
     """
     settings = Settings()
     profile_name = given.get("profile")
-    parser = read_profiles(path)
+    parser = read_profiles(path, check=True)
     section: dict[str, str] = {}
     if profile_name:
         if not parser.has_section(str(profile_name)):
@@ -137,6 +209,12 @@ def resolve(
     unknown = sorted(set(section) - set(PROFILE_KEYS))
     if unknown:
         raise ConfigError(f"{path or config_path()}: unknown key {unknown[0]!r} (known: {', '.join(PROFILE_KEYS)})")
+    for key, value in section.items():
+        _one_line(value, f"{key} in profile")
+    for key in ("host", "user", "secret", "ca_file", "profile"):
+        value = given.get(key)
+        if isinstance(value, str):
+            _one_line(value, "AMI_SECRET" if key == "secret" else key)
     settings.profile = str(profile_name) if profile_name else ("default" if section else None)
 
     def pick(name: str) -> object:
@@ -145,7 +223,7 @@ def resolve(
 
     host = pick("host")
     if host:
-        settings.host = str(host)
+        settings.host = check_host(str(host))
     port = pick("port")
     if port not in (None, ""):
         try:
@@ -162,8 +240,8 @@ def resolve(
             settings.timeout = float(str(timeout))
         except ValueError:
             raise ConfigError(f"timeout: expected seconds, got {timeout!r}") from None
-        if settings.timeout <= 0:
-            raise ConfigError("timeout: must be more than 0 seconds")
+        if not (math.isfinite(settings.timeout) and 0 < settings.timeout <= MAX_TIMEOUT):
+            raise ConfigError(f"timeout: expected seconds above 0 and at most {MAX_TIMEOUT:g}, got {timeout!r}")
     for flag in ("tls", "insecure"):
         value = given.get(flag)
         if value is None and flag in section:
@@ -172,6 +250,7 @@ def resolve(
             setattr(settings, flag, bool(value))
     ca_file = pick("ca_file")
     settings.ca_file = str(ca_file) if ca_file else None
+    _check_tls_options(settings, given)
     auth = pick("auth")
     if auth:
         if str(auth) not in AUTH_METHODS:
@@ -185,9 +264,23 @@ def resolve(
     elif secret_file:
         settings.secret, settings.secret_source = read_secret_file(secret_file), "--secret-file"
     elif "secret" in section:
-        _check_private(path or config_path())
         settings.secret, settings.secret_source = section["secret"], "profile"
+    if settings.secret:
+        add_secret(settings.secret)
     return settings
+
+
+def _check_tls_options(settings: Settings, given: dict[str, object]) -> None:
+    """--ca-file and --insecure are about TLS: without it they would be ignored in silence."""
+    if settings.tls:
+        return
+    for name in ("ca_file", "insecure"):
+        if not getattr(settings, name):
+            continue
+        option = "--" + name.replace("_", "-")
+        if given.get(name):
+            raise UsageError(f"{option} is for TLS connections: add --tls")
+        raise ConfigError(f"{name} in profile is for TLS connections: add tls = yes")
 
 
 def read_secret_file(name: str) -> str:
@@ -196,6 +289,7 @@ def read_secret_file(name: str) -> str:
         if name == "-":
             text = sys.stdin.readline()
         else:
+            _check_secret_file(name)
             with open(name, encoding="utf-8") as fh:
                 text = fh.readline()
     except (OSError, UnicodeDecodeError) as exc:
@@ -203,7 +297,7 @@ def read_secret_file(name: str) -> str:
     secret = text.rstrip("\r\n")
     if not secret:
         raise ConfigError(f"secret file {name} is empty")
-    return secret
+    return _one_line(secret, f"secret file {name}")
 
 
 def load_secret(settings: Settings) -> str:

@@ -30,7 +30,10 @@ class AppContext:
 
     def trace(self, direction: str, text: str) -> None:
         """--debug: the protocol as sent and received, on stderr, secrets hidden."""
-        for line in text.rstrip("\n").split("\n"):
+        from .output import visible
+        from .redact import scrub
+
+        for line in visible(scrub(text)).rstrip("\n").split("\n"):
             sys.stderr.write(f"{direction} {line}\n")
         sys.stderr.write(f"{direction}\n")
         sys.stderr.flush()
@@ -40,6 +43,8 @@ class AppContext:
         settings = self.settings()
         if self.debug:
             kwargs.setdefault("trace", self.trace)
+        if settings.tls and settings.insecure:
+            warn(f"--insecure: the TLS certificate of {settings.host} is not checked (anyone on the way can listen)")
         return settings.make_client(**kwargs).connect()
 
     def session(self, *, events: str = "off", need_booted: bool = False, **kwargs: object):

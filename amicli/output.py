@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import IO, Iterable, Mapping, Sequence
 
 from .errors import AmiError, ExitCode
+from .redact import scrub
 
 DEFAULT_FMT = "simple"
 
@@ -44,12 +45,17 @@ def visible(text: str) -> str:
     return _CONTROL.sub(_escape, text) if _CONTROL.search(text) else text
 
 
+def escape_c1(text: str) -> str:
+    """JSON text with C1 controls escaped (``\\u009b``), as json.dumps does C0 ones."""
+    if _C1.search(text):
+        return _C1.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+    return text
+
+
 def json_line(obj: object) -> bytes:
     """One JSON Lines record, newline included (C1 controls escaped as C0 ones are)."""
-    text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
-    if _C1.search(text):
-        text = _C1.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
-    return (text + "\n").encode("utf-8", "replace")
+    text = escape_c1(json.dumps(obj, ensure_ascii=False, separators=(",", ":")))
+    return (scrub(text) + "\n").encode("utf-8", "replace")
 
 
 def parse_fields(text: str | None) -> list[str] | None:
@@ -107,7 +113,7 @@ class Output:
         self.stream.write(data)
 
     def write_text(self, text: str) -> None:
-        self.stream.write(visible(text).encode("utf-8", "replace"))
+        self.stream.write(visible(scrub(text)).encode("utf-8", "replace"))
         self.stream.flush()
 
     def emit_json(self, obj: Mapping[str, object], flush: bool = True) -> None:

@@ -98,11 +98,11 @@ def list_channels(pattern: str | None, states: list[int], count: bool, as_json: 
 
     out = make_output(as_json, fmt, fields, no_headers, valid=lib.KNOWN_FIELDS + lib.TABLE_COLUMNS)
     with get_app().session(need_booted=True) as client:
+        if count:
+            click.echo(str(lib.count_channels(client, pattern, states)))
+            return ExitCode.OK
         rows = lib.fetch_channels(client)
     rows = lib.filter_channels(rows, pattern, states)
-    if count:
-        click.echo(str(len(rows)))
-        return ExitCode.OK
     _write_channels(out, rows)
     return ExitCode.OK
 

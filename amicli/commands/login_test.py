@@ -142,5 +142,17 @@ def _report(
         Output(json=True).emit_json(record)
     else:
         perf = f"time={elapsed:.3f}s;{warning:.3f};{critical:.3f};0"
-        click.echo(f"AMI {status.name} - {text} | {perf}")
+        click.echo(f"AMI {status.name} - {plugin_text(text)} | {perf}")
     return int(status)
+
+
+def plugin_text(text: str) -> str:
+    """The status text, safe for a monitoring system and a terminal.
+
+    What the PBX said is quoted in it: no secret, no control character, one
+    line, and no ``|`` (which starts the performance data).
+    """
+    from ..output import visible
+    from ..redact import scrub
+
+    return visible(scrub(text)).replace("\n", " ").replace("\t", " ").replace("|", "\\x7c")

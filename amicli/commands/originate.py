@@ -7,7 +7,7 @@ import sys
 import click
 
 from ..context import get_app
-from ..errors import AmiError, ExitCode
+from ..errors import AmiError
 from ..options import output_options
 
 EPILOG = """\b
@@ -40,9 +40,17 @@ def _positive(ctx: click.Context, param: click.Parameter, value: float | None) -
     return value
 
 
-def _not_negative(ctx: click.Context, param: click.Parameter, value: float) -> float:
-    if not value >= 0:
-        raise click.BadParameter("must be 0 seconds or more")
+#: The shortest --grace: the PBX reports an unanswered call at the ring
+#: timeout itself, so with no grace at all its report would race the deadline.
+MIN_GRACE = 0.1
+
+
+def _grace(ctx: click.Context, param: click.Parameter, value: float) -> float:
+    if not (MIN_GRACE <= value <= 86400):
+        raise click.BadParameter(
+            f"must be {MIN_GRACE:g} seconds or more (the PBX reports no answer at the ring timeout itself, "
+            "and its report needs time to arrive)"
+        )
     return value
 
 
@@ -89,7 +97,7 @@ def _not_negative(ctx: click.Context, param: click.Parameter, value: float) -> f
     default=3.0,
     show_default=True,
     metavar="SECONDS",
-    callback=_not_negative,
+    callback=_grace,
     help="Wait this much past --timeout for the outcome; also the longest wait for the first call event "
     "after the call is queued, before deciding the session gets none.",
 )
@@ -260,7 +268,9 @@ def _run_batch(name: str, defaults, parallel: int, grace: float, wait: bool, out
     if name == "-" and get_app().secret_file == "-":
         raise click.UsageError("--batch - and --secret-file - cannot both read stdin")
     stream = _open_batch(name)
-    results: list = []
+    # Only the status so far is kept, never the results: memory stays flat
+    # however long the batch (or an endless stdin).
+    status = lib.BatchStatus()
     shown = "stdin" if name == "-" else name
     try:
         with get_app().session(events="call" if wait else "off", keep_events=wait) as client:
@@ -268,7 +278,7 @@ def _run_batch(name: str, defaults, parallel: int, grace: float, wait: bool, out
                 for item in lib.run_calls(
                     client, lib.read_batch(stream, defaults), parallel=parallel, grace=grace, wait=wait
                 ):
-                    results.append(item)
+                    status.add(item)
                     if isinstance(item, lib.BadLine):
                         _error_line(f"{shown} line {item.line}: {item.reason}; line skipped")
                     else:
@@ -278,9 +288,11 @@ def _run_batch(name: str, defaults, parallel: int, grace: float, wait: bool, out
     finally:
         if stream is not sys.stdin.buffer:
             stream.close()
-    return lib.exit_status(results) if results else int(ExitCode.OK)
+    return status.code
 
 
 def _error_line(message: str) -> None:
-    sys.stderr.write(f"ami: error: {message}\n")
+    from ..cli import error_line
+
+    error_line(message)
     sys.stderr.flush()

@@ -87,7 +87,9 @@ def one_line(ctx: click.Context, param: click.Parameter, value: object) -> objec
 
 def error(message: str) -> None:
     """One ``ami: error:`` line on stderr (the command goes on)."""
-    sys.stderr.write(f"ami: error: {message}\n")
+    from ..cli import error_line
+
+    error_line(message)
     sys.stderr.flush()
 
 

@@ -76,6 +76,7 @@ def raw(action: str, headers: tuple[str, ...], as_json: bool) -> int:
         actions = [[("Action", action), *(parse_header_arg(h) for h in headers)]]
 
     from ..output import Output, json_line
+    from ..redact import scrub_bytes
 
     out = Output(json=as_json)
     terminal = out.stream.isatty()
@@ -88,7 +89,8 @@ def raw(action: str, headers: tuple[str, ...], as_json: bool) -> int:
                 if as_json:
                     out.write(json_line(msg.to_dict()))
                 else:
-                    out.write(for_terminal(msg.raw) if terminal else msg.raw)
+                    data = scrub_bytes(msg.raw)
+                    out.write(for_terminal(data) if terminal else data)
             out.flush()
     return ExitCode.ACTION_FAILED if failed else ExitCode.OK
 

@@ -47,7 +47,7 @@ from .outcome import (
     outcome_for,
     table_columns,
 )
-from .runner import DEFAULT_GRACE, exit_status, run_calls
+from .runner import DEFAULT_GRACE, BatchStatus, exit_status, run_calls
 from .spec import (
     DEFAULT_CONTEXT,
     DEFAULT_PRIORITY,
@@ -82,6 +82,7 @@ __all__ = [
     "OutcomeUnknown",
     "check_variable_name",
     "exit_status",
+    "BatchStatus",
     "outcome_for",
     "parse_var",
     "read_batch",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Callable, Iterable, Iterator, Sequence
+from typing import Callable, Iterable, Iterator
 
 from ..client import Client, Reply, error_for, new_action_id
 from ..errors import AmiError, AmiTimeout, ExitCode
@@ -207,9 +207,15 @@ def _is_call_event(msg: Message) -> bool:
     return "call" in privilege.split(",")
 
 
+#: The longest one drain of pending messages may take: under an event
+#: flood there is never a quiet millisecond, and deadlines must still be judged.
+DRAIN_LIMIT = 0.05
+
+
 def _drain(client: Client) -> None:
-    """Route every message already received or arriving within a millisecond."""
-    while True:
+    """Route every message already received or arriving within a millisecond (for at most DRAIN_LIMIT)."""
+    end = time.monotonic() + DRAIN_LIMIT
+    while time.monotonic() < end:
         try:
             client.pump(time.monotonic() + 0.001, what="pending messages")
         except AmiTimeout:
@@ -223,14 +229,31 @@ def _wall_deadline(deadline: float, clock: Callable[[], float]) -> float:
     return time.monotonic() + max(0.0, deadline - clock())
 
 
-def exit_status(results: Sequence[CallResult | BadLine]) -> int:
-    """A batch's exit status: that of the first line (in input order) that did not end answered."""
-    failures: list[tuple[int, int]] = []
-    for index, item in enumerate(results):
+class BatchStatus:
+    """A batch's exit status, kept up to date result by result (the results themselves are not kept)."""
+
+    def __init__(self) -> None:
+        self._first: tuple[int, int] | None = None  # (line, code) of the first line that failed
+        self._index = 0
+
+    def add(self, item: CallResult | BadLine) -> None:
+        failure: tuple[int, int] | None = None
         if isinstance(item, BadLine):
-            failures.append((item.line, int(ExitCode.USAGE)))
+            failure = (item.line, int(ExitCode.USAGE))
         elif not item.ok:
-            failures.append((item.spec.line if item.spec.line is not None else index, int(item.exit_code)))
-    if not failures:
-        return int(ExitCode.OK)
-    return min(failures)[1]
+            failure = (item.spec.line if item.spec.line is not None else self._index, int(item.exit_code))
+        self._index += 1
+        if failure is not None and (self._first is None or failure < self._first):
+            self._first = failure
+
+    @property
+    def code(self) -> int:
+        return int(ExitCode.OK) if self._first is None else self._first[1]
+
+
+def exit_status(results: Iterable[CallResult | BadLine]) -> int:
+    """A batch's exit status: that of the first line (in input order) that did not end answered."""
+    status = BatchStatus()
+    for item in results:
+        status.add(item)
+    return status.code
