@@ -65,10 +65,23 @@ Examples:
   ami --profile pbx1 queues --json | jq 'select(.Calls > 0) | .Queue'
   ami command 'core show channels'
 
+\b
+Environment:
+  AMI_SECRET       The secret of the AMI user; safer than any option, which ps shows.
+  AMI_CONFIG       The profile file to read instead of ~/.config/ami/config.
+  XDG_CONFIG_HOME  Base directory of the profile file; ~/.config when unset.
+
+\b
+Files:
+  ~/.config/ami/config  Profiles, one INI section each ([default] unless --profile
+                        names another), with the keys host, port, user, secret,
+                        timeout, tls, ca_file, insecure, auth.  A file holding a
+                        secret must not be readable by others (chmod 600).
+
 Exit codes: 0 ok, 1 the PBX answered with an error, 2 usage, 3 cannot connect,
 4 login or permission refused, 5 timed out, 6 not AMI / protocol error,
-7 configuration, 8 TLS, 10-14 how a call ended (originate), 130 interrupted.
-See `man ami`.
+7 configuration, 8 TLS, 130 interrupted; how a call ended (originate): 10 busy,
+11 no answer, 12 congestion, 13 failed, 14 outcome unknown.  See `man ami`.
 """
 
 

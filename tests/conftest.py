@@ -5,25 +5,11 @@ Each area owns one section below; add new fixtures in a section of their own.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import pytest
-
-TESTS_DIR = Path(__file__).resolve().parent
-REPO_DIR = TESTS_DIR.parent
-
-# Test helpers (replay.py) import as top-level modules; the package imports
-# from the checkout when it is not installed.
-if str(TESTS_DIR) not in sys.path:
-    sys.path.insert(0, str(TESTS_DIR))
-try:
-    import amicli  # noqa: F401
-except ImportError:
-    sys.path.insert(0, str(REPO_DIR))
-
-import replay  # noqa: E402
+import replay
 
 # ===========================================================================
 # Transcripts and the replay server (tests/replay.py)

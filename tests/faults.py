@@ -45,7 +45,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 
-from util import ADMIN, ami_argv, ami_env
+from util import ADMIN, ami_argv, ami_env, run_ami
 
 BANNER = b"Asterisk Call Manager/11.0.0\r\n"
 #: Seconds a logged-in session may stay quiet before a reply fault strikes its event stream.
@@ -68,7 +68,7 @@ class Fault:
     """One way a peer can misbehave."""
 
     name: str
-    #: What the peer does, for people (the README's fault table).
+    #: What the peer does, for people (the fault table of docs/reliability.md).
     title: str
     #: ``connect``, ``banner``, ``tls``, ``reply`` or ``session`` (see the module docstring).
     stage: str
@@ -586,7 +586,8 @@ class Cmd:
 
 
 COMMANDS: dict[str, Cmd] = {
-    "login-test": Cmd(("login-test",)),
+    # Thresholds past the slowest login of a loaded test machine: a fault, not the load, decides the status.
+    "login-test": Cmd(("login-test", "-w", "5", "-c", "10")),
     "raw": Cmd(("raw", "Ping")),
     "command": Cmd(("command", "core show version"), json=False),
     "queues": Cmd(("queues",)),
@@ -610,7 +611,8 @@ class Run:
     stdout: str
     stderr: str
     seconds: float
-    max_rss_mb: float
+    #: The process's peak RSS; None for a run in this process.
+    max_rss_mb: float | None
 
 
 # The child's peak RSS cannot come from wait4 here: at exec Linux records the
@@ -694,6 +696,21 @@ def run_measured(
     run = measure_process([*argv, *args], full_env, timeout, input)
     run.args = list(args)
     return run
+
+
+def run_timed(
+    args: Sequence[str],
+    port: int,
+    *,
+    timeout: float = 30.0,
+    env: dict[str, str] | None = None,
+    user: dict[str, str] | None = ADMIN,
+    input: bytes = b"",
+) -> Run:
+    """Run `ami ARGS` in this process (util.run_ami), timed; several may run at once, in threads."""
+    started = time.monotonic()
+    proc = run_ami(args, port=port, env=env, user=user, input=input, timeout=timeout)
+    return Run(list(args), proc.returncode, proc.stdout, proc.stderr, time.monotonic() - started, None)
 
 
 # -- a scripted peer, for the fuzz tests -------------------------------------------

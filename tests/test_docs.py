@@ -1,31 +1,39 @@
-"""Man pages and shell completions: in sync with the code, lint-clean, working.
+"""Docs: man pages, completions, README and docs/ in sync with the code, lint-clean, working.
 
 The pages (man/) and completion scripts (completions/) are generated from the
-click command tree by ``python -m amicli.manpage --write``; these tests fail
-as soon as an option, a command, an exit code or an AMI_* variable changes
-without the committed files following.  The completion tests drive real
-shells (bash always; zsh and fish when installed) against the real `ami`.
+click command tree by ``python tools/manpage.py``; these tests fail as soon as
+an option, a command, an exit code or an AMI_* variable changes without the
+committed files following.  Every `ami` command line shown in a help text, in
+README.md or in docs/ must parse, and the README's quick start runs as
+written.  The completion tests drive real shells (bash always; zsh and fish
+when installed) against the real `ami`.
 
 Debian packages for the optional tools: mandoc (mandoc -T lint), groff-base
-(groff), man-db (man -l), zsh, fish.
+(groff), man-db (man -l), zsh, fish; util-linux and iproute2 (the quick start
+runs in a network namespace of its own, so port 5038 is free).
 """
 
 from __future__ import annotations
 
 import configparser
+import importlib.util
 import os
 import re
+import shlex
 import shutil
 import socket
 import subprocess
 import sys
 from pathlib import Path
+from typing import Iterator
 
 import click
 import pytest
+from click.testing import CliRunner
 from util import ami_argv, ami_env, run_ami
 
-from amicli import manpage
+import amicli
+from amicli.cli import COMMANDS, EPILOG, cli
 from amicli.commands.completion import INSTALL_PATHS, SHELLS
 from amicli.completion_values import (
     complete_event_names,
@@ -33,12 +41,38 @@ from amicli.completion_values import (
     complete_profiles,
     complete_table_formats,
 )
+from amicli.config import PROFILE_KEYS
 from amicli.errors import ExitCode
 
 REPO = Path(__file__).resolve().parent.parent
-GENERATED = manpage.generated_files()
+_spec = importlib.util.spec_from_file_location("manpage_tool", REPO / "tools" / "manpage.py")
+manpage = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(manpage)
+
+GENERATED = manpage.generated()
 PAGES = sorted(name for name in GENERATED if name.startswith("man/"))
-SYNC_HINT = "run: python -m amicli.manpage --write (and commit man/ and completions/)"
+SYNC_HINT = "run: python tools/manpage.py (and commit man/ and completions/)"
+README = (REPO / "README.md").read_text(encoding="utf-8")
+DOCS = {path.name: path.read_text(encoding="utf-8") for path in sorted((REPO / "docs").glob("*.md"))}
+
+
+def walk(
+    command: click.Command = cli, ctx: click.Context | None = None
+) -> Iterator[tuple[click.Command, click.Context]]:
+    """Every visible command of the tree with its context, depth first."""
+    ctx = ctx or click.Context(cli, info_name="ami", **cli.context_settings)
+    yield command, ctx
+    for sub, sub_ctx in manpage.subcommands(command, ctx):
+        yield from walk(sub, sub_ctx)
+
+
+def page_of(ctx: click.Context) -> str:
+    parts = ctx.command_path.split()
+    return "man/ami.1" if len(parts) == 1 else f"man/ami-{parts[1]}.1"
+
+
+def declared(name: str, attr: str) -> object:
+    return manpage.declared(cli.get_command(click.Context(cli), name), attr)
 
 
 # ---------------------------------------------------------------------------
@@ -59,20 +93,14 @@ def test_no_page_for_a_command_that_is_gone() -> None:
 
 
 def test_generation_is_deterministic() -> None:
-    assert manpage.generated_files() == GENERATED
-
-
-def test_hand_written_notes_match_the_code() -> None:
-    # Examples name only existing commands and options, argument notes only
-    # existing arguments, and every AMI_* variable in the source is documented.
-    assert manpage.check_notes() == []
+    assert manpage.generated() == GENERATED
 
 
 def test_check_mode_reports_a_stale_file(tmp_path: Path) -> None:
     for rel, text in GENERATED.items():
         (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / rel).write_text(text, encoding="utf-8")
-    check = [sys.executable, "-m", "amicli.manpage", "--check", "--root", str(tmp_path)]
+    check = [sys.executable, str(REPO / "tools" / "manpage.py"), "--check", "--root", str(tmp_path)]
     ok = subprocess.run(check, capture_output=True, text=True, timeout=30)
     assert (ok.returncode, ok.stdout, ok.stderr) == (0, "", "")
     page = tmp_path / "man" / "ami-raw.1"
@@ -82,53 +110,56 @@ def test_check_mode_reports_a_stale_file(tmp_path: Path) -> None:
     assert "man/ami-raw.1 is out of date" in stale.stderr
 
 
+def test_the_installed_package_holds_no_page_generator() -> None:
+    assert importlib.util.find_spec("amicli.manpage") is None
+    assert not any(".TH " in p.read_text() for p in Path(amicli.__file__).parent.rglob("*.py"))
+
+
 # ---------------------------------------------------------------------------
 # What the pages say
 # ---------------------------------------------------------------------------
 
 
-def _page_commands() -> list[tuple[str, manpage.Node]]:
-    out = [("man/ami.1", manpage.root_node())]
-    for node in manpage.top_commands():
-        out += [(f"man/ami-{node.path[0]}.1", each) for each in manpage.walk(node)]
-    return out
+@pytest.mark.parametrize(
+    "command,ctx", list(walk()), ids=lambda v: v.command_path if isinstance(v, click.Context) else ""
+)
+def test_page_lists_every_option_and_argument(command: click.Command, ctx: click.Context) -> None:
+    text = GENERATED[page_of(ctx)]
+    for param in command.get_params(ctx):
+        record = param.get_help_record(ctx)
+        if record:
+            assert manpage.bold(record[0]) in text, f"{page_of(ctx)} lacks {record[0]} of {ctx.command_path}"
 
 
-@pytest.mark.parametrize("rel,node", _page_commands(), ids=lambda v: v if isinstance(v, str) else v.name)
-def test_page_lists_every_option_and_argument(rel: str, node: manpage.Node) -> None:
-    text = GENERATED[rel]
-    for param in manpage.visible_params(node):
-        if isinstance(param, click.Option):
-            for name in [*param.opts, *param.secondary_opts]:
-                assert f"\\fB{manpage.esc(name)}\\fR" in text, f"{rel} lacks {name} of {node.name}"
-        else:
-            assert manpage._usage_piece(manpage.argument_metavar(param)) in text, f"{rel} lacks {param.name}"
+def _code_tag(member: int) -> str:
+    return f"\\fB{int(member)}\\fR ({member.name})"
 
 
 def test_exit_codes_come_from_the_real_table() -> None:
     root = GENERATED["man/ami.1"]
     for member in ExitCode:
-        assert f"\\fB{int(member)}\\fR ({member.name})" in root
-    general = [m for m in ExitCode if int(m) in manpage._general_codes()]
+        assert _code_tag(member) in root
     for rel in PAGES:
         if rel != "man/ami-login-test.1":
-            for member in general:
-                assert f"\\fB{int(member)}\\fR ({member.name})" in GENERATED[rel], rel
+            for member in manpage.general_codes():
+                assert _code_tag(member) in GENERATED[rel], rel
 
 
-def test_command_specific_exit_codes_are_on_their_own_page_only() -> None:
-    # Codes such as originate's outcomes (busy, no answer...) are listed on
-    # the pages of the commands whose code uses them, and on ami(1).
-    general = manpage._general_codes()
-    for member in ExitCode:
-        if int(member) in general:
-            continue
-        tag = f"\\fB{int(member)}\\fR ({member.name})"
-        users = {
-            f"man/ami-{n.path[0]}.1" for n in manpage.top_commands() if member.name in manpage._codes_used_by(n.path[0])
-        }
+def test_every_command_specific_code_is_declared_by_a_command() -> None:
+    declaring = {name: set(declared(name, "EXTRA_EXIT_CODES") or ()) for name in COMMANDS}
+    for member in set(ExitCode) - manpage.general_codes():
+        users = {f"man/ami-{name}.1" for name, codes in declaring.items() if member in codes}
+        assert users, f"ExitCode.{member.name} is declared by no command (EXTRA_EXIT_CODES)"
         for rel in PAGES:
-            assert (tag in GENERATED[rel]) == (rel in users or rel == "man/ami.1"), (rel, member.name)
+            assert (_code_tag(member) in GENERATED[rel]) == (rel in users or rel == "man/ami.1"), (rel, member.name)
+
+
+def test_originate_declares_how_a_call_ended() -> None:
+    codes = declared("originate", "EXTRA_EXIT_CODES")
+    assert [int(code) for code in codes] == [10, 11, 12, 13, 14]
+    epilog = cli.get_command(click.Context(cli), "originate").epilog
+    for code in codes:
+        assert re.search(rf"(?m)^\s*{int(code)}\b|\s{int(code)}\s", epilog), f"originate's help lacks {int(code)}"
 
 
 def test_login_test_page_has_the_monitoring_plugins_codes() -> None:
@@ -136,17 +167,152 @@ def test_login_test_page_has_the_monitoring_plugins_codes() -> None:
     for code, name in ((0, "OK"), (1, "WARNING"), (2, "CRITICAL"), (3, "UNKNOWN")):
         assert f"\\fB{code}\\fR ({name})" in text
     assert "(CONNECT)" not in text
+    help_text = cli.get_command(click.Context(cli), "login-test").help
+    for member in declared("login-test", "OWN_EXIT_STATUSES"):
+        assert f"{int(member)} {member.name}" in help_text
+
+
+def test_ami_help_lists_every_exit_code() -> None:
+    words = EPILOG.replace("\n", " ")
+    for member in ExitCode:
+        assert re.search(rf"\b{int(member)}\b", words), f"`ami --help` lacks exit code {int(member)}"
+
+
+def test_every_ami_variable_in_the_source_is_documented() -> None:
+    # Option envvars come from click; the others are written in a help text's Environment: block.
+    source = "\n".join(p.read_text(encoding="utf-8") for p in Path(amicli.__file__).parent.rglob("*.py"))
+    documented = set(re.findall(r"\\fB(AMI_\w+|XDG_\w+)\\fR\n", "".join(GENERATED[rel] for rel in PAGES)))
+    used = set(re.findall(r"(?<![\w])AMI_[A-Z][A-Z0-9_]*", source)) | {"XDG_CONFIG_HOME"}
+    assert used - documented == set(), "add these to an Environment: block of a help text"
+    assert documented - used == set(), "documented, but the source no longer reads them"
 
 
 def test_environment_lists_every_option_envvar() -> None:
     root = GENERATED["man/ami.1"]
-    for var in manpage.option_env(manpage.root_node()):
-        assert f".TP\n\\fB{var}\\fR" in root
+    for param in cli.params:
+        if param.envvar:
+            assert f".TP\n\\fB{param.envvar}\\fR" in root
+
+
+def test_files_section_names_every_profile_key() -> None:
+    files = GENERATED["man/ami.1"].split(".SH FILES")[1].split(".SH ")[0]
+    for key in PROFILE_KEYS:
+        assert re.search(rf"\b{key}\b", files.replace("\\_", "_")), key
 
 
 def test_pages_carry_no_date_of_the_day() -> None:
     for rel in PAGES:
         assert f".TH {Path(rel).stem.upper()} 1 {manpage.PAGE_DATE} " in GENERATED[rel]
+
+
+# ---------------------------------------------------------------------------
+# Every `ami` command line shown anywhere names real commands and options
+# ---------------------------------------------------------------------------
+
+
+def shell_invocations(code: str) -> list[list[str]]:
+    """The argument lists of every `ami` run in a piece of shell code."""
+    found: list[list[str]] = []
+    for line in code.replace("\\\n", " ").splitlines():
+        line = re.sub(r"(?<![^\s])\d+(?=[<>])", "", line)  # `2> file`: the 2 belongs to the redirection
+        lexer = shlex.shlex(line, posix=True, punctuation_chars=";&|()<>")
+        lexer.whitespace_split = True
+        lexer.commenters = "#"
+        try:
+            tokens = list(lexer)
+        except ValueError:
+            continue
+        for index, token in enumerate(tokens):
+            if token.rsplit("/", 1)[-1] == "ami":
+                args = []
+                for word in tokens[index + 1 :]:
+                    if set(word) <= set(";&|()<>"):
+                        break
+                    args.append(word)
+                found.append(args)
+    return found
+
+
+def doc_examples() -> list[tuple[str, list[str]]]:
+    """(where, argv) of every `ami` run in help texts' Examples, README.md and docs/*.md."""
+    out = []
+    for command, ctx in walk():
+        for kind, lines in manpage.blocks(command.help) + manpage.blocks(command.epilog):
+            if kind == "Examples":
+                out += [(f"{ctx.command_path} --help", args) for args in shell_invocations("\n".join(lines))]
+    for name, text in {"README.md": README, **{f"docs/{k}": v for k, v in DOCS.items()}}.items():
+        for block in re.findall(r"```(?:sh|bash|shell|cron)\n(.*?)```", text, re.S):
+            out += [(name, args) for args in shell_invocations(block)]
+    return out
+
+
+@pytest.mark.parametrize("where,args", doc_examples(), ids=lambda v: shlex.join(v) if isinstance(v, list) else v)
+def test_example_names_real_commands_and_options(where: str, args: list[str]) -> None:
+    # --help is eager: click parses the whole line (unknown options and
+    # commands fail) but converts no value, so placeholders such as $port pass.
+    result = CliRunner().invoke(cli, [*args, "--help"], prog_name="ami", env={"AMI_CONFIG": os.devnull})
+    assert result.exit_code == 0, f"{where}: ami {shlex.join(args)}: {result.output.strip().splitlines()[-1:]}"
+
+
+# ---------------------------------------------------------------------------
+# README.md: the front door
+# ---------------------------------------------------------------------------
+
+
+def test_readme_is_short() -> None:
+    assert README.count("\n") <= 300
+
+
+def test_readme_has_one_line_per_command() -> None:
+    listed = re.findall(r"^- `ami ([\w-]+)`.*`man ami-\1`", README, re.M)
+    assert listed == list(COMMANDS), "README's command list differs from amicli/cli.py COMMANDS"
+
+
+def test_readme_exit_code_table_is_the_real_one() -> None:
+    rows = re.findall(r"^\| (\d+) \| `(\w+)` \|", README, re.M)
+    assert [(int(code), name) for code, name in rows] == [(int(m), m.name) for m in sorted(ExitCode)]
+
+
+def test_readme_links_resolve() -> None:
+    for target in re.findall(r"\]\(((?!https?:|#)[^)#]+)", README + "".join(DOCS.values())):
+        assert (REPO / target).exists() or (REPO / "docs" / target).exists(), target
+
+
+def _quick_start() -> str:
+    section = README.split("## Quick start", 1)[1].split("\n## ", 1)[0]
+    return re.findall(r"```sh\n(.*?)```", section, re.S)[0]
+
+
+def test_quick_start_runs_as_written(tmp_path: Path) -> None:
+    # In a network namespace of its own, where 127.0.0.1:5038 is free whatever else runs.
+    if not (shutil.which("unshare") and shutil.which("ip")):
+        pytest.skip("unshare (util-linux) and ip (iproute2) are needed")
+    probe = subprocess.run(["unshare", "-rn", "ip", "link", "set", "lo", "up"], capture_output=True, timeout=10)
+    if probe.returncode != 0:
+        pytest.skip(f"no network namespace here: {probe.stderr.decode().strip()}")
+    script = "ip link set lo up\nset -e\n" + _quick_start() + "wait\n"
+    env = ami_env(AMI_CONFIG=os.devnull)
+    env["PATH"] = f"{Path(ami_argv()[0]).parent}{os.pathsep}{env.get('PATH', '/usr/bin:/bin')}"
+    env.pop("AMI_USER", None)
+    env.pop("AMI_SECRET", None)
+    proc = subprocess.run(
+        ["unshare", "-rn", "bash", "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "AMI OK - admin@127.0.0.1:5038" in proc.stdout
+    assert "answered" in proc.stdout
+    assert "Traceback" not in proc.stderr
+
+
+def test_quick_start_shows_the_error_when_5038_is_taken(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        proc = run_ami(["sim", "--port", str(port)], user=None)
+    assert proc.returncode == ExitCode.CONFIG
+    assert proc.stderr.startswith(f"ami: error: cannot listen on 127.0.0.1:{port}: ")
+    assert "kill %1" in _quick_start() and "2>/dev/null" not in _quick_start()
 
 
 # ---------------------------------------------------------------------------
@@ -159,7 +325,10 @@ def test_mandoc_lint_is_clean() -> None:
     if mandoc is None:
         pytest.skip("mandoc is not installed (Debian: apt-get install mandoc)")
     proc = subprocess.run(
-        [mandoc, "-T", "lint", *(str(REPO / rel) for rel in PAGES)], capture_output=True, text=True, timeout=30
+        [mandoc, "-T", "lint", "-W", "warning", *(str(REPO / rel) for rel in PAGES)],
+        capture_output=True,
+        text=True,
+        timeout=30,
     )
     assert (proc.returncode, proc.stdout + proc.stderr) == (0, "")
 
@@ -188,20 +357,19 @@ def _render(rel: str) -> str:
 
 
 def test_originate_page_renders_every_option_and_exit_code() -> None:
-    node = next(n for n in manpage.top_commands() if n.path[0] == "originate")
+    command = cli.get_command(click.Context(cli), "originate")
     shown = _render("man/ami-originate.1")
-    for param in manpage.visible_params(node):
-        if isinstance(param, click.Option):
-            for name in param.opts:
-                assert name in shown
-    for row in manpage.exit_rows("originate"):
-        assert f"{row.code} ({row.name})" in shown
+    for param in command.params:
+        for name in param.opts if isinstance(param, click.Option) else ():
+            assert name in shown
+    for member in manpage.general_codes() | set(declared("originate", "EXTRA_EXIT_CODES")):
+        assert f"{int(member)} ({member.name})" in shown
 
 
 @pytest.mark.parametrize("rel", PAGES)
 def test_every_page_renders(rel: str) -> None:
     shown = _render(rel)
-    for section in ("NAME", "SYNOPSIS", "DESCRIPTION", "OPTIONS", "EXIT STATUS", "ENVIRONMENT", "SEE ALSO"):
+    for section in ("NAME", "SYNOPSIS", "DESCRIPTION", "OPTIONS", "EXIT STATUS", "SEE ALSO"):
         assert f"\n{section}\n" in shown, f"{rel}: no {section}"
 
 
@@ -335,10 +503,9 @@ def test_bash_completion_survives_a_broken_profile_file(ami_bin: Path, tmp_path:
 
 
 def _events_option(name: str) -> click.Option | None:
-    node = next(n for n in manpage.top_commands() if n.path[0] == "events")
-    for each in manpage.walk(node):
-        for param in manpage.visible_params(each):
-            if isinstance(param, click.Option) and name in param.opts:
+    for command, ctx in walk():
+        for param in command.get_params(ctx):
+            if ctx.command_path.startswith("ami events") and isinstance(param, click.Option) and name in param.opts:
                 return param
     return None
 
@@ -382,12 +549,11 @@ def test_tab_never_opens_a_connection(ami_bin: Path, config_file: Path) -> None:
     lines = ["ami --profile ", "ami login-test ", "ami raw ", "ami raw Ping ", "ami command core ", "ami sim --listen "]
     # Every command's arguments, and the value of every option with a
     # completion callback of its own (click's built-in types complete locally).
-    for node in manpage.top_commands():
-        for each in manpage.walk(node):
-            lines.append(" ".join(("ami", *each.path, "")))
-            for param in manpage.visible_params(each):
-                if isinstance(param, click.Option) and getattr(param, "_custom_shell_complete", None):
-                    lines.append(" ".join(("ami", *each.path, param.opts[-1], "")))
+    for command, ctx in list(walk())[1:]:
+        lines.append(f"{ctx.command_path} ")
+        for param in command.get_params(ctx):
+            if isinstance(param, click.Option) and getattr(param, "_custom_shell_complete", None):
+                lines.append(f"{ctx.command_path} {param.opts[-1]} ")
     env = _shell_env(
         ami_bin, config_file, AMI_HOST="127.0.0.1", AMI_PORT=str(port), AMI_USER="admin", AMI_SECRET="s3cret-Admin"
     )

@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from faults import COMMANDS, FaultPeer, Run, make_certs, run_measured
+from faults import COMMANDS, FaultPeer, Run, make_certs, run_timed
 from util import ami_argv, ami_env, run_ami, start_sim
 
 from amicli.errors import ExitCode
@@ -84,13 +84,13 @@ def situation_run(situation: str, command: str, auth: str, sim, peers) -> Run:
     elif situation == "timeout":
         port = peers["trickle"].port
     args = ["--debug", "--auth", auth, "--timeout", TIMEOUT, *extra, *COMMANDS[command].args]
-    return run_measured(args, port, user={"AMI_USER": "admin", "AMI_SECRET": secret})
+    return run_timed(args, port, user={"AMI_USER": "admin", "AMI_SECRET": secret})
 
 
 @pytest.fixture(scope="module")
 def situation_runs(sim, peers):
     jobs = [(s, c, a) for s in SITUATIONS for c in COMMANDS for a in ("plain", "md5")]
-    with ThreadPoolExecutor(6) as pool:
+    with ThreadPoolExecutor(24) as pool:  # in-process runs, mostly waiting on their peer
         futures = {job: pool.submit(situation_run, *job, sim, peers) for job in jobs}
         return {job: future.result() for job, future in futures.items()}
 
@@ -118,9 +118,9 @@ def test_md5_keeps_the_secret_off_the_wire(sim) -> None:
     """With --auth md5 the secret never crosses the network; with plain it does (use TLS)."""
     peer = FaultPeer("non-utf8", backend_port=sim.port)  # a relay that records what clients send
     try:
-        md5 = run_measured(["--auth", "md5", "raw", "Ping"], peer.port)
+        md5 = run_timed(["--auth", "md5", "raw", "Ping"], peer.port)
         md5_bytes = bytes(peer.from_clients)
-        plain = run_measured(["--auth", "plain", "raw", "Ping"], peer.port)
+        plain = run_timed(["--auth", "plain", "raw", "Ping"], peer.port)
     finally:
         peer.close()
     assert md5.returncode == 0 and plain.returncode == 0
@@ -151,7 +151,7 @@ def test_secret_sources_never_show_it(sim, tmp_path, source: str) -> None:
             cfg.write_text(f"[default]\nuser = admin\nsecret = {secret}\n")
             cfg.chmod(0o600)
             env["AMI_CONFIG"] = str(cfg)
-        run = run_measured([*args, "raw", "Ping"], sim.port, env=env, user=None, input=stdin)
+        run = run_timed([*args, "raw", "Ping"], sim.port, env=env, user=None, input=stdin)
         assert run.returncode == code, run
         assert_no_secret(run, [secret], "plain")
 
@@ -321,7 +321,7 @@ def test_tls_verifies_unless_insecure(tls_peers, certs, peer_name, args, env, co
     peer = tls_peers[peer_name]
     logins = peer.logins
     args = [a.replace("{good}", certs["good"][0]).replace("{other}", certs["other"][0]) for a in args]
-    run = run_measured(["--tls", "--timeout", "5", *args, "raw", "Ping"], peer.port, env=env)
+    run = run_timed(["--tls", "--timeout", "5", *args, "raw", "Ping"], peer.port, env=env)
     assert run.returncode == code, run
     assert SECRET not in run.stdout + run.stderr
     if code == ExitCode.TLS:

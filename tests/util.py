@@ -1,4 +1,4 @@
-"""Helpers shared by the test modules: a running sim, and running `ami` for real."""
+"""Helpers shared by the test modules: a running sim, and running `ami` (in this process, or as a process)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ import shutil
 import subprocess
 import sys
 from typing import Sequence
+
+from inprocess import run_in_process
 
 from amicli.sim import SimServer
 
@@ -31,6 +33,13 @@ def ami_env(port: int | None = None, **extra: str) -> dict[str, str]:
     return env
 
 
+def _full_env(port: int | None, env: dict[str, str] | None, user: dict[str, str] | None) -> dict[str, str]:
+    full_env = ami_env(port, **(user or {}))
+    if env:
+        full_env.update(env)
+    return full_env
+
+
 def run_ami(
     args: Sequence[str],
     *,
@@ -40,19 +49,37 @@ def run_ami(
     timeout: float = 30,
     user: dict[str, str] | None = ADMIN,
 ) -> subprocess.CompletedProcess:
-    """Run `ami ARGS` as a real process; stdout and stderr captured as text."""
-    full_env = ami_env(port, **(user or {}))
-    if env:
-        full_env.update(env)
+    """Run `ami ARGS` in this process (see inprocess.py); stdout and stderr captured as text.
+
+    ``port`` sets AMI_PORT, ``user`` AMI_USER and AMI_SECRET, ``env`` anything
+    else, over a clean environment (:func:`ami_env`).  The result has the
+    shape of :func:`run_ami_process`'s, so a test switches with one word.
+    """
+    if isinstance(input, str):
+        input = input.encode()
+    return run_in_process(args, _full_env(port, env, user), input or b"", timeout)
+
+
+def run_ami_process(
+    args: Sequence[str],
+    *,
+    port: int | None = None,
+    env: dict[str, str] | None = None,
+    input: str | bytes | None = None,
+    timeout: float = 30,
+    user: dict[str, str] | None = ADMIN,
+) -> subprocess.CompletedProcess:
+    """Run `ami ARGS` as a real process, for what only a process shows; stdout and stderr captured as text."""
     if isinstance(input, str):
         input = input.encode()
     proc = subprocess.run(
         [*ami_argv(), *args],
-        env=full_env,
+        env=_full_env(port, env, user),
         input=input if input is not None else b"",
         capture_output=True,
         timeout=timeout,
     )
+    proc.stdout_bytes, proc.stderr_bytes = proc.stdout, proc.stderr
     proc.stdout = proc.stdout.decode("utf-8", "replace")
     proc.stderr = proc.stderr.decode("utf-8", "replace")
     return proc

@@ -21,10 +21,19 @@ from ..options import json_option
 class PluginStatus(IntEnum):
     """Monitoring Plugins exit codes."""
 
+    #: Logged in and out within the -w threshold.
     OK = 0
+    #: Logged in, but connect and login took longer than -w seconds.
     WARNING = 1
+    #: Connection refused, host unreachable, login refused, TLS failure, no answer within --timeout,
+    #: or slower than -c seconds.
     CRITICAL = 2
+    #: The peer is not an AMI server, the configuration is unusable, or the command line is wrong.
     UNKNOWN = 3
+
+
+#: This command exits with these statuses instead of the ami ones (amicli/errors.py).
+OWN_EXIT_STATUSES = PluginStatus
 
 
 def status_for_error(exc: AmiError) -> PluginStatus:
@@ -72,6 +81,10 @@ def login_test(warning: float, critical: float, quiet: bool, as_json: bool) -> i
     Exit status (Monitoring Plugins): 0 OK, 1 WARNING (slower than -w),
     2 CRITICAL (refused, unreachable, login failed, timed out, slower than -c),
     3 UNKNOWN (not an AMI server, bad configuration or usage).
+
+    --json prints one object: status, code, message, time, host, port,
+    user, banner, ami_version, asterisk_version (when the user may run
+    CoreSettings), and the thresholds warning and critical (seconds).
 
     \b
     Examples:

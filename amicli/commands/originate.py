@@ -10,6 +10,15 @@ from ..context import get_app
 from ..errors import AmiError
 from ..options import output_options
 
+#: Exit statuses this command adds to the general ones: how a placed call ended.
+EXTRA_EXIT_CODES = (
+    ExitCode.BUSY,
+    ExitCode.NO_ANSWER,
+    ExitCode.CONGESTION,
+    ExitCode.CALL_FAILED,
+    ExitCode.OUTCOME_UNKNOWN,
+)
+
 EPILOG = """\b
 Exit status (one call):
   0   answered (or queued, with --no-wait)

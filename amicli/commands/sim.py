@@ -68,6 +68,12 @@ def sim(
       AMI_USER=admin AMI_SECRET=s3cret-Admin ami login-test
       ami sim --port 0 --asterisk13
       ami sim --demo            # calls up, a caller waiting in 'support'
+
+    \b
+    Environment:
+      AMI_SIM_TIME_SCALE  How many times faster than real time a call runs once
+                          answered (Wait(600) of extension 200, say); ring
+                          timeouts stay real.  A number; 1 when unset.
     """
     from ..errors import ConfigError
     from ..sim import SimServer

@@ -1,0 +1,227 @@
+"""Run `ami ARGS` inside the test process, as the process would run it.
+
+``amicli.cli.run(argv)`` is the whole program but for the interpreter: it
+parses ``argv``, maps every error to an exit code and returns it.  The
+program reads the standard streams and ``os.environ`` at the moment it uses
+them (never at import), so a run here gets its own argv, environment, stdin
+and captured stdout and stderr by routing those names, per thread, to the
+run's own:
+
+* ``sys.stdin``, ``sys.stdout`` and ``sys.stderr`` become routers that send
+  each access to the current thread's run (or to the stream they replaced).
+  The run's streams are text files over real temporary files, so code that
+  writes to the file descriptor itself (``ami events`` writes its output with
+  ``os.write`` on ``sys.stdout.fileno()``) lands in the same capture.
+* ``os.environ`` becomes a router of the same kind: the run sees its own
+  environment, the test (its sim, its peers) still sees the real one.
+* Threads the run starts (the event reader and writer, originate's workers)
+  belong to the run: ``threading.Thread.start`` is wrapped once, to pass the
+  route on.
+
+Runs may go on in several threads at once (the fault matrix does), each with
+its own streams and environment.  What a run cannot show is what only a
+process shows: signals, a closed pipe, start-up imports, the installed entry
+point, peak memory; those tests run `ami` as a process (``util.run_ami_process``).
+"""
+
+from __future__ import annotations
+
+import gc
+import io
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import traceback
+import weakref
+from collections.abc import Iterator, MutableMapping
+from typing import Sequence
+
+from amicli import cli
+
+
+class _Run:
+    """The streams and environment of one in-process run."""
+
+    def __init__(self, env: dict[str, str], stdin: bytes) -> None:
+        self.env = env
+        self._files = [tempfile.TemporaryFile() for _ in range(3)]
+        in_file, out_file, err_file = self._files
+        in_file.write(stdin)
+        in_file.seek(0)
+        self.stdin = io.TextIOWrapper(in_file, encoding="utf-8")
+        # As in a process whose output is a pipe: stdout is block-buffered and
+        # strict, stderr is line-buffered and escapes what it cannot encode.
+        self.stdout = io.TextIOWrapper(out_file, encoding="utf-8")
+        self.stderr = io.TextIOWrapper(err_file, encoding="utf-8", errors="backslashreplace", line_buffering=True)
+
+    def captured(self) -> tuple[bytes, bytes]:
+        out = []
+        for stream in (self.stdout, self.stderr):
+            try:
+                stream.flush()
+            except (OSError, ValueError):
+                pass
+            raw = stream.buffer
+            raw.seek(0)
+            out.append(raw.read())
+        return out[0], out[1]
+
+    def close(self) -> None:
+        for stream in (self.stdin, self.stdout, self.stderr):
+            try:
+                stream.close()
+            except (OSError, ValueError):
+                pass
+
+
+#: thread -> the run it belongs to.  Threads of the test itself are in no run.
+_routes: weakref.WeakKeyDictionary[threading.Thread, _Run] = weakref.WeakKeyDictionary()
+_lock = threading.Lock()
+_active = 0
+
+
+def _current() -> _Run | None:
+    return _routes.get(threading.current_thread())
+
+
+class _StreamRouter:
+    """Stands for sys.stdin/stdout/stderr: the current run's stream, else the one it replaced."""
+
+    def __init__(self, name: str, original: object) -> None:
+        self._name = name
+        self._original = original
+
+    def _target(self):
+        run = _current()
+        return self._original if run is None else getattr(run, self._name)
+
+    def __getattr__(self, attr: str):
+        return getattr(self._target(), attr)
+
+    def write(self, text: str) -> int:
+        return self._target().write(text)
+
+    def flush(self) -> None:
+        self._target().flush()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._target())
+
+
+class _EnvironRouter(MutableMapping):
+    """Stands for os.environ: the current run's environment, else the real one."""
+
+    def __init__(self, original: MutableMapping) -> None:
+        self._original = original
+
+    def _target(self) -> MutableMapping:
+        run = _current()
+        return self._original if run is None else run.env
+
+    def __getitem__(self, key: str) -> str:
+        return self._target()[key]
+
+    def __setitem__(self, key: str, value: str) -> None:
+        self._target()[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self._target()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(list(self._target()))
+
+    def __len__(self) -> int:
+        return len(self._target())
+
+    def copy(self) -> dict[str, str]:
+        return dict(self._target())
+
+
+_thread_start = threading.Thread.start
+
+
+def _start_in_run(self: threading.Thread) -> None:
+    run = _current()
+    if run is not None:
+        _routes[self] = run
+    _thread_start(self)
+
+
+def _enter() -> None:
+    """Install the routers (the first of the runs going on at once does)."""
+    global _active
+    with _lock:
+        if _active == 0:
+            # pytest swaps the streams between a test's phases: route whatever is there now.
+            for name in ("stdin", "stdout", "stderr"):
+                setattr(sys, name, _StreamRouter(name, getattr(sys, name)))
+            os.environ = _EnvironRouter(os.environ)  # type: ignore[assignment]  # noqa: B003 - routed, not cleared
+            threading.Thread.start = _start_in_run  # type: ignore[method-assign]
+        _active += 1
+
+
+def _leave() -> None:
+    """Put the real streams and environment back (the last run going on does)."""
+    global _active
+    with _lock:
+        _active -= 1
+        if _active == 0:
+            for name in ("stdin", "stdout", "stderr"):
+                router = getattr(sys, name)
+                if isinstance(router, _StreamRouter):
+                    setattr(sys, name, router._original)
+            if isinstance(os.environ, _EnvironRouter):
+                os.environ = os.environ._original  # type: ignore[assignment]  # noqa: B003 - the real one back
+            threading.Thread.start = _thread_start  # type: ignore[method-assign]
+            # `ami events` freezes what start-up made (gc.freeze): a process
+            # ends there, this one goes on.
+            gc.unfreeze()
+
+
+def _main(argv: list[str], run: _Run, result: dict) -> None:
+    """What ``amicli.cli.main`` does, but returning the code instead of exiting."""
+    try:
+        code = cli.run(argv)
+        try:
+            sys.stdout.flush()
+        except (OSError, ValueError):
+            pass
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    except BaseException:  # noqa: BLE001 - what the interpreter would print, for the test to see
+        run.stderr.write(traceback.format_exc())
+        code = 1
+    result["code"] = code
+
+
+def run_in_process(
+    args: Sequence[str], env: dict[str, str], stdin: bytes = b"", timeout: float = 30
+) -> subprocess.CompletedProcess:
+    """Run `ami ARGS` here with ``env`` as its whole environment and ``stdin`` as its input.
+
+    Returns what ``subprocess.run`` would (stdout and stderr as text), with
+    ``stdout_bytes`` and ``stderr_bytes`` besides.  Past ``timeout`` raises
+    ``subprocess.TimeoutExpired`` (the run's thread is left to end on its own).
+    """
+    run = _Run(dict(env), stdin)
+    result: dict = {}
+    thread = threading.Thread(target=_main, args=(list(args), run, result), name="ami-in-process", daemon=True)
+    _routes[thread] = run
+    _enter()
+    try:
+        thread.start()
+        thread.join(timeout)
+        if thread.is_alive():
+            raise subprocess.TimeoutExpired(["ami", *args], timeout)
+    finally:
+        _leave()
+    out, err = run.captured()
+    run.close()
+    proc = subprocess.CompletedProcess(
+        ["ami", *args], result["code"], out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
+    )
+    proc.stdout_bytes = out
+    proc.stderr_bytes = err
+    return proc
