@@ -7,7 +7,7 @@ import sys
 import click
 
 from ..context import get_app
-from ..errors import AmiError
+from ..errors import AmiError, ExitCode
 from ..options import output_options
 
 #: Exit statuses this command adds to the general ones: how a placed call ended.
