@@ -42,10 +42,11 @@ SECRET_HEADERS = frozenset({"secret", "key"})
 #: Headerless text one reply may collect (an old server's ``Queues`` answer
 #: is a few kB per queue), in bytes.
 MAX_REPLY_TEXT = 4 << 20
-#: List items one reply may collect, and their bytes in all.  A listing
-#: that only counts streams its items and is not bound by these.
+#: List items one reply may collect, and their bytes in all (as much as one
+#: message may hold).  A listing that only counts streams its items and is
+#: not bound by these.
 MAX_LIST_ITEMS = 100_000
-MAX_LIST_BYTES = 32 << 20
+MAX_LIST_BYTES = protocol.MAX_MESSAGE
 
 Headers = Sequence[tuple[str, str]]
 #: ``trace(direction, text)``: direction is ``">>"`` (sent) or ``"<<"`` (received).
@@ -407,7 +408,7 @@ class Client:
         if reply.count > MAX_LIST_ITEMS or reply.size > MAX_LIST_BYTES:
             raise ProtocolError(
                 f"the list in reply to {_action_name(reply.action)} passed {MAX_LIST_ITEMS} items "
-                f"or {MAX_LIST_BYTES >> 20} MB: refusing to collect more"
+                f"or {MAX_LIST_BYTES >> 20} MiB: refusing to collect more"
             )
         reply.events.append(msg)
 
@@ -431,7 +432,7 @@ class Client:
         owner.size += len(msg.raw)
         if owner.size > MAX_REPLY_TEXT:
             raise ProtocolError(
-                f"the text in reply to {_action_name(owner.action)} passed {MAX_REPLY_TEXT >> 20} MB: "
+                f"the text in reply to {_action_name(owner.action)} passed {MAX_REPLY_TEXT >> 20} MiB: "
                 "refusing to collect more"
             )
         owner.text_blocks.append(msg)

@@ -31,7 +31,7 @@ from pathlib import Path
 
 import pytest
 from faults import COMMANDS, FAULTS, FaultPeer, Run, make_certs, measure_process, run_measured, run_timed
-from util import run_ami, start_sim
+from util import ADMIN, run_ami, start_sim
 
 from amicli.errors import ExitCode
 
@@ -52,7 +52,7 @@ WORKERS = 24
 #: Runs going on at once as processes (the memory runs).
 PROCESS_WORKERS = 6
 #: The faults whose runs also go as processes, for their peak RSS.
-MEMORY_FAULTS = ("huge-line", "many-headers")
+MEMORY_FAULTS = ("huge-line", "many-headers", "text-flood", "list-flood")
 
 #: Monitoring Plugins statuses of login-test (see amicli/commands/login_test.py).
 PLUGIN = {0: "OK", 1: "WARNING", 2: "CRITICAL", 3: "UNKNOWN"}
@@ -105,6 +105,46 @@ EXPECTED: dict[str, Expect] = {
     "tls-plain": row(CRITICAL, ExitCode.TLS, "TLS handshake with 127.0.0.1"),
     "tls-wrong-name": row(CRITICAL, ExitCode.TLS, "certificate is not valid for '127.0.0.1'"),
     "tls-untrusted": row(CRITICAL, ExitCode.TLS, "not trusted: self-signed certificate"),
+    # Hostile servers.  A reply may collect 4 MiB of text, 100,000 list items
+    # or 16 MiB of them (exit 6), and must end within twice --timeout however
+    # it trickles (exit 5); an Originate without a reply is unknown (14).
+    "text-flood": row(
+        OK,
+        ExitCode.PROTOCOL,
+        "refusing to collect more|no reply to Originate",
+        originate=ExitCode.OUTCOME_UNKNOWN,
+        events=ExitCode.OK,
+    ),
+    "text-trickle": row(
+        OK,
+        ExitCode.TIMEOUT,
+        "did not end within 2 s|no reply to Originate",
+        originate=ExitCode.OUTCOME_UNKNOWN,
+        events=ExitCode.OK,
+    ),
+    "list-flood": row(
+        OK,
+        ExitCode.PROTOCOL,
+        "refusing to collect more|no reply to Originate",
+        originate=ExitCode.OUTCOME_UNKNOWN,
+        events=ExitCode.OK,
+    ),
+    "list-trickle": row(
+        OK,
+        ExitCode.TIMEOUT,
+        "did not end within 2 s|no reply to Originate",
+        originate=ExitCode.OUTCOME_UNKNOWN,
+        events=ExitCode.OK,
+    ),
+    # A login succeeds only on Response: Success to the Login itself.
+    "login-text": row(UNKNOWN, ExitCode.PROTOCOL, "answered Login with text"),
+    # The secret quoted back is hidden (every run is checked for it).
+    "quoted-secret": row(CRITICAL, ExitCode.AUTH, "Authentication failed for secret '\\*{8}'"),
+    # Only replies to requests already sent are taken (the forged one is checked for).
+    "forged-reply": row(OK, ExitCode.OK, ""),
+    # Shown as \x1b, \x9b ... (every run is checked for raw escapes).
+    "control-chars": row(OK, ExitCode.OK, ""),
+    "event-flood": row(OK, ExitCode.OK, ""),
 }
 
 
@@ -237,6 +277,7 @@ def check_run(fault: str, command: str, run: Run, load_margin: float = 0.0) -> N
     limit = TIMEOUT + LOGOFF_WAIT + MARGIN + load_margin + COMMANDS[command].extra_time
     assert run.seconds < limit, shown
     assert "Traceback" not in run.stderr + run.stdout, shown
+    check_hostile(fault, command, run, shown)
     if run.max_rss_mb is not None:
         assert run.max_rss_mb < MAX_RSS_MB, f"peak RSS {run.max_rss_mb:.0f} MB\n{shown}"
     # Every line on stdout is complete; with --json each is one JSON object.
@@ -269,6 +310,20 @@ def check_run(fault: str, command: str, run: Run, load_margin: float = 0.0) -> N
     else:
         assert run.stderr.count("\n") == 1 and run.stderr.startswith("ami: error: "), shown
         assert re.search(expect.says, run.stderr), shown
+
+
+def check_hostile(fault: str, command: str, run: Run, shown: str) -> None:
+    """What a hostile server must never get through, whatever the fault."""
+    everything = run.stdout + run.stderr
+    assert ADMIN["AMI_SECRET"] not in everything, shown
+    assert "FORGED" not in everything, shown
+    # Control characters reach no terminal: only `raw` (text) writes the
+    # bytes as received, to a pipe.
+    raw_bytes = command == "raw" and "--json" not in run.args
+    for text in (run.stderr, "" if raw_bytes else run.stdout):
+        assert not re.search("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]", text), shown
+    if command == "login-test" and "--json" not in run.args:
+        assert run.stdout.count("|") == 1, shown  # no fake perfdata
 
 
 @pytest.mark.parametrize("command", list(COMMANDS))
