@@ -75,6 +75,8 @@ def check_profile_file(path: Path, has_secret: bool) -> None:
     st = path.stat()
     if not _trusted_owner(st):
         raise ConfigError(f"{path} is owned by another user (uid {st.st_uid}): not trusted")
+    if has_secret:
+        _check_private(path)
     mode = stat.S_IMODE(st.st_mode)
     if mode & (stat.S_IWGRP | stat.S_IWOTH):
         raise ConfigError(f"{path} is writable by others (mode {mode:o}); run: chmod 600 {path}")
@@ -82,8 +84,6 @@ def check_profile_file(path: Path, has_secret: bool) -> None:
     pst = parent.stat()
     if stat.S_IMODE(pst.st_mode) & stat.S_IWOTH or not _trusted_owner(pst):
         raise ConfigError(f"{path} is in {parent}, a directory other users can change: not trusted")
-    if has_secret:
-        _check_private(path)
 
 
 def _check_secret_file(name: str) -> None:

@@ -446,6 +446,7 @@ def test_unknown_profile(tmp_path):
 def test_secret_file_and_stdin(sim, tmp_path):
     secret = tmp_path / "secret"
     secret.write_text("s3cret-Admin\n")
+    secret.chmod(0o600)  # a secret file others can read is refused
     env = {"AMI_USER": "admin"}
     assert run_ami(["--secret-file", str(secret), "raw", "Ping"], port=sim.port, user=env).returncode == 0
     proc = run_ami(["--secret-file", "-", "raw", "Ping"], port=sim.port, user=env, input="s3cret-Admin\n")

@@ -448,8 +448,26 @@ def test_client_without_action_ids_gets_none_back(replay: Replay, chunking: obje
 
 # -- every recorded session, action by action -------------------------------
 
-TRANSCRIPTS = transcript_names() if (find_transcripts_dir() / VERSION_DIR).is_dir() else []
+# long-header records how Asterisk treats a line over 1,024 bytes; the client
+# refuses to send such a line at all (see test_long_header_is_never_sent).
+TRANSCRIPTS = [
+    name
+    for name in (transcript_names() if (find_transcripts_dir() / VERSION_DIR).is_dir() else [])
+    if name != "long-header"
+]
 SMALL = [name for name in TRANSCRIPTS if len(server_stream(load_transcript(name))) <= 4000]
+
+
+def test_long_header_is_never_sent(replay: Replay) -> None:
+    from amicli.errors import UsageError
+
+    server = replay("long-header")
+    with client_for(server) as client:
+        client.connect()
+        with pytest.raises(UsageError, match="over the 1024"):
+            client.login("u" * 8000, "secret")
+    server.close()
+    assert server.received == []
 
 
 def normalized(msg: protocol.Message, back: dict[str, str]) -> tuple[str, tuple[tuple[str, str], ...]]:

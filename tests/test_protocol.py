@@ -639,7 +639,12 @@ def test_serialize_refuses_bad_keys(key: str) -> None:
     headers=st.lists(
         st.tuples(
             st.from_regex(r"[A-Za-z][A-Za-z0-9_\-]{0,15}", fullmatch=True),
-            st.text(st.characters(blacklist_categories=["Cs"], blacklist_characters="\r\n"), max_size=30),
+            st.text(
+                st.characters(
+                    blacklist_categories=["Cs"], blacklist_characters="\r\n\x00\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
+                ),
+                max_size=30,
+            ),
         ),
         min_size=1,
         max_size=8,

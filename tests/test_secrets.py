@@ -142,6 +142,7 @@ def test_secret_sources_never_show_it(sim, tmp_path, source: str) -> None:
         elif source == "secret-file":
             path = tmp_path / "secret"
             path.write_text(secret + "\n")
+            path.chmod(0o600)
             args += ["--secret-file", str(path)]
         elif source == "secret-stdin":
             args += ["--secret-file", "-"]
@@ -204,6 +205,7 @@ def watched(sim, peers, tmp_path_factory):
     """
     secret_file = tmp_path_factory.mktemp("secret") / "secret"
     secret_file.write_text(SECRET + "\n")
+    secret_file.chmod(0o600)
     procs = {}
     for command, cmd in COMMANDS.items():
         port = sim.port if command == "events" else peers["trickle"].port
