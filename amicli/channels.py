@@ -244,9 +244,9 @@ def count_channels(client: Client, pattern: str | None = None, states: Sequence[
 
     def see(msg: Message) -> None:
         nonlocal matched
-        if msg.get("Event") != "CoreShowChannel":
+        if msg.name != "CoreShowChannel":
             return
-        name = msg.get("Channel")
+        name = msg.peek("Channel")
         if name is None or not match(name):
             return
         if wanted and state_number(channel_from_event(msg)) not in wanted:

@@ -219,23 +219,34 @@ def run(argv: list[str] | None = None) -> int:
         return exc.code if isinstance(exc.code, int) else ExitCode.ACTION_FAILED
     except AmiError as exc:
         if debug:
-            import traceback
-
-            traceback.print_exc()
+            _print_traceback()
         error_line(str(exc))
         return exc.exit_code
     except OSError as exc:
         # Only local files and streams raise it this far (the client turns
         # socket errors into AmiError): a full disk, a closed descriptor.
         if debug:
-            raise
+            _print_traceback()
         error_line(f"cannot write the output: {exc.strerror or exc}")
         return ExitCode.ACTION_FAILED
     except Exception as exc:  # noqa: BLE001 - the last line of defence: no traceback for users
         if debug:
-            raise
+            _print_traceback()
         error_line(f"internal error: {type(exc).__name__}: {exc} (run with --debug for details)")
         return ExitCode.ACTION_FAILED
+
+
+def _print_traceback() -> None:
+    """--debug: the traceback on stderr, secrets hidden as everywhere else."""
+    import traceback
+
+    from .output import visible
+    from .redact import scrub
+
+    try:
+        sys.stderr.write(visible(scrub(traceback.format_exc())))
+    except (OSError, ValueError):
+        pass
 
 
 def _silence_stdout() -> None:

@@ -172,10 +172,10 @@ def _is_list_start(msg: Message) -> bool:
 
 
 def _is_list_end(msg: Message) -> bool:
-    eventlist = (msg.get("EventList") or "").lower()
+    eventlist = (msg.peek("EventList", exact=True) or "").lower()
     if eventlist in ("complete", "cancelled"):
         return True
-    return (msg.get("Event") or "").endswith("Complete")
+    return msg.name.endswith("Complete")
 
 
 class Client:
@@ -391,7 +391,7 @@ class Client:
                         self._add_item(reply, msg)
                     return
         if msg.kind == "event":
-            name = msg.get("Event")
+            name = msg.name
             if name == "FullyBooted":
                 self.fully_booted = True
             elif name == "SuccessfulAuth":

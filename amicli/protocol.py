@@ -135,9 +135,35 @@ class Message:
             return self.get("Event", "") or ""
         return self.get("Response", "") or ""
 
+    def peek(self, key: str, exact: bool = False) -> str | None:
+        """:meth:`get` without parsing the headers, when they are not parsed yet.
+
+        ``exact``: only the key as spelt (Asterisk's own spelling) is looked for.
+
+        A list of 100,000 items is kept as raw bytes this way: its headers,
+        parsed, would take ten times the memory.
+        """
+        if self._headers is not None:
+            return self.get(key)
+        raw = self.raw[: self._hlen]
+        needle = key.encode() + b":"
+        at = 0 if raw.startswith(needle) else raw.find(b"\n" + needle) + 1
+        if at <= 0 and not raw.startswith(needle):
+            if not exact and needle.lower() in raw.lower():
+                return self.get(key)  # another spelling of the key
+            return None
+        start = at + len(needle)
+        end = raw.find(b"\n", start)
+        value = raw[start : len(raw) if end < 0 else end]
+        if value[-1:] == b"\r":
+            value = value[:-1]
+        if value[:1] == b" ":
+            value = value[1:]
+        return decode(value)
+
     @property
     def action_id(self) -> str | None:
-        return self.get("ActionID")
+        return self.peek("ActionID")
 
     @property
     def is_error(self) -> bool:

@@ -54,16 +54,17 @@ def list_reply(action_id: str | None, items: list[bytes], count: int) -> list[by
 # -- 1, 2: bounded replies -------------------------------------------------------------
 
 
-def test_count_streams_a_million_items_in_flat_memory():
+def test_count_streams_a_long_list_in_flat_memory():
+    # 300,000 items: the memory of a count is that of one item, whatever the length.
     def respond(state, action, action_id):
         if action != "coreshowchannels":
             return [ok_reply(action_id)]
-        chunk = channel_item(action_id) * 10_000  # one object, sent 100 times
-        return list_reply(action_id, [chunk] * 100, 1_000_000)
+        chunk = channel_item(action_id) * 10_000  # one object, sent 30 times
+        return list_reply(action_id, [chunk] * 30, 300_000)
 
     with ScriptPeer(respond) as peer:
-        run = run_measured(["--timeout", "20", "channels", "--count"], peer.port, timeout=120)
-    assert (run.returncode, run.stdout, run.stderr) == (0, "1000000\n", ""), run
+        run = run_measured(["--timeout", "30", "channels", "--count"], peer.port, timeout=120)
+    assert (run.returncode, run.stdout, run.stderr) == (0, "300000\n", ""), run
     assert run.max_rss_mb < 60, run
 
 
@@ -276,13 +277,13 @@ def escaping_peer() -> ScriptPeer:
 def test_control_characters_are_shown_not_obeyed():
     with escaping_peer() as peer:
         table = run_ami(["channels"], port=peer.port)
-        error = run_ami(["raw", "Foo"], port=peer.port)
+        error = run_ami(["queues", "pause", "PJSIP/1"], port=peer.port)
         events = run_ami(["events", "--timeout", "1"], port=peer.port)
         as_json = run_ami(["raw", "Ping", "--json"], port=peer.port)
     for proc in (table, error, events, as_json):
         assert not re.search("[\x00-\x08\x0b-\x1f\x7f-\x9f]", proc.stdout + proc.stderr), proc
     assert "Eve " + SHOWN in table.stdout
-    assert error.returncode == 1 and SHOWN in error.stderr
+    assert error.returncode == 1 and SHOWN in error.stderr and error.stderr.startswith("ami: error: ")
     assert "User" + SHOWN in events.stdout and "Ke" + SHOWN + "y=" in events.stdout
     assert "\\u001b[2J" in as_json.stdout and "\\u009b6n" in as_json.stdout
 
@@ -453,40 +454,28 @@ def test_odd_values_are_configuration_errors(sim, args, env):
     assert SECRET not in proc.stderr
 
 
-def test_a_crlf_profile_is_a_configuration_error(sim, tmp_path):
-    path = profile(tmp_path / "config", f"[default]\r\nport = {sim.port}\r\nuser = admin\r\n", 0o600)
-    # configparser keeps the CR of a line that ends in CRLF only when read as bytes; a
-    # value with a CR inside is what such a file gives on the way here.
-    raw = profile(tmp_path / "config2", f"[default]\nport = {sim.port}\nuser = admin\rx\n", 0o600)
-    for name in (path, raw):
-        proc = run_ami(["raw", "Ping"], user={"AMI_SECRET": SECRET}, env={"AMI_CONFIG": name})
-        assert proc.returncode in (0, ExitCode.CONFIG), proc.stderr
-    proc = run_ami(["raw", "Ping"], user={"AMI_SECRET": SECRET}, env={"AMI_CONFIG": raw})
-    assert proc.returncode == ExitCode.CONFIG and "line break" in proc.stderr
+def test_a_profile_value_with_a_line_break_is_a_configuration_error(sim, tmp_path):
+    # A CRLF file reads as LF lines (works); a lone CR inside a value cannot be a value.
+    crlf = profile(tmp_path / "config", f"[default]\r\nport = {sim.port}\r\nuser = admin\r\n", 0o600)
+    proc = run_ami(["raw", "Ping"], user={"AMI_SECRET": SECRET}, env={"AMI_CONFIG": crlf})
+    assert proc.returncode == 0, proc.stderr
+    bad = profile(tmp_path / "config2", f"[default]\nport = {sim.port}\nuser = admin\rx\n", 0o600)
+    proc = run_ami(["raw", "Ping"], user={"AMI_SECRET": SECRET}, env={"AMI_CONFIG": bad})
+    assert proc.returncode == ExitCode.CONFIG and "internal error" not in proc.stderr, proc.stderr
 
 
-@pytest.mark.parametrize("closed", [">&-", "2>&-", ">&- 2>&-"])
+@pytest.mark.parametrize("closed", [(1,), (2,), (1, 2)])
 def test_closed_standard_streams_exit_cleanly(sim, closed):
-    argv = " ".join(f"'{a}'" for a in ami_argv())
-    result = run_closed(argv, closed, ami_env(sim.port, **ADMIN))
-    assert result["rc"] == 0, result
-    assert "Traceback" not in result["stderr"] and "internal error" not in result["stderr"], result
+    def close():
+        for fd in closed:
+            os.close(fd)
 
-
-def run_closed(argv: str, closed: str, env: dict) -> dict:
-    """Run `ami raw Ping` with a standard stream closed; its status comes back on descriptor 9."""
-    read_fd, write_fd = os.pipe()
-    try:
-        proc = subprocess.run(
-            ["sh", "-c", f'{argv} raw Ping {closed} 9>&-; echo "rc=$?" >&9'],
-            env=env,
-            capture_output=True,
-            timeout=60,
-            pass_fds=(write_fd,),
-            preexec_fn=lambda: os.dup2(write_fd, 9),
-        )
-    finally:
-        os.close(write_fd)
-    with os.fdopen(read_fd) as fh:
-        status = fh.read()
-    return {"rc": int(status.split("=")[1]), "stderr": proc.stderr.decode(), "stdout": proc.stdout.decode()}
+    proc = subprocess.run(
+        [*ami_argv(), "raw", "Ping"],
+        env=ami_env(sim.port, **ADMIN),
+        capture_output=True,
+        timeout=60,
+        preexec_fn=close,
+    )
+    assert proc.returncode == 0, proc
+    assert b"Traceback" not in proc.stderr and b"internal error" not in proc.stderr, proc

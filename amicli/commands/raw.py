@@ -59,7 +59,8 @@ def raw(action: str, headers: tuple[str, ...], as_json: bool) -> int:
         if headers:
             raise click.UsageError("with '-', actions come from stdin: give no headers on the command line")
         try:
-            actions = list(parse_action_text(sys.stdin.read()))
+            # Bytes, not text: text mode would turn a lone CR into a line end.
+            actions = list(parse_action_text(sys.stdin.buffer.read().decode("utf-8", "replace")))
         except ValueError as exc:
             raise click.UsageError(f"stdin: {exc}") from None
         if not actions:
