@@ -27,6 +27,21 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "originate": ("amicli.commands.originate", "originate", "Place a call and report how it ended."),
     "queues": ("amicli.commands.queues", "queues", "Queues, their members and callers; pause and add agents."),
     "channels": ("amicli.commands.channels", "channels", "Channels up now; count or hang them up."),
+    "endpoints": (
+        "amicli.commands.endpoints",
+        "endpoints",
+        "SIP/IAX2 endpoints, contacts and trunk registrations; watch them change.",
+    ),
+    "check": (
+        "amicli.commands.check",
+        "check",
+        "Monitoring Plugins checks: login, queue, endpoints, registrations, channels.",
+    ),
+    "metrics": (
+        "amicli.commands.metrics",
+        "metrics",
+        "The PBX's state for Prometheus (text format, or served on /metrics).",
+    ),
     "events": ("amicli.commands.events", "events", "Stream the PBX's events, filtered, as text or JSON Lines."),
     "raw": ("amicli.commands.raw", "raw", "Send any action and print its whole reply."),
     "command": ("amicli.commands.command", "command", "Run a CLI command, like asterisk -rx."),
@@ -160,17 +175,30 @@ def _one_line_usage(exc: click.UsageError) -> str:
     return f"{exc.format_message()} (see '{where} --help')"
 
 
+def _plugin_name(ctx: click.Context | None) -> str | None:
+    """The check's name when ``ctx`` is a Monitoring Plugins command (``login-test``, ``check ...``)."""
+    if ctx is None:
+        return None
+    words = ctx.command_path.split()[1:]
+    if words[:1] == ["check"]:
+        return " ".join(words[1:2]).upper() or "CHECK"
+    if ctx.info_name in PLUGIN_COMMANDS:
+        return ""
+    return None
+
+
 def _usage_exit(exc: click.ClickException) -> int:
     no_args = getattr(click.exceptions, "NoArgsIsHelpError", ())
+    plugin = _plugin_name(getattr(exc, "ctx", None))
+    if plugin is not None:
+        name = f"{plugin} " if plugin else ""
+        first = exc.format_message().strip().splitlines()[0] if exc.format_message().strip() else "usage"
+        sys.stdout.write(f"AMI {name}UNKNOWN - usage: {first}\n")
+        return PLUGIN_UNKNOWN
     if no_args and isinstance(exc, no_args):
         # `ami` alone: the help, on stderr (it is not data), as a usage error.
         sys.stderr.write(exc.format_message() + "\n")
         return ExitCode.USAGE
-    ctx = getattr(exc, "ctx", None)
-    name = ctx.info_name if ctx is not None else None
-    if name in PLUGIN_COMMANDS:
-        sys.stdout.write(f"AMI UNKNOWN - usage: {exc.format_message()}\n")
-        return PLUGIN_UNKNOWN
     message = _one_line_usage(exc) if isinstance(exc, click.UsageError) else exc.format_message()
     error_line(message)
     return exc.exit_code

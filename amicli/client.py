@@ -29,6 +29,7 @@ from .errors import (
     TlsError,
     UsageError,
 )
+from .masking import mask_message
 from .protocol import Message
 from .redact import add_secret
 
@@ -199,6 +200,7 @@ class Client:
         max_events: int = 100_000,
         max_line: int = protocol.MAX_LINE,
         max_message: int = protocol.MAX_MESSAGE,
+        mask_secrets: bool = False,
     ) -> None:
         self.host = host
         self.port = port or (DEFAULT_TLS_PORT if tls else DEFAULT_PORT)
@@ -207,6 +209,9 @@ class Client:
         self.ca_file = ca_file
         self.insecure = insecure
         self.trace = trace
+        #: Mask the secrets the PBX sends (AuthDetail's Password) on receipt,
+        #: before any trace or caller sees them (the CLI always does).
+        self.mask_secrets = mask_secrets
         self.keep_events = keep_events
         self.events: collections.deque[Message] = collections.deque(maxlen=max_events)
         self.sock: socket.socket | None = None
@@ -222,6 +227,8 @@ class Client:
         self._fences: dict[str, Reply] = {}
         self._inbox: collections.deque[Message] = collections.deque()
         self.closed = False
+        #: FullyBooted's ``Uptime`` and when it came (monotonic), for uptime.
+        self.boot_uptime: tuple[str | None, float] | None = None
 
     # -- connection -------------------------------------------------------
 
@@ -321,6 +328,10 @@ class Client:
             self.closed = True
             raise ConnectionLost(f"{self.address} closed the connection")
         msgs = self.parser.feed(data)
+        if self._pending and self.mask_secrets:
+            # Secrets come in replies to actions (AuthDetail); an event
+            # stream with no action waiting pays nothing for the check.
+            msgs = [mask_message(msg) for msg in msgs]
         if self.trace is not None:
             for msg in msgs:
                 self.trace("<<", protocol.format_message(msg))
@@ -394,6 +405,7 @@ class Client:
             name = msg.name
             if name == "FullyBooted":
                 self.fully_booted = True
+                self.boot_uptime = (msg.get("Uptime"), time.monotonic())
             elif name == "SuccessfulAuth":
                 self.saw_auth_event = True
             if self.keep_events:

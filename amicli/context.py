@@ -38,9 +38,10 @@ class AppContext:
         sys.stderr.write(f"{direction}\n")
         sys.stderr.flush()
 
-    def client(self, **kwargs: object):
-        """A connected (not logged-in) Client."""
+    def client(self, *, show_secrets: bool = False, **kwargs: object):
+        """A connected (not logged-in) Client; it masks the secrets the PBX sends unless ``show_secrets``."""
         settings = self.settings()
+        kwargs.setdefault("mask_secrets", not show_secrets)
         if self.debug:
             kwargs.setdefault("trace", self.trace)
         if settings.tls and settings.insecure:

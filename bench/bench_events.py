@@ -189,7 +189,7 @@ def run_one(server: SimServer, argv: list[str], events: int, blocks: list[bytes]
     watchdog = threading.Timer(max(60.0, events / 5000), proc.kill)
     watchdog.start()
     started = time.perf_counter()
-    start_load(server, events, [session], blocks)
+    start_load(server.pbx, events, [session], blocks)
     _, status, usage = os.wait4(proc.pid, 0)
     elapsed = time.perf_counter() - started
     watchdog.cancel()

@@ -26,6 +26,7 @@ point, peak memory; those tests run `ami` as a process (``util.run_ami_process``
 
 from __future__ import annotations
 
+import ctypes
 import gc
 import io
 import os
@@ -196,32 +197,74 @@ def _main(argv: list[str], run: _Run, result: dict) -> None:
     result["code"] = code
 
 
+class Running:
+    """`ami ARGS` going on in this process, in a thread of its own (see :func:`start_in_process`)."""
+
+    def __init__(self, args: Sequence[str], env: dict[str, str], stdin: bytes) -> None:
+        self.args = ["ami", *args]
+        self._run = _Run(dict(env), stdin)
+        self._result: dict = {}
+        self._left = False
+        self.thread = threading.Thread(
+            target=_main, args=(list(args), self._run, self._result), name="ami-in-process", daemon=True
+        )
+        _routes[self.thread] = self._run
+        _enter()
+        self.thread.start()
+
+    def interrupt(self) -> None:
+        """What Ctrl-C does to the process: KeyboardInterrupt in the run's main thread."""
+        if self.thread.is_alive() and self.thread.ident is not None:
+            ctypes.pythonapi.PyThreadState_SetAsyncExc(
+                ctypes.c_ulong(self.thread.ident), ctypes.py_object(KeyboardInterrupt)
+            )
+
+    def wait(self, timeout: float = 30) -> subprocess.CompletedProcess:
+        """The finished run, as ``subprocess.run`` gives it (plus ``stdout_bytes``, ``stderr_bytes``).
+
+        Past ``timeout`` raises ``subprocess.TimeoutExpired``; the run goes on (:meth:`interrupt` ends it).
+        """
+        self.thread.join(timeout)
+        if self.thread.is_alive():
+            raise subprocess.TimeoutExpired(self.args, timeout)
+        if not self._left:
+            self._left = True
+            _leave()
+        out, err = self._run.captured()
+        self._run.close()
+        proc = subprocess.CompletedProcess(
+            self.args, self._result["code"], out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
+        )
+        proc.stdout_bytes = out
+        proc.stderr_bytes = err
+        return proc
+
+    def kill(self) -> None:
+        """Interrupt the run if it is still going, and wait for it to end."""
+        if self.thread.is_alive():
+            self.interrupt()
+            self.thread.join(10)
+        if not self._left and not self.thread.is_alive():
+            self._left = True
+            _leave()
+
+
+def start_in_process(args: Sequence[str], env: dict[str, str], stdin: bytes = b"") -> Running:
+    """Start `ami ARGS` here, in a thread, with ``env`` as its whole environment and ``stdin`` as its input."""
+    return Running(args, env, stdin)
+
+
 def run_in_process(
     args: Sequence[str], env: dict[str, str], stdin: bytes = b"", timeout: float = 30
 ) -> subprocess.CompletedProcess:
-    """Run `ami ARGS` here with ``env`` as its whole environment and ``stdin`` as its input.
+    """Run `ami ARGS` here to its end: what ``subprocess.run`` would give (stdout and stderr as text).
 
-    Returns what ``subprocess.run`` would (stdout and stderr as text), with
-    ``stdout_bytes`` and ``stderr_bytes`` besides.  Past ``timeout`` raises
-    ``subprocess.TimeoutExpired`` (the run's thread is left to end on its own).
+    Also ``stdout_bytes`` and ``stderr_bytes``.  Past ``timeout`` raises
+    ``subprocess.TimeoutExpired`` (and interrupts the run).
     """
-    run = _Run(dict(env), stdin)
-    result: dict = {}
-    thread = threading.Thread(target=_main, args=(list(args), run, result), name="ami-in-process", daemon=True)
-    _routes[thread] = run
-    _enter()
+    running = Running(args, env, stdin)
     try:
-        thread.start()
-        thread.join(timeout)
-        if thread.is_alive():
-            raise subprocess.TimeoutExpired(["ami", *args], timeout)
-    finally:
-        _leave()
-    out, err = run.captured()
-    run.close()
-    proc = subprocess.CompletedProcess(
-        ["ami", *args], result["code"], out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
-    )
-    proc.stdout_bytes = out
-    proc.stderr_bytes = err
-    return proc
+        return running.wait(timeout)
+    except subprocess.TimeoutExpired:
+        running.kill()
+        raise

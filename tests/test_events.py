@@ -1,7 +1,8 @@
-"""``ami events``: the real process against the sim and recorded sessions.
+"""``ami events``: the command against the sim and recorded sessions.
 
 The library pieces (filters, the JSON fast path) are checked directly; the
-stream itself only through the real ``ami`` process over real sockets.
+stream itself only through the command (`ami events` in this process, or the
+real process for signals and pipes) over real sockets.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Callable
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from inprocess import start_in_process
 from replay import ReplayServer, load_transcript, server_stream
 from util import ADMIN, ami_argv, ami_env, run_ami, start_sim
 
@@ -29,7 +31,6 @@ from amicli.events import (
 )
 from amicli.protocol import Message, Parser
 from amicli.sim.events import recorded_blocks, start_load
-from amicli.sim.server import ACTIONS
 
 MONITOR = {"AMI_USER": "monitor", "AMI_SECRET": "m0nitor"}
 PLAIN = {"AMI_AUTH": "plain"}
@@ -39,27 +40,43 @@ PLAIN = {"AMI_AUTH": "plain"}
 
 
 class Stream:
-    """``ami events ARGS`` running in the background, stdout and stderr collected."""
+    """``ami events ARGS`` running in the background (in this process), stdout and stderr collected.
+
+    ``process=True`` (or a ``stdout`` of its own) runs the real process
+    instead, as ``.proc``: for signals and pipes.
+    """
 
     def __init__(
         self,
         args: list[str],
         port: int,
         user: dict[str, str] = ADMIN,
-        stdout: int = subprocess.PIPE,
+        stdout: int | None = None,
         global_args: tuple[str, ...] = (),
+        process: bool = False,
     ) -> None:
         env = ami_env(port, **user, **PLAIN)
-        self.proc = subprocess.Popen(
-            [*ami_argv(), *global_args, "events", *args], env=env, stdout=stdout, stderr=subprocess.PIPE
-        )
+        argv = [*global_args, "events", *args]
+        self.proc: subprocess.Popen | None = None
+        self.running = None
+        if process or stdout is not None:
+            self.proc = subprocess.Popen(
+                [*ami_argv(), *argv], env=env, stdout=stdout or subprocess.PIPE, stderr=subprocess.PIPE
+            )
+        else:
+            self.running = start_in_process(argv, env)
 
     def finish(self, timeout: float = 10) -> tuple[str, str, int]:
+        if self.running is not None:
+            done = self.running.wait(timeout)
+            return done.stdout, done.stderr, done.returncode
         out, err = self.proc.communicate(timeout=timeout)
         return (out or b"").decode("utf-8", "replace"), err.decode("utf-8", "replace"), self.proc.returncode
 
     def kill(self) -> None:
-        if self.proc.poll() is None:
+        if self.running is not None:
+            self.running.kill()
+        elif self.proc.poll() is None:
             self.proc.kill()
             self.proc.communicate()
 
@@ -391,14 +408,14 @@ def test_server_filter_without_permission_filters_here(sim, streams) -> None:
 
 def test_ctrl_c_sends_logoff_and_exits_130(sim, streams, monkeypatch) -> None:
     seen: list[str] = []
-    original = ACTIONS["logoff"].handler
+    original = sim.handlers.actions["logoff"].handler
 
-    def spy(session, request) -> None:
+    def spy(pbx, session, request) -> None:
         seen.append(session.user.name if session.user else "?")
-        original(session, request)
+        original(pbx, session, request)
 
-    monkeypatch.setattr(ACTIONS["logoff"], "handler", spy)
-    stream = streams(["--json"], sim.port)
+    monkeypatch.setattr(sim.handlers.actions["logoff"], "handler", spy)
+    stream = streams(["--json"], sim.port, process=True)
     logged_in(sim)
     user_event(sim, "Before")
     time.sleep(0.2)
@@ -430,9 +447,9 @@ def test_closed_pipe_exits_quietly(sim) -> None:
 
 
 def test_slow_consumer_gets_drops_reported_not_a_disconnect(sim, streams) -> None:
-    stream = streams(["--json", "--buffer", "100"], sim.port)
+    stream = streams(["--json", "--buffer", "100"], sim.port, process=True)
     session = logged_in(sim)[0]
-    start_load(sim, 30_000, [session])
+    start_load(sim.pbx, 30_000, [session])
     # Nobody reads the output for a while: the pipe fills, ami keeps reading.
     time.sleep(1.5)
     assert session.alive
@@ -541,8 +558,10 @@ def test_keepalive_finds_a_dead_peer(streams) -> None:
 
 def test_keepalive_pings_a_live_peer(sim, streams, monkeypatch) -> None:
     pings: list[float] = []
-    original = ACTIONS["ping"].handler
-    monkeypatch.setattr(ACTIONS["ping"], "handler", lambda s, r: (pings.append(time.monotonic()), original(s, r)))
+    original = sim.handlers.actions["ping"].handler
+    monkeypatch.setattr(
+        sim.handlers.actions["ping"], "handler", lambda p, s, r: (pings.append(time.monotonic()), original(p, s, r))
+    )
     stream = streams(["--keepalive", "0.2", "-t", "1.2", "-e", "Nothing"], sim.port)
     out, err, code = stream.finish()
     assert code == 0 and out == "" and err == ""
@@ -554,7 +573,7 @@ def test_load_mode_sends_recorded_events(sim, streams) -> None:
     # drops when the test's own reader falls behind.
     stream = streams(["--json", "-n", "20002", "--buffer", "50000"], sim.port)
     session = logged_in(sim)[0]
-    start_load(sim, 20_000, [session])
+    start_load(sim.pbx, 20_000, [session])
     out, err, code = stream.finish(timeout=30)
     assert code == 0 and err == ""
     lines = out.splitlines()

@@ -15,8 +15,9 @@ nothing on stderr); no traceback; and that every stdout line is complete
 The matrix runs `ami` in this process (see inprocess.py), many runs at once
 in threads, so the module takes a few seconds of wall time while the peers
 wait out their timeouts.  The faults that send the most (the 10 MB line, the
-100,000 headers) also run every command as a real process, whose peak RSS
-is measured: memory stays bounded.
+100,000 headers) run `ami` as real processes instead, whose peak RSS is
+measured (memory stays bounded), and whose parsing does not hold up the runs
+in this process.
 """
 
 from __future__ import annotations
@@ -48,10 +49,10 @@ MARGIN = 3.0
 #: Peak RSS allowed for any run (the 10 MB line and the 100,000 headers included).
 MAX_RSS_MB = 100
 #: Runs going on at once: in-process runs mostly wait on their peer.
-WORKERS = 24
+WORKERS = 16
 #: Runs going on at once as processes (the memory runs).
-PROCESS_WORKERS = 6
-#: The faults whose runs also go as processes, for their peak RSS.
+PROCESS_WORKERS = 4
+#: The faults whose runs go as processes, for their peak RSS.
 MEMORY_FAULTS = ("huge-line", "many-headers", "text-flood", "list-flood")
 
 #: Monitoring Plugins statuses of login-test (see amicli/commands/login_test.py).
@@ -198,10 +199,7 @@ def variants(command: str) -> list[tuple[str, ...]]:
 
 @pytest.fixture(scope="module")
 def matrix(tmp_path_factory, pytestconfig):
-    """Run every built command (text and --json) against every fault, at once: (fault, command) -> [Run].
-
-    The memory faults' runs are there twice: in this process, and as a process (with its peak RSS).
-    """
+    """Run every built command (text and --json) against every fault, at once: (fault, command) -> [Run]."""
     certs = make_certs(tmp_path_factory.mktemp("certs"))
     sim = start_sim()
     try:
@@ -222,23 +220,26 @@ def matrix(tmp_path_factory, pytestconfig):
     results: dict[tuple[str, str], list[Run]] = {}
     started = time.monotonic()
     with ThreadPoolExecutor(PROCESS_WORKERS) as processes, ThreadPoolExecutor(WORKERS) as pool:
-        memory = [
-            (fault, command, processes.submit(run_measured, args, port))
+        futures = [
+            (fault, command, (processes.submit(run_measured, args, port) if fault in MEMORY_FAULTS else None))
             for fault, command, args, port in jobs
-            if fault in MEMORY_FAULTS and "--json" not in args
         ]
-        futures = [(fault, command, pool.submit(run_timed, args, port)) for fault, command, args, port in jobs]
-        for fault, command, future in futures + memory:
+        futures = [
+            (fault, command, future or pool.submit(run_timed, args, port))
+            for (fault, command, future), (_, _, args, port) in zip(futures, jobs, strict=True)
+        ]
+        for fault, command, future in futures:
             results.setdefault((fault, command), []).append(future.result())
     elapsed = time.monotonic() - started
     errors = {name: peer.errors for name, peer in peers.items() if peer.errors}
     for peer in peers.values():
         peer.close()
     sim.close()
+    processes_run = sum(1 for fault, _, _, _ in jobs if fault in MEMORY_FAULTS)
     report(
         pytestconfig,
-        f"faults: {len(jobs)} ami runs ({len(commands)} commands x {len(FAULTS)} faults) and {len(memory)} processes"
-        f" in {elapsed:.1f} s",
+        f"faults: {len(jobs)} ami runs ({len(commands)} commands x {len(FAULTS)} faults, {processes_run} of them"
+        f" processes) in {elapsed:.1f} s",
     )
     slowest = sorted((run.seconds, fault, " ".join(run.args)) for (fault, _), runs in results.items() for run in runs)
     for seconds, fault, args in slowest[-5:]:
@@ -344,8 +345,8 @@ def test_peers_had_no_errors_of_their_own(matrix) -> None:
 def test_bounded_memory_figures(matrix, pytestconfig) -> None:
     """The peak RSS of the runs that receive the most (reported for the README)."""
     for fault in MEMORY_FAULTS:
-        runs = [run for (f, _), rs in matrix["results"].items() if f == fault for run in rs if run.max_rss_mb]
-        assert len(runs) == len(matrix["commands"])
+        runs = [run for (f, _), rs in matrix["results"].items() if f == fault for run in rs]
+        assert all(run.max_rss_mb for run in runs)
         peak = max(run.max_rss_mb for run in runs)
         report(pytestconfig, f"faults: {fault}: peak RSS {peak:.1f} MB over {len(runs)} runs")
         assert peak < MAX_RSS_MB

@@ -24,7 +24,7 @@ from amicli import originate as lib
 from amicli.client import Client
 from amicli.errors import ExitCode
 from amicli.protocol import Message, Parser
-from amicli.sim.calls import parse_variables, separate_args
+from amicli.sim.callspec import parse_variables, separate_args
 from amicli.sim.users import _user
 
 MONITOR = {"AMI_USER": "monitor", "AMI_SECRET": "m0nitor"}
@@ -175,10 +175,10 @@ def test_variables_with_commas_quotes_and_equals_arrive_intact(sim):
     assert rec["Uniqueid"] == "var-test-1"
     channel = sim.pbx.find_channel(rec["Channel"])
     assert channel is not None
-    assert channel["_vars"] == values
+    assert channel.variables == values
     # The other half of the Local channel got them too (the Local driver copies them).
     other = sim.pbx.find_channel(rec["Channel"][:-1] + "2")
-    assert other["_vars"] == values
+    assert other.variables == values
     # And Getvar reads them back through the PBX.
     getvar = run_ami(["raw", "Getvar", f"Channel={rec['Channel']}", "Variable=QUOTED", "--json"], port=sim.port)
     assert one_json(getvar.stdout)["Value"] == values["QUOTED"]
@@ -218,7 +218,7 @@ def test_no_wait_returns_once_queued(sim):
     assert all(c["ChannelStateDesc"] == "Up" and c["Application"] == "Wait" for c in ours)
     assert run_ami(["raw", "Hangup", f"Channel={ours[0]['Channel']}"], port=sim.port).returncode == 0
     # Gone, with its other half.
-    assert not [c for c in sim.pbx.channels.values() if c.get("Linkedid") == "nowait-1"]
+    assert not [c for c in sim.pbx.channels.values() if c.linkedid == "nowait-1"]
 
 
 def test_no_wait_table(sim):
@@ -690,9 +690,9 @@ def test_sim_hangup_of_a_ringing_call_is_reason_1(sim):
             with sim.pbx.lock:
                 ringing = next(
                     (
-                        c["Channel"]
+                        c.name
                         for c in sim.pbx.channels.values()
-                        if c["Channel"].startswith("Local/noanswer@default-") and c["ChannelState"] == "5"
+                        if c.name.startswith("Local/noanswer@default-") and c.state == 5
                     ),
                     None,
                 )
@@ -741,7 +741,7 @@ def test_sim_whole_call_lifecycle(sim):
     assert "OriginateResponse" in names and "UserEvent" in names
     assert names.index("OriginateResponse") < names.index("UserEvent") < names.index("Hangup")
     assert names.count("Hangup") == 2 and names.count("Cdr") == 2
-    assert not [c for c in sim.pbx.channels.values() if c.get("Linkedid") == "life-1"]
+    assert not [c for c in sim.pbx.channels.values() if c.linkedid == "life-1"]
 
 
 # -- library pieces -------------------------------------------------------------------------

@@ -163,3 +163,65 @@ def test_sim_md5_login(sim):
         msgs += parser.feed(sock.recv(4096))
     assert msgs[1]["Message"] == "Authentication accepted"
     sock.close()
+
+
+# -- the sim is wired explicitly: each sim its own table, dialplan and state -------
+
+
+def test_each_sim_has_its_own_dialplan_and_handlers():
+    first, second = start_sim(), start_sim()
+    try:
+        first.pbx.dialplan.add_extension("default", "777", [("Answer", ""), ("Hangup", "")])
+        assert first.pbx.dialplan.find("default", "777") is not None
+        assert second.pbx.dialplan.find("default", "777") is None
+        assert first.handlers is not second.handlers
+        del first.handlers.actions["ping"]
+        assert _ask(first.port, "Ping")["Response"] == "Error"
+        assert _ask(second.port, "Ping")["Response"] == "Success"
+    finally:
+        first.close()
+        second.close()
+
+
+def _ask(port: int, action: str) -> dict:
+    """Log in as admin, send one action, return its response's headers."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+    parser = Parser()
+    sock.sendall(b"Action: Login\r\nUsername: admin\r\nSecret: s3cret-Admin\r\nEvents: off\r\n\r\n")
+    sock.sendall(f"Action: {action}\r\nActionID: q1\r\n\r\n".encode())
+    got: list = []
+    while not any(m.get("ActionID") == "q1" for m in got):
+        got += parser.feed(sock.recv(65536))
+    sock.close()
+    return dict(next(m for m in got if m.get("ActionID") == "q1").headers)
+
+
+def test_sim_modules_form_no_import_cycle_and_share_only_the_wire_format():
+    """Imports anywhere in a module count, also inside functions and TYPE_CHECKING blocks."""
+    import ast
+    from pathlib import Path
+
+    import amicli.sim
+
+    folder = Path(amicli.sim.__file__).parent
+    graph: dict[str, set[str]] = {}
+    outside: set[str] = set()
+    for path in folder.glob("*.py"):
+        deps = graph.setdefault(path.stem, set())
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.level == 1:
+                names = [node.module] if node.module else [a.name for a in node.names]
+                deps.update(n.split(".")[0] for n in names)
+            elif isinstance(node, ast.ImportFrom) and node.level == 2:
+                outside.add(node.module or "")
+            elif isinstance(node, (ast.Import, ast.ImportFrom)) and "amicli" in ast.unparse(node):
+                outside.add(ast.unparse(node))
+    assert outside == {"protocol"}
+
+    def reaches(start: str, goal: str, seen: set[str]) -> bool:
+        for dep in graph.get(start, ()):
+            if dep == goal or (dep not in seen and (seen.add(dep) or reaches(dep, goal, seen))):
+                return True
+        return False
+
+    assert [m for m in graph if m != "__init__" and reaches(m, m, set())] == []

@@ -75,8 +75,9 @@ def blocks(text: str | None) -> list[tuple[str, list[str]]]:
         if lines and lines[0].strip() == "\b":
             body = textwrap.dedent("\n".join(lines[1:])).splitlines()
             head = body[0].strip() if body else ""
-            if head.endswith(":") and head[:-1] in SECTIONS:
-                out.append((head[:-1], textwrap.dedent("\n".join(body[1:])).splitlines()))
+            name = "Examples" if head == "Example:" else head[:-1]
+            if head.endswith(":") and name in SECTIONS:
+                out.append((name, textwrap.dedent("\n".join(body[1:])).splitlines()))
             elif body:
                 out.append(("\b", body))
         elif para.strip():
@@ -143,13 +144,11 @@ def code_texts(enum: type[IntEnum]) -> dict[str, str]:
 
 
 def general_codes() -> set[ExitCode]:
-    """What any command may exit with: success, usage, Ctrl-C, and the code of every error."""
-    found, todo = {ExitCode.OK, ExitCode.USAGE, ExitCode.INTERRUPTED}, [errors.AmiError]
-    while todo:
-        cls = todo.pop()
-        found.add(cls.exit_code)
-        todo += [sub for sub in cls.__subclasses__() if sub.__module__.startswith("amicli.")]
-    return found
+    """What any command may exit with: success, usage, Ctrl-C, and the code of every error of amicli.errors."""
+    found = {ExitCode.OK, ExitCode.USAGE, ExitCode.INTERRUPTED}
+    return found | {
+        c.exit_code for c in vars(errors).values() if isinstance(c, type) and issubclass(c, errors.AmiError)
+    }
 
 
 def declared(command: click.Command, name: str) -> object:

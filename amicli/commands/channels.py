@@ -15,6 +15,7 @@ from ..context import get_app
 from ..errors import ExitCode
 from ..options import make_output, output_options
 from .queues import DefaultGroup, error, note, one_line
+from .watching import check_watch, run_watch, table_text, watch_option
 
 STATE_HELP = "up, ring, ringing, down, busy, dialing, offhook, rsrvd, dialing-offhook, pre-ring (or 0-9)"
 
@@ -72,9 +73,10 @@ def channels() -> None:
               help=f"Only channels in this state; repeat or comma-separate for several: {STATE_HELP}. "
                    "Example: --state up")
 @click.option("--count", is_flag=True, help="Print only the number of matching channels.")
+@watch_option
 @output_options
-def list_channels(pattern: str | None, states: list[int], count: bool, as_json: bool, fmt: str | None,
-                  fields: str | None, no_headers: bool) -> int:
+def list_channels(pattern: str | None, states: list[int], count: bool, watch: float | None, as_json: bool,
+                  fmt: str | None, fields: str | None, no_headers: bool) -> int:
     """One row per channel up now (CoreShowChannels).
 
     PATTERN is a shell-style glob on the channel name ('PJSIP/*',
@@ -87,16 +89,27 @@ def list_channels(pattern: str | None, states: list[int], count: bool, as_json: 
     --json: the CoreShowChannel headers (ChannelState and Priority as
     numbers) and DurationSeconds beside Duration.
 
+    State is ChannelStateDesc, else ChannelState decoded (0 Down, 1 Rsrvd,
+    2 OffHook, 3 Dialing, 4 Ring, 5 Ringing, 6 Up, 7 Busy, 8 Dialing Offhook,
+    9 Pre-ring).  Linked ID is the Uniqueid of the call's first channel.  Also
+    with --fields: Language and AccountCode.  Asterisk 11 spells UniqueID and
+    Extension and has BridgedChannel instead of BridgeId and no Linkedid: the
+    table reads those as aliases, and the JSON keeps what the PBX sent.
+
     \b
     Examples:
       ami channels
       ami channels 'Local/*' --state up,ringing
       ami channels --count --state ringing
       ami channels --json --fields Channel,DurationSeconds
+      ami channels --watch
     """
     from .. import channels as lib
 
+    check_watch(watch, as_json, count)
     out = make_output(as_json, fmt, fields, no_headers, valid=lib.KNOWN_FIELDS + lib.TABLE_COLUMNS)
+    if watch is not None:
+        return _watch_channels(out, pattern, states, watch)
     with get_app().session(need_booted=True) as client:
         if count:
             click.echo(str(lib.count_channels(client, pattern, states)))
@@ -105,6 +118,18 @@ def list_channels(pattern: str | None, states: list[int], count: bool, as_json: 
     rows = lib.filter_channels(rows, pattern, states)
     _write_channels(out, rows)
     return ExitCode.OK
+
+
+def _watch_channels(out, pattern: str | None, states: list[int], interval: float) -> int:
+    from .. import channels as lib
+    from ..live import CHANNEL_TRIGGERS
+
+    def render(client) -> tuple[str, str]:
+        rows = lib.filter_channels(lib.fetch_channels(client), pattern, states)
+        totals = f"{len(rows)} channel{'s' if len(rows) != 1 else ''}"
+        return totals, table_text(out, lambda o: _write_channels(o, rows)) if rows else "(no channels)\n"
+
+    return run_watch(render, title="ami channels", interval=interval, triggers=CHANNEL_TRIGGERS, events="call,system")
 
 
 def _write_channels(out, rows: list[dict[str, object]]) -> None:
@@ -143,6 +168,15 @@ def hangup(names: tuple[str, ...], regex: re.Pattern[str] | None, yes: bool, dry
     go: when more than one matches, --yes is needed.  Each channel hung up
     is printed (--json: one object each).  Needs write=system or call (and
     system or reporting to list for --match).
+
+    CHANNEL is a full channel name (PJSIP/1001-0000002a).  A name written
+    /regex/ is passed to the PBX as it is (its own POSIX regular expression;
+    Asterisk 13 and later), and the channels it reports in ChannelHungup
+    events are printed.  --match that matches nothing is `ami: error: no
+    channel matches 'REGEX'`, exit 1, as grep; a matched channel gone
+    meanwhile (typically the other half of a Local channel, which goes with
+    the first) is noted on stderr and is not a failure.  --dry-run prints the
+    rows of the channels that would be hung up.
 
     \b
     Examples:

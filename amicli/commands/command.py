@@ -15,7 +15,8 @@ def command(cli_command: tuple[str, ...]) -> int:
 
     Works with Asterisk 14 and later (one Output header per line) and with
     Asterisk 13 and older (Response: Follows) alike.  The user needs
-    write=command in manager.conf.
+    write=command in manager.conf.  The CLI command is one quoted argument,
+    or several words, which are joined with spaces.
 
     Exit status: 0 done, 1 the CLI command failed (unknown command, bad
     arguments), and the usual codes for connection and login problems.
@@ -24,6 +25,7 @@ def command(cli_command: tuple[str, ...]) -> int:
     Examples:
       ami command 'core show version'
       ami command core show channels concise | cut -d! -f1
+      for pbx in pbx1 pbx2; do ami --profile "$pbx" command 'dialplan reload'; done
     """
     text = " ".join(cli_command)
     with get_app().session(need_booted=True) as client:

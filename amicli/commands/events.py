@@ -106,10 +106,38 @@ def events(
     name, the fields that say what happened), --format ami as received, or
     --json as JSON Lines.  The time is the PBX's Timestamp header when it
     sends one (timestampevents = yes), else the time of receipt (JSON: a
-    "Received" key).
+    "Received" key): epoch seconds as a string, as Timestamp is, so
+    `(.Timestamp // .Received) | tonumber` works for every line.  The stream
+    includes what the session gets right after the login (FullyBooted,
+    SuccessfulAuth); --event leaves them out.  Each JSON line is written
+    whole and flushed with its batch: a pipe reader never waits on buffered
+    output and never sees half a line.
+
+    Choosing events here costs nothing at the PBX: -e names match without
+    case (any of them); -f filters all must hold, Key=Value exactly,
+    Key!=Value, Key~REGEX (a Python regular expression found anywhere in the
+    value) or Key!~REGEX; a missing header is not equal and does not match; a
+    header sent twice matches when any of its values does.  Choosing at the
+    PBX saves traffic: --mask is the Login Events mask (system, call, log,
+    verbose, command, agent, user, config, dtmf, reporting, cdr, dialplan,
+    originate, agi, cc, aoc, test, security, message, or all; the user's
+    read= still applies); --server-filter sends Asterisk's Filter action,
+    which matches the event's `Key: Value` text, so 'Event: Hangup' also
+    lets HangupRequest through (anchor it: 'Event: Hangup\\r').  A user
+    without write=system gets one note and the same filter applied here.
 
     Reading never waits on the output: if the consumer cannot keep up,
-    events past --buffer are dropped and the number is reported on stderr.
+    events past --buffer are dropped and the number is reported on stderr
+    (at most once a second while dropping, and in all at exit).
+
+    With --reconnect, a dropped connection or a PBX stop or restart (Event:
+    Shutdown) is followed by reconnecting with capped, jittered backoff
+    (0.25-0.5 s, doubling up to 15-30 s), with the same login, mask and
+    filters; stderr says when the stream was cut and when it resumed (the
+    events in between are lost).  A refused login then ends it with status
+    4.  --timeout here is the stream's duration; the global `ami --timeout`
+    still bounds connecting and each reply, and with --keepalive, how long a
+    Ping may go unanswered before the connection counts as dead.
 
     Exit status: 0 when interrupted by --timeout or done with --count (or
     when the reader of the output goes away), 1 when --count was not reached

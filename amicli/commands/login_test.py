@@ -77,6 +77,18 @@ def _positive(ctx: click.Context, param: click.Parameter, value: float | None) -
 def login_test(warning: float, critical: float, quiet: bool, as_json: bool) -> int:
     """Connect, log in and log off; print one status line.
 
+    The line follows the Monitoring Plugins format, with the connect-and-login
+    time as performance data, and goes to stdout, failures included, as
+    Nagios, Icinga, Naemon and Zabbix expect:
+
+    \b
+      AMI OK - admin@127.0.0.1:5038 logged in in 3 ms, Asterisk 22.10.1,
+      Asterisk Call Manager/11.0.0 | time=0.003s;1.000;2.000;0
+
+    --json prints one object with the same facts: status, code, message,
+    time, host, port, user, banner, ami_version, and asterisk_version when
+    the user may run CoreSettings.
+
     \b
     Exit status (Monitoring Plugins): 0 OK, 1 WARNING (slower than -w),
     2 CRITICAL (refused, unreachable, login failed, timed out, slower than -c),
@@ -90,7 +102,13 @@ def login_test(warning: float, critical: float, quiet: bool, as_json: bool) -> i
     Examples:
       */5 * * * * ami --profile pbx1 login-test --quiet
       ami login-test -w 0.5 -c 1 --json
+      AMI_SECRET_FILE=/etc/nagios/ami.secret ami -H "$HOSTADDRESS" -u monitor login-test -w 0.5 -c 1
     """
+    return run_login_test(warning, critical, quiet, as_json)
+
+
+def run_login_test(warning: float, critical: float, quiet: bool, as_json: bool, check_name: str = "") -> int:
+    """Connect, log in, log off and report; ``check_name`` goes in the status line (``AMI LOGIN OK``)."""
     from .. import client as _client  # noqa: F401 - imported before the clock starts
 
     app = get_app()
@@ -109,7 +127,7 @@ def login_test(warning: float, critical: float, quiet: bool, as_json: bool) -> i
     except AmiError as exc:
         elapsed = time.monotonic() - started
         status = status_for_error(exc)
-        return _report(status, str(exc), elapsed, warning, critical, facts, quiet, as_json)
+        return _report(status, str(exc), elapsed, (warning, critical), facts, quiet, as_json, check_name)
     if elapsed >= critical:
         status = PluginStatus.CRITICAL
     elif elapsed >= warning:
@@ -120,7 +138,7 @@ def login_test(warning: float, critical: float, quiet: bool, as_json: bool) -> i
     if facts.get("asterisk_version"):
         what += f", Asterisk {facts['asterisk_version']}"
     what += f", {facts['banner']}"
-    return _report(status, what, elapsed, warning, critical, facts, quiet, as_json)
+    return _report(status, what, elapsed, (warning, critical), facts, quiet, as_json, check_name)
 
 
 def _asterisk_version(client) -> str | None:
@@ -138,12 +156,13 @@ def _report(
     status: PluginStatus,
     text: str,
     elapsed: float,
-    warning: float,
-    critical: float,
+    limits: tuple[float, float],
     facts: dict[str, object],
     quiet: bool,
     as_json: bool,
+    check_name: str = "",
 ) -> int:
+    warning, critical = limits
     if quiet and status is PluginStatus.OK:
         return status
     if as_json:
@@ -155,7 +174,8 @@ def _report(
         Output(json=True).emit_json(record)
     else:
         perf = f"time={elapsed:.3f}s;{warning:.3f};{critical:.3f};0"
-        click.echo(f"AMI {status.name} - {plugin_text(text)} | {perf}")
+        name = f"{check_name.upper()} " if check_name else ""
+        click.echo(f"AMI {name}{status.name} - {plugin_text(text)} | {perf}")
     return int(status)
 
 

@@ -40,6 +40,9 @@ Examples:
   ami originate Local/200@default --app Wait --data 600 --no-wait --json | jq -r .ActionID
   ami originate --batch calls.csv --parallel 5 > results.jsonl
   printf '{"channel":"Local/100@default","app":"Wait","data":"1"}\\n' | ami originate --batch -
+  # a wake-up call: try again when nobody answered, never when the outcome is unknown
+  ami originate "PJSIP/$ROOM" --exten s --context wakeup --timeout 45
+  case $? in 0) echo answered ;; 10|11) echo "try again in 5 minutes" ;; 14) echo "check ami events" >&2 ;; esac
 """
 
 
@@ -150,6 +153,48 @@ def originate(
     Waiting needs a user that may read `call` events (read=call in
     manager.conf); without it the command says so after --grace seconds
     (exit 14), and --no-wait still works.
+
+    CHANNEL is a dial string: PJSIP/101, SIP/trunk/5551234,
+    Local/100@default; left out with --batch, where each line names its own.
+
+    How it waits: it logs in asking for call events only, sends Originate with
+    Async: true and its own ActionID, and waits for the OriginateResponse event
+    with that ActionID, never past the ring timeout plus --grace.  Asterisk
+    publishes Newchannel (or the OriginateResponse itself) right after
+    queueing the call, before any ringing, so when no event at all comes
+    within --grace the session gets no call events: `ami` stops waiting,
+    exit 14, naming read=call and --no-wait.  The call may still ring.
+
+    \b
+    --json keys: the OriginateResponse headers as Asterisk sent them
+    (ActionID, Response Success or Failure, Channel, Context/Exten/Priority
+    or Application/Data, Reason, Uniqueid, CallerIDNum, CallerIDName), and:
+      Outcome     answered, busy, no-answer, congestion, failed, unknown,
+                  queued (--no-wait), refused (batch)
+      ReasonText  the Reason in words (Reason: 4 answered, 5 busy, 3 rang
+                  without answer, 8 congestion, 1 hung up, 0 other failure)
+      ExitCode    this call's exit status
+      Seconds     from queued to outcome
+      Message     the PBX's message when it refused (batch) or queued the call
+      Error       why the outcome is unknown or the call refused
+      Line        the batch line of the call
+
+    Batch mode: --batch FILE ('-': stdin) reads one call per line and places
+    them on one connection, at most --parallel at once, printing one JSON line
+    per call as each ends (Line tells which).  A first line starting with {
+    means JSON Lines, anything else a CSV header row.  Keys and columns are
+    the option names (channel, exten, context, priority, app, data,
+    caller_id, timeout, var, account, codecs, channel_id, other_channel_id,
+    early_media; - or _).  In JSON var is an object, a list of KEY=VALUE or
+    one KEY=VALUE; in CSV a var column holds one KEY=VALUE and a var:NAME
+    column the value of NAME.  Options on the command line are defaults for
+    every line.  A bad line is reported on stderr with its number and
+    skipped; the rest still run.
+
+    On `ami sim`, Local channels run the recorded PBX's dialplan ([default]:
+    100 answers and hangs up after 2 s, 200 answers and waits, busy, congest,
+    noanswer, echo, event raises a UserEvent; 300 and 400 enter the queues);
+    any other technology fails as one not loaded.
     """
     from .. import originate as lib
     from ..options import make_output

@@ -18,6 +18,7 @@ import click
 from ..context import get_app
 from ..errors import ActionError, ExitCode
 from ..options import json_option, make_output, output_options
+from .watching import check_watch, run_watch, table_text, watch_option
 
 
 class DefaultGroup(click.Group):
@@ -125,6 +126,30 @@ Subcommands take the shared output options: --json (JSON Lines), --fmt,
 --fields, --no-headers.  Exit status: 0 done, 1 the PBX refused or a named
 queue does not exist, 2 usage, 4 permission denied (see `ami --help`).
 
+A queue named on the command line that the PBX does not know gets one line,
+`ami: error: no such queue: 'nope'`, and exit 1; the queues that exist are
+still listed.  A PBX with no queues lists nothing and says so on stderr (exit
+0); an empty listing prints nothing.  When the PBX is still booting (app_queue
+not loaded yet), `ami` waits for FullyBooted (within --timeout) and asks once
+more.  add, remove, pause and unpause print one line on success (`added
+PJSIP/2002 to queue sales`; --json: the PBX's response) and need write=agent.
+
+\b
+The PBX's refusals (exit 1), as `ami: error: ...` lines:
+  No such queue (QueueAdd, QueueRemove)  no such queue: 'nope' (PBX: ...)
+  Already there                          PJSIP/2002 is already a member of queue 'sales'
+  Not there                              PJSIP/2002 is not a member of queue 'sales'
+  Member not dynamic                     ... is a static member of queue 'support'
+                                         (from queues.conf); only dynamic members can be removed
+  Interface not found (QueuePause)       PJSIP/2002 is not a member of queue 'sales' / of any queue
+  Invalid/unknown command: QueueAdd      the PBX does not know QueueAdd (app_queue not
+                                         loaded, or the PBX still booting)
+
+JSON keys are the header names as the PBX sent them; values `ami` derives get
+keys of their own and never replace an original.  A field the PBX did not send
+(Asterisk 13 has no ServicelevelPerf2, LastPause, LoginTime, Wrapuptime or
+caller Priority) is absent from the JSON and an empty table cell.
+
 \b
 Examples:
   ami queues                                   # one row per queue
@@ -151,8 +176,11 @@ def queues() -> None:
 
 @queues.command("list")
 @click.argument("names", nargs=-1, metavar="[QUEUE]...", callback=one_line)
+@watch_option
 @output_options
-def list_queues(names: tuple[str, ...], as_json: bool, fmt: str | None, fields: str | None, no_headers: bool) -> int:
+def list_queues(
+    names: tuple[str, ...], watch: float | None, as_json: bool, fmt: str | None, fields: str | None, no_headers: bool
+) -> int:
     """One row per queue (QueueStatus): waiting callers, times, counters, members.
 
     \b
@@ -163,15 +191,25 @@ def list_queues(names: tuple[str, ...], as_json: bool, fmt: str | None, fields: 
     numbers), the derived LongestHoldTime, LoggedIn, Available and
     PausedMembers, and its "members" and "callers" as nested arrays.
 
+    Longest wait is the largest Wait among the queue's callers.  Logged in
+    counts the members whose device is not Invalid (4) or Unavailable (5), as
+    QueueSummary does; Available, those logged in, Not in use (1) or Unknown
+    (0), and not paused.  Also with --fields: ServicelevelPerf2 (the service
+    level counting abandoned calls too), Max (0: unlimited) and Weight.
+
     \b
     Examples:
       ami queues
       ami queues support sales
       ami queues --json | jq 'select(.Calls > 0) | .Queue'
+      ami queues --watch
     """
     from .. import queues as lib
 
+    check_watch(watch, as_json)
     out = make_output(as_json, fmt, fields, no_headers, valid=lib.QUEUE_FIELDS)
+    if watch is not None:
+        return _watch_queues(out, names, watch)
     status = _run_listing(lambda client: lib.queue_status(client, names))
     rows = status.queues  # type: ignore[attr-defined]
     if rows:
@@ -184,6 +222,22 @@ def list_queues(names: tuple[str, ...], as_json: bool, fmt: str | None, fields: 
     elif not names:
         note("the PBX has no queues")
     return report_missing(status.missing)  # type: ignore[attr-defined]
+
+
+def _watch_queues(out, names: tuple[str, ...], interval: float) -> int:
+    from .. import queues as lib
+    from ..live import QUEUE_TRIGGERS
+
+    def render(client) -> tuple[str, str]:
+        rows = lib.queue_status(client, names).queues
+        waiting = sum(q.get("Calls") or 0 for q in rows)  # type: ignore[misc]
+        available = sum(q.get("Available") or 0 for q in rows)  # type: ignore[misc]
+        totals = f"{len(rows)} queues, {waiting} waiting, {available} agents available"
+        table = [lib.queue_table_row(q) for q in rows]
+        text = table_text(out, lambda o: o.rows(table, lib.QUEUE_COLUMNS, titles=lib.QUEUE_TITLES))
+        return totals, text
+
+    return run_watch(render, title="ami queues", interval=interval, triggers=QUEUE_TRIGGERS, events="agent,system")
 
 
 @queues.command("members")
@@ -214,6 +268,11 @@ def list_members(
     (static: from queues.conf; dynamic: added at run time).
     --json: the QueueMember headers; Status as its number beside StatusText
     in words, times as epoch numbers, Paused and InCall as true/false.
+
+    Status is the device state (enum ast_device_state): 0 Unknown, 1 Not in
+    use, 2 In use, 3 Busy, 4 Invalid, 5 Unavailable, 6 Ringing, 7 Ring+Inuse,
+    8 On Hold; another number shows as "Unknown (N)".  Also with --fields:
+    LoginTime and Wrapuptime.  Old servers name the member MemberName.
 
     \b
     Examples:
@@ -340,6 +399,8 @@ def add(
 ) -> int:
     """Add INTERFACE to QUEUE as a dynamic member (QueueAdd).
 
+    INTERFACE is what the queue dials for the member (its Location), a dial
+    string such as PJSIP/2002 or Local/2002@agents/n.
     The PBX refuses a queue that does not exist and an interface that is
     already a member: one line on stderr, exit 1.  Needs write=agent.
 
@@ -387,6 +448,7 @@ def remove(queue: str, interface: str, as_json: bool) -> int:
 def pause(interface: str, queue: str | None, reason: str | None, as_json: bool) -> int:
     """Pause member INTERFACE: it gets no calls until unpaused (QueuePause).
 
+    INTERFACE is the member's Location, as `ami queues members` lists it.
     Without --queue, in every queue it is a member of.  An interface that is
     not a member comes out as one line on stderr, exit 1.  Needs write=agent.
 

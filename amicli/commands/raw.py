@@ -44,7 +44,10 @@ def raw(action: str, headers: tuple[str, ...], as_json: bool) -> int:
     show) prints nothing.  A
     key given twice sends two headers (as Variable needs).  With ACTION '-',
     actions in AMI syntax are read from stdin, separated by blank lines, and
-    run in order on one connection.
+    run in order on one connection ('#' starts a comment); stdin is read
+    only with '-'.  ACTION is any AMI action (Ping, QueueStatus, ...);
+    headers are Key=Value or 'Key: Value'.  Without --json the reply's bytes
+    are written exactly as received.
 
     Exit status: 0 when every reply is a success, 1 when any is an error.
 

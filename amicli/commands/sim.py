@@ -62,12 +62,28 @@ def sim(
       caller / dial-0ut        read call; write originate,call
       elsewhere / fromafar     refused from 127.0.0.1 (ACL)
 
+    It answers the banner, Login (with the one-second pause and close after a
+    failure) and Challenge/MD5, Ping, Events, Filter, Command (a few CLI
+    commands, `queue show` among them), ListCommands, CoreSettings,
+    CoreStatus, UserEvent, Originate (Local channels into the recorded
+    dialplan, with the recorded events), CoreShowChannels, Hangup, Getvar,
+    Status, QueueStatus, QueueSummary, QueueAdd, QueueRemove and QueuePause,
+    the errors for unknown actions and missing permissions, and the server's
+    own limits.  Its queues are those of the recorded queues.conf: support
+    (ringall; Alice and Bob), sales (rrmemory, service level 60 s; Carol) and
+    empty.  Before FullyBooted (--boot-delay) the queue actions do not exist
+    yet.  `ami command 'core stop now'` sends Event: Shutdown and stops it;
+    `core restart now` closes the sessions and boots again.  `ami raw SimLoad
+    Events=N` sends N recorded events as fast as the socket takes them to
+    the other sessions that get call events (Target=self: to the asking one).
+
     \b
     Examples:
       ami sim &
       AMI_USER=admin AMI_SECRET=s3cret-Admin ami login-test
       ami sim --port 0 --asterisk13
       ami sim --demo            # calls up, a caller waiting in 'support'
+      AMI_SIM_TIME_SCALE=0.05 ami sim   # answered calls run 20 times faster
 
     \b
     Environment:

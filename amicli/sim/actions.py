@@ -1,22 +1,28 @@
-"""The simulated PBX's core actions: login, Ping, Events, Command and friends.
+"""The simulated PBX's core actions (login, Ping, Events, Command and friends) and core CLI commands.
 
 Reply shapes, header order and messages are those of the recorded Asterisk 22.
+:data:`ACTIONS` and :data:`CLI` list them for the handler table (sim/wiring.py).
 """
 
 from __future__ import annotations
 
+import hashlib
 import random
 import re
 import time
 
 from ..protocol import Message
-from .pbx import CLI  # noqa: F401 - CLI commands register on import
-from .server import ACTIONS, Session, action, md5_key
-from .users import permission_mask
+from .channel import Channel
+from .pbx import PBX, format_duration
+from .session import Session
+from .users import CLASSES, permission_mask
 
 
-@action("Challenge")
-def challenge(session: Session, request: Message) -> None:
+def md5_key(challenge: str, secret: str) -> str:
+    return hashlib.md5((challenge + secret).encode()).hexdigest()
+
+
+def challenge(pbx: PBX, session: Session, request: Message) -> None:
     if (request.get("AuthType") or "").lower() != "md5":
         session.error(request, "Must specify AuthType")
         return
@@ -24,14 +30,12 @@ def challenge(session: Session, request: Message) -> None:
     session.respond(request, "Success", [("Challenge", session.challenge)])
 
 
-@action("Login")
-def login(session: Session, request: Message) -> None:
-    server = session.server
+def login(pbx: PBX, session: Session, request: Message) -> None:
     if session.logged_in:
         session.respond(request, "Success", [("Message", "Already authenticated")])
         return
     name = request.get("Username") or ""
-    user = server.users.get(name)
+    user = pbx.users.get(name)
     ok = user is not None and user.allowed_from(session.peer[0])
     if ok and (request.get("AuthType") or "").lower() == "md5":
         ok = bool(session.challenge) and (request.get("Key") or "").lower() == md5_key(session.challenge, user.secret)
@@ -39,7 +43,7 @@ def login(session: Session, request: Message) -> None:
         ok = request.get("Secret") == user.secret
     if not ok:
         # As Asterisk does: a pause against guessing, then the door closes.
-        time.sleep(server.login_fail_delay)
+        time.sleep(pbx.login_fail_delay)
         session.error(request, "Authentication failed")
         session.alive = False
         return
@@ -49,14 +53,14 @@ def login(session: Session, request: Message) -> None:
         session.send_events = _event_mask(events)
     session.respond(request, "Success", [("Message", "Authentication accepted")])
     system = permission_mask("system")
-    if server.booted and session.wants(system, []):
-        session.send(server.fully_booted_headers())
+    if pbx.booted and session.wants(system, []):
+        session.send(pbx.fully_booted_headers())
     security = permission_mask("security")
     if session.wants(security, []):
         local = session.sock.getsockname()
         tv = time.strftime("%Y-%m-%dT%H:%M:%S.000+0000", time.gmtime())
         session.send(
-            server.event_headers(
+            pbx.event_headers(
                 "security",
                 [
                     ("Event", "SuccessfulAuth"),
@@ -84,19 +88,16 @@ def _event_mask(text: str) -> int:
     return permission_mask(lowered)
 
 
-@action("Logoff")
-def logoff(session: Session, request: Message) -> None:
+def logoff(pbx: PBX, session: Session, request: Message) -> None:
     session.respond(request, "Goodbye", [("Message", "Thanks for all the fish.")])
     session.alive = False
 
 
-@action("Ping")
-def ping(session: Session, request: Message) -> None:
+def ping(pbx: PBX, session: Session, request: Message) -> None:
     session.respond(request, "Success", [("Ping", "Pong"), ("Timestamp", f"{time.time():.6f}")])
 
 
-@action("Events")
-def events(session: Session, request: Message) -> None:
+def events(pbx: PBX, session: Session, request: Message) -> None:
     mask = request.get("EventMask")
     if mask is None:
         session.error(request, "Invalid EventMask")
@@ -105,8 +106,7 @@ def events(session: Session, request: Message) -> None:
     session.respond(request, "Success", [("Events", "On" if session.send_events else "Off")])
 
 
-@action("Filter", "system")
-def filter_action(session: Session, request: Message) -> None:
+def filter_action(pbx: PBX, session: Session, request: Message) -> None:
     operation = (request.get("Operation") or "Add").lower()
     text = request.get("Filter") or ""
     if operation != "add" or not text:
@@ -122,11 +122,10 @@ def filter_action(session: Session, request: Message) -> None:
     session.respond(request, "Success", [("Message", "Success")])
 
 
-@action("Command", "command")
-def command(session: Session, request: Message) -> None:
+def command(pbx: PBX, session: Session, request: Message) -> None:
     text = request.get("Command") or ""
-    ok, lines = session.server.pbx.run_cli(text)
-    if session.server.asterisk13:
+    ok, lines = pbx.run_cli(text)
+    if pbx.asterisk13:
         # Asterisk 13 and older: raw text, ended by --END COMMAND--.
         head = "Response: Follows\r\nPrivilege: Command\r\n"
         if request.get("ActionID") is not None:
@@ -138,16 +137,14 @@ def command(session: Session, request: Message) -> None:
     session.respond(request, "Success" if ok else "Error", headers)
 
 
-@action("CoreSettings", "system,reporting")
-def core_settings(session: Session, request: Message) -> None:
-    pbx = session.server.pbx
+def core_settings(pbx: PBX, session: Session, request: Message) -> None:
     session.respond(
         request,
         "Success",
         [
-            ("AMIversion", session.server.banner.partition("/")[2]),
+            ("AMIversion", pbx.banner.partition("/")[2]),
             ("AsteriskVersion", pbx.version),
-            ("SystemName", session.server.system_name),
+            ("SystemName", pbx.system_name),
             ("CoreMaxCalls", "0"),
             ("CoreMaxLoadAvg", "0.000000"),
             ("CoreRunUser", ""),
@@ -161,12 +158,10 @@ def core_settings(session: Session, request: Message) -> None:
     )
 
 
-@action("CoreStatus", "system,reporting")
-def core_status(session: Session, request: Message) -> None:
-    pbx = session.server.pbx
-    start = time.localtime(session.server.started)
+def core_status(pbx: PBX, session: Session, request: Message) -> None:
+    start = time.localtime(pbx.started)
     with pbx.lock:
-        current = len({c.get("Linkedid") for c in pbx.channels.values()})
+        current = len({c.linkedid for c in pbx.channels.values()})
     session.respond(
         request,
         "Success",
@@ -181,30 +176,82 @@ def core_status(session: Session, request: Message) -> None:
     )
 
 
-@action("ListCommands")
-def list_commands(session: Session, request: Message) -> None:
-    names = sorted((spec.name, spec.perm) for spec in ACTIONS.values())
+def list_commands(pbx: PBX, session: Session, request: Message) -> None:
+    names = sorted((spec.name, spec.perm) for spec in pbx.handlers.actions.values())
     headers = [(name, f" (Priv: {_perm_text(perm)})") for name, perm in names]
     session.respond(request, "Success", headers)
 
 
 def _perm_text(mask: int) -> str:
-    from .users import CLASSES
-
     words = [name for name, bit in CLASSES.items() if mask & bit]
     return ",".join(words + ["all"]) if words else "<none>"
 
 
-@action("UserEvent", "user")
-def user_event(session: Session, request: Message) -> None:
+def user_event(pbx: PBX, session: Session, request: Message) -> None:
     name = request.get("UserEvent")
     if not name:
         session.error(request, "UserEvent header missing")
         return
     session.respond(request, "Success", [("Message", "Event Sent")])
     extra = [(k, v) for k, v in request.headers if k.lower() not in ("action", "userevent")]
-    session.server.broadcast("user", [("Event", "UserEvent"), ("UserEvent", name), *extra])
+    pbx.broadcast("user", [("Event", "UserEvent"), ("UserEvent", name), *extra])
 
-from . import channels, queues  # noqa: E402,F401 - queue and channel actions register on import
-from . import events as _events  # noqa: E402,F401 - Shutdown, core stop/restart, SimLoad register on import
-from .calls import originate as _originate  # noqa: E402,F401 - Originate and the dialplan register on import
+
+# -- core CLI commands ------------------------------------------------------------
+
+
+def show_version(pbx: PBX, args: list[str]) -> tuple[bool, list[str]]:
+    return True, [f"Asterisk {pbx.version} built by ami-sim @ localhost on a x86_64 running Linux"]
+
+
+def show_uptime(pbx: PBX, args: list[str]) -> tuple[bool, list[str]]:
+    up = format_duration(pbx.uptime())
+    return True, [f"System uptime: {up}", f"Last reload: {up}"]
+
+
+def _concise(c: Channel) -> str:
+    values = [c.name, c.context, c.exten, str(c.priority), c.state_desc, c.application, c.application_data]
+    values += [c.caller_num, c.account_code, "", "3", c.duration(), c.bridge_id, c.uniqueid]
+    return "!".join(values)
+
+
+def show_channels(pbx: PBX, args: list[str]) -> tuple[bool, list[str]]:
+    channels = pbx.channels_by_age()
+    if args[:1] == ["concise"]:
+        return True, [_concise(c) for c in channels]
+    lines = [f"{'Channel':<20} {'Location':<20} {'State':<7} Application(Data)"]
+    for c in channels:
+        location = f"{c.exten}@{c.context}:{c.priority}"
+        app = f"{c.application}({c.application_data})"
+        lines.append(f"{c.name[:20]:<20} {location[:20]:<20} {c.state_desc[:7]:<7} {app}")
+    n = len(channels)
+    calls = len({c.linkedid for c in channels})
+    lines += [
+        f"{n} active channel{'s' if n != 1 else ''}",
+        f"{calls} active call{'s' if calls != 1 else ''}",
+        f"{pbx.calls_processed} call{'s' if pbx.calls_processed != 1 else ''} processed",
+    ]
+    return True, lines
+
+
+#: (action, handler, write class needed)
+ACTIONS = (
+    ("Challenge", challenge, ""),
+    ("Login", login, ""),
+    ("Logoff", logoff, ""),
+    ("Ping", ping, ""),
+    ("Events", events, ""),
+    ("Filter", filter_action, "system"),
+    ("Command", command, "command"),
+    ("CoreSettings", core_settings, "system,reporting"),
+    ("CoreStatus", core_status, "system,reporting"),
+    ("ListCommands", list_commands, ""),
+    ("UserEvent", user_event, "user"),
+)
+
+#: (the command's words, handler)
+CLI = (
+    ("core show version", show_version),
+    ("core show uptime", show_uptime),
+    ("core show channels", show_channels),
+)

@@ -1,6 +1,6 @@
 """The simulated PBX's own events: Shutdown (stop and restart), and a load mode.
 
-* :func:`shutdown_pbx` (also ``server.shutdown_pbx()``, and the CLI commands
+* :func:`shutdown_pbx` (also ``SimServer.shutdown_pbx()``, and the CLI commands
   ``core stop now`` / ``core restart now`` through the Command action) does
   what Asterisk does when it stops: every session gets ``Event: Shutdown``
   (class system, ``Shutdown: Cleanly``, ``Restart: True|False``) and is then
@@ -13,8 +13,8 @@
   benchmark of ``ami events`` uses it.  :func:`start_load` does the same
   from Python.
 
-FullyBooted and UserEvent live in ``server.py`` and ``actions.py``; the call
-lifecycle events of Originate in ``calls.py``.
+FullyBooted lives in ``pbx.py``, UserEvent in ``actions.py``; the call
+lifecycle events of Originate in ``localcall.py``.
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ import time
 from typing import Iterable, Sequence
 
 from ..protocol import Message
-from .pbx import PBX, cli
-from .server import Session, SimServer, action
+from .pbx import PBX
+from .session import Session
 from .users import permission_mask
 
 #: How long a stop waits after the Shutdown event before closing sessions,
@@ -42,38 +42,21 @@ def shutdown_headers(restart: bool, cleanly: bool = True) -> list[tuple[str, str
     ]
 
 
-def shutdown_pbx(server: SimServer, restart: bool = False, close: bool = True) -> None:
+def shutdown_pbx(pbx: PBX, restart: bool = False, close: bool = True) -> None:
     """Broadcast ``Event: Shutdown``, then close every session.
 
     ``close``: also stop listening (the port is free for a new sim: that is
     how tests restart the PBX on the same port).  With ``close=False`` the
     sim keeps listening, as one that restarts at once would.
     """
-    with server.pbx.lock:
-        cleanly = not server.pbx.channels
-    server.broadcast("system", shutdown_headers(restart, cleanly))
+    with pbx.lock:
+        cleanly = not pbx.channels
+    pbx.broadcast("system", shutdown_headers(restart, cleanly))
     time.sleep(SHUTDOWN_LINGER)
     if close:
-        server.close()
+        pbx.close()
         return
-    with server.lock:
-        sessions = list(server.sessions)
-    for session in sessions:
-        _end_session(session)
-
-
-def _end_session(session: Session) -> None:
-    import socket
-
-    session.alive = False
-    try:
-        session.sock.shutdown(socket.SHUT_RDWR)
-    except OSError:
-        pass
-
-
-# ``server.shutdown_pbx(restart=...)``: a method, for tests and the benchmark.
-SimServer.shutdown_pbx = shutdown_pbx  # type: ignore[attr-defined]
+    pbx.sessions.shut_all()
 
 
 def _later(func, *args: object) -> None:
@@ -83,23 +66,21 @@ def _later(func, *args: object) -> None:
     timer.start()
 
 
-@cli("core stop now")
-def _core_stop(pbx: PBX, args: list[str]) -> tuple[bool, list[str]]:
-    _later(shutdown_pbx, pbx.server, False, True)
+def core_stop(pbx: PBX, args: list[str]) -> tuple[bool, list[str]]:
+    _later(shutdown_pbx, pbx, False, True)
     return True, []
 
 
-@cli("core restart now")
-def _core_restart(pbx: PBX, args: list[str]) -> tuple[bool, list[str]]:
-    _later(_restart, pbx.server)
+def core_restart(pbx: PBX, args: list[str]) -> tuple[bool, list[str]]:
+    _later(restart_pbx, pbx)
     return True, []
 
 
-def _restart(server: SimServer, downtime: float = 1.0) -> None:
+def restart_pbx(pbx: PBX, downtime: float = 1.0) -> None:
     """Shutdown to every session, then boot again after ``downtime`` (new FullyBooted)."""
-    shutdown_pbx(server, restart=True, close=False)
-    server.booted_at = None
-    timer = threading.Timer(downtime, server._boot)
+    shutdown_pbx(pbx, restart=True, close=False)
+    pbx.booted_at = None
+    timer = threading.Timer(downtime, pbx.boot)
     timer.daemon = True
     timer.start()
 
@@ -134,11 +115,10 @@ def load_blob(blocks: Sequence[bytes], size: int = 1 << 20) -> tuple[bytes, int]
     return cycle * reps, len(blocks) * reps
 
 
-def send_load(session: Session, count: int, blocks: Sequence[bytes] | None = None) -> int:
+def send_load(stopping: threading.Event, session: Session, count: int, blocks: Sequence[bytes] | None = None) -> int:
     """Send ``count`` events (cycling ``blocks``) to ``session`` as fast as it reads; return how many went."""
     blocks = list(blocks) if blocks else recorded_blocks()
     blob, per_blob = load_blob(blocks)
-    stopping = session.server.pbx.stopping
     sent = 0
     while sent + per_blob <= count and session.alive and not stopping.is_set():
         session.write(blob)
@@ -152,7 +132,7 @@ def send_load(session: Session, count: int, blocks: Sequence[bytes] | None = Non
 
 
 def start_load(
-    server: SimServer,
+    pbx: PBX,
     count: int,
     targets: Iterable[Session] | None = None,
     blocks: Sequence[bytes] | None = None,
@@ -160,18 +140,18 @@ def start_load(
     """Send ``count`` recorded events to each target (default: every logged-in session taking call events)."""
     call = permission_mask("call")
     if targets is None:
-        with server.lock:
-            targets = [s for s in server.sessions if s.logged_in and s.wants(call, [])]
+        targets = [s for s in pbx.sessions.snapshot() if s.logged_in and s.wants(call, [])]
     threads = []
     for session in targets:
-        thread = threading.Thread(target=send_load, args=(session, count, blocks), name="ami-sim-load", daemon=True)
+        thread = threading.Thread(
+            target=send_load, args=(pbx.stopping, session, count, blocks), name="ami-sim-load", daemon=True
+        )
         thread.start()
         threads.append(thread)
     return threads
 
 
-@action("SimLoad", "system")
-def sim_load(session: Session, request: Message) -> None:
+def sim_load(pbx: PBX, session: Session, request: Message) -> None:
     try:
         count = int(request.get("Events") or "100000")
     except ValueError:
@@ -188,7 +168,17 @@ def sim_load(session: Session, request: Message) -> None:
     if target == "self":
         targets = [session] if session.wants(call, []) else []
     else:
-        with session.server.lock:
-            targets = [s for s in session.server.sessions if s is not session and s.logged_in and s.wants(call, [])]
+        others = pbx.sessions.snapshot()
+        targets = [s for s in others if s is not session and s.logged_in and s.wants(call, [])]
     session.respond(request, "Success", [("Message", f"Sending {count} recorded events to {len(targets)} sessions")])
-    start_load(session.server, count, targets)
+    start_load(pbx, count, targets)
+
+
+#: (action, handler, write class needed)
+ACTIONS = (("SimLoad", sim_load, "system"),)
+
+#: (the command's words, handler)
+CLI = (
+    ("core stop now", core_stop),
+    ("core restart now", core_restart),
+)

@@ -1,33 +1,54 @@
-"""The simulated PBX's state: what its CLI commands and actions read and change.
+"""The simulated PBX: its state, its AMI users, and where its events go.
 
-Kept small on purpose; the modules for channels, calls and queues add their
-state here and register their CLI commands with :meth:`PBX.register_cli`.
+Every action handler and CLI command gets the PBX it runs on; nothing in
+the sim is process-wide.  What the PBX answers is the handler table it is
+given (:class:`Handlers`, built in :mod:`amicli.sim.wiring`); its dialplan
+and queues are its own.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from typing import TYPE_CHECKING, Callable
+from dataclasses import dataclass, field
+from typing import Any, Callable
 
-if TYPE_CHECKING:
-    from .server import SimServer
+from ..protocol import Message
+from .channel import Channel
+from .dialplan import Dialplan
+from .session import Headers, Session, Sessions, event_headers
+from .users import User, permission_mask
 
 VERSION = "22.10.1"
 VERSION_13 = "13.38.3"
+BANNER = "Asterisk Call Manager/11.0.0"
+BANNER_13 = "Asterisk Call Manager/2.10.6"
 
+ActionHandler = Callable[["PBX", Session, Message], None]
 CliHandler = Callable[["PBX", list[str]], tuple[bool, list[str]]]
-CLI: dict[str, CliHandler] = {}
 
 
-def cli(text: str) -> Callable[[CliHandler], CliHandler]:
-    """Register a CLI command (its words, matched as a prefix of the request)."""
+@dataclass
+class ActionSpec:
+    """An AMI action: its name as ListCommands shows it, the write class it needs, its handler."""
 
-    def register(handler: CliHandler) -> CliHandler:
-        CLI[text] = handler
-        return handler
+    name: str
+    perm: int
+    handler: ActionHandler
 
-    return register
+
+@dataclass
+class Handlers:
+    """What a PBX answers: AMI actions (by lower-case name) and CLI commands (by their words)."""
+
+    actions: dict[str, ActionSpec] = field(default_factory=dict)
+    cli: dict[str, CliHandler] = field(default_factory=dict)
+
+    def add_action(self, name: str, handler: ActionHandler, perm: str = "") -> None:
+        self.actions[name.lower()] = ActionSpec(name, permission_mask(perm), handler)
+
+    def add_cli(self, words: str, handler: CliHandler) -> None:
+        self.cli[words] = handler
 
 
 def format_duration(seconds: int) -> str:
@@ -44,157 +65,143 @@ def format_duration(seconds: int) -> str:
 class PBX:
     """State shared by every session of one simulated PBX."""
 
-    def __init__(self, server: "SimServer") -> None:
-        self.server = server
+    def __init__(
+        self,
+        handlers: Handlers,
+        dialplan: Dialplan,
+        users: dict[str, User],
+        *,
+        asterisk13: bool = False,
+        system_name: str = "pbx-sim",
+        login_fail_delay: float = 1.0,
+        on_close: Callable[[], None] = lambda: None,
+    ) -> None:
+        self.handlers = handlers
+        self.dialplan = dialplan
+        self.users = users
+        self.asterisk13 = asterisk13
+        self.banner = BANNER_13 if asterisk13 else BANNER
+        self.system_name = system_name
+        self.login_fail_delay = login_fail_delay
+        self.on_close = on_close
         self.lock = threading.RLock()
-        self.channels: dict[str, dict] = {}
-        self.queues: dict[str, dict] = {}
+        self.sessions = Sessions()
+        self.started = time.time()
+        self.booted_at: float | None = self.started
+        self.channels: dict[str, Channel] = {}
+        #: Queue name -> queue (see sim/queues.py).
+        self.queues: dict[str, Any] = {}
+        #: The PJSIP configuration and state (see sim/pjsip.py), when loaded.
+        self.pjsip: Any = None
+        self.globals: dict[str, str] = {}
         self.calls_processed = 0
-        self._stopping = threading.Event()
-        self.extensions: dict = {}
+        #: How much faster than real time calls run after the answer (None: AMI_SIM_TIME_SCALE, else 1).
+        self.time_scale: float | None = None
+        self.stopping = threading.Event()
+        self._uid = 0
+        self._local = 0
 
     @property
     def version(self) -> str:
-        return VERSION_13 if self.server.asterisk13 else VERSION
-
-    @property
-    def stopping(self) -> threading.Event:
-        return self._stopping
-
-    def stop(self) -> None:
-        self._stopping.set()
+        return VERSION_13 if self.asterisk13 else VERSION
 
     def uptime(self) -> int:
-        return int(time.time() - self.server.started)
+        return int(time.time() - self.started)
+
+    # -- life cycle ---------------------------------------------------------
+
+    @property
+    def booted(self) -> bool:
+        return self.booted_at is not None
+
+    def boot(self) -> None:
+        """Modules loaded: FullyBooted to every session."""
+        self.booted_at = time.time()
+        self.broadcast("system", self.fully_booted_headers())
+
+    def fully_booted_headers(self) -> list[tuple[str, str]]:
+        uptime = str(self.uptime())
+        return [
+            ("Event", "FullyBooted"),
+            ("Privilege", "system,all"),
+            ("Uptime", uptime),
+            ("LastReload", uptime),
+            ("Status", "Fully Booted"),
+        ]
+
+    def stop(self) -> None:
+        """Calls and loads in progress end."""
+        self.stopping.set()
+
+    def close(self) -> None:
+        """Stop listening and end every session (what the server was given to do it)."""
+        self.on_close()
+
+    # -- events -------------------------------------------------------------
+
+    def event_headers(self, event_class: str, headers: Headers) -> list[tuple[str, str]]:
+        return event_headers(event_class, headers, self.system_name)
+
+    def broadcast(self, event_class: str, headers: Headers) -> None:
+        """Send an event of ``event_class`` to every session that admits it."""
+        self.sessions.send_event(event_class, self.event_headers(event_class, headers))
 
     # -- channels -----------------------------------------------------------
-    # A channel is a dict keyed by the CoreShowChannel header names, plus
-    # "_created" (epoch seconds) for the Duration.  The call modules create
-    # and end channels through these methods so every view stays consistent.
 
     def next_uniqueid(self) -> str:
         with self.lock:
-            self._uid = getattr(self, "_uid", 0) + 1
-            return f"{self.server.system_name}-{int(self.server.started)}.{self._uid}"
+            self._uid += 1
+            return f"{self.system_name}-{int(self.started)}.{self._uid}"
 
-    def add_channel(self, channel: dict) -> dict:
-        """Register a channel (fields as in CoreShowChannel); returns it."""
-        channel.setdefault("_created", time.time())
-        uid = channel.setdefault("Uniqueid", self.next_uniqueid())
-        channel.setdefault("Linkedid", uid)
-        for key in ("CallerIDNum", "CallerIDName", "ConnectedLineNum", "ConnectedLineName"):
-            channel.setdefault(key, "<unknown>")
-        channel.setdefault("Language", "en")
-        channel.setdefault("AccountCode", "")
-        channel.setdefault("BridgeId", "")
+    def next_local(self) -> int:
+        """The sequence number of the next Local channel pair."""
         with self.lock:
-            self.channels[channel["Channel"]] = channel
+            self._local += 1
+            return self._local
+
+    def add_channel(self, channel: Channel) -> Channel:
+        """Add a channel (a uniqueid given when it has none); returns it."""
+        if not channel.uniqueid:
+            channel.uniqueid = self.next_uniqueid()
+        if not channel.linkedid:
+            channel.linkedid = channel.uniqueid
+        with self.lock:
+            self.channels[channel.name] = channel
         return channel
 
-    def find_channel(self, name: str) -> dict | None:
+    def find_channel(self, name: str) -> Channel | None:
         with self.lock:
             return self.channels.get(name)
 
-    def remove_channel(self, name: str) -> dict | None:
-        """Forget a channel (the call modules send the Hangup events)."""
+    def remove_channel(self, name: str) -> Channel | None:
+        """Forget a channel (the caller sends the Hangup events); its ``on_remove`` runs."""
         with self.lock:
             channel = self.channels.pop(name, None)
             if channel is not None:
                 self.calls_processed += 1
-        if channel is not None:
-            self._channel_removed(channel)
+        if channel is not None and channel.on_remove is not None:
+            channel.on_remove(channel)
         return channel
 
-    # -- removal hook (for amicli/sim/calls.py) -------------------------------
-    # A channel may carry "_on_remove", a callable run when the channel is
-    # removed by anyone (an AMI Hangup, say), outside the lock: the module
-    # that placed the call then ends it (the OriginateResponse still owed,
-    # the other half) without whoever removed it knowing about calls.
-
-    def _channel_removed(self, channel: dict) -> None:
-        hook = channel.get("_on_remove")
-        if callable(hook):
-            hook(channel)
-
-    def channel_snapshot(self) -> list[dict]:
-        """Copies of the channels with Duration filled in, oldest first."""
-        now = time.time()
+    def channels_by_age(self) -> list[Channel]:
+        """The channels, oldest first."""
         with self.lock:
-            channels = sorted(self.channels.values(), key=lambda c: c["_created"])
-            out = []
-            for c in channels:
-                copy = {k: v for k, v in c.items() if not k.startswith("_")}
-                secs = int(now - c["_created"])
-                copy["Duration"] = f"{secs // 3600:02d}:{secs % 3600 // 60:02d}:{secs % 60:02d}"
-                out.append(copy)
-        return out
+            return sorted(self.channels.values(), key=lambda c: c.created)
+
+    # -- the CLI --------------------------------------------------------------
 
     def run_cli(self, text: str) -> tuple[bool, list[str]]:
         """Run a CLI command: (succeeded, output lines)."""
         words = text.split()
-        if not self.server.booted and words[:1] != ["core"]:
+        if not self.booted and words[:1] != ["core"]:
             # Before FullyBooted only the core is loaded: module commands are missing.
             words = ["<not loaded>"] + words
         best = None
-        for key in CLI:
+        for key in self.handlers.cli:
             kw = key.split()
             if words[: len(kw)] == kw and (best is None or len(kw) > len(best.split())):
                 best = key
         if best is None:
             shown = " ".join(words[:2])
             return False, [f"No such command '{text}' (type 'core show help {shown}' for other possible commands)"]
-        return CLI[best](self, words[len(best.split()) :])
-
-
-@cli("core show version")
-def _show_version(pbx: PBX, args: list[str]) -> tuple[bool, list[str]]:
-    return True, [f"Asterisk {pbx.version} built by ami-sim @ localhost on a x86_64 running Linux"]
-
-
-@cli("core show uptime")
-def _show_uptime(pbx: PBX, args: list[str]) -> tuple[bool, list[str]]:
-    up = format_duration(pbx.uptime())
-    return True, [f"System uptime: {up}", f"Last reload: {up}"]
-
-
-@cli("core show channels")
-def _show_channels(pbx: PBX, args: list[str]) -> tuple[bool, list[str]]:
-    channels = pbx.channel_snapshot()
-    if args[:1] == ["concise"]:
-        lines = [
-            "!".join(
-                [
-                    c.get("Channel", ""),
-                    c.get("Context", ""),
-                    c.get("Exten", ""),
-                    c.get("Priority", ""),
-                    c.get("ChannelStateDesc", ""),
-                    c.get("Application", ""),
-                    c.get("ApplicationData", ""),
-                    c.get("CallerIDNum", ""),
-                    c.get("AccountCode", ""),
-                    "",
-                    "3",
-                    c.get("Duration", ""),
-                    c.get("BridgeId", ""),
-                    c.get("Uniqueid", ""),
-                ]
-            )
-            for c in channels
-        ]
-        return True, lines
-    lines = [f"{'Channel':<20} {'Location':<20} {'State':<7} Application(Data)"]
-    for c in channels:
-        location = f"{c.get('Exten', '')}@{c.get('Context', '')}:{c.get('Priority', '')}"
-        app = f"{c.get('Application', '')}({c.get('ApplicationData', '')})"
-        lines.append(
-            f"{c.get('Channel', '')[:20]:<20} {location[:20]:<20} {c.get('ChannelStateDesc', '')[:7]:<7} {app}"
-        )
-    n = len(channels)
-    calls = len({c.get("Linkedid") for c in channels})
-    lines += [
-        f"{n} active channel{'s' if n != 1 else ''}",
-        f"{calls} active call{'s' if calls != 1 else ''}",
-        f"{pbx.calls_processed} call{'s' if pbx.calls_processed != 1 else ''} processed",
-    ]
-    return True, lines
+        return self.handlers.cli[best](self, words[len(best.split()) :])

@@ -9,7 +9,8 @@ The queues are those of the recorded PBX's queues.conf:
 * ``empty`` (leastrecent): no members.
 
 Reply shapes, header order and messages are those of the recorded Asterisk 22
-(``queues-idle``, ``busy-queues``, ``queue-members``).  With
+(``queues-idle``, ``busy-queues``, ``queue-members``).  Adding, removing
+and pausing members is in ``queue_members.py``.  With
 ``SimServer(asterisk13=True)`` the list events lose the fields Asterisk 13
 did not send yet (``ServicelevelPerf2``, ``LastPause``, ``LoginTime``,
 ``Wrapuptime``, the caller's ``Priority``).
@@ -22,16 +23,25 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Iterable, Sequence
+from typing import Iterable, Sequence
 
 from ..protocol import Message
-from ..queues import DEVICE_STATES
-from .pbx import cli
-from .server import Session, action
+from .channel import Channel
+from .pbx import PBX
+from .session import Session
 
-if TYPE_CHECKING:
-    from .pbx import PBX
-
+#: Device state names as ``queue show`` prints them (``ast_devstate2str``), by number.
+DEVICE_STATE_TEXT = {
+    0: "Unknown",
+    1: "Not in use",
+    2: "In use",
+    3: "Busy",
+    4: "Invalid",
+    5: "Unavailable",
+    6: "Ringing",
+    7: "Ring+Inuse",
+    8: "On Hold",
+}
 
 
 @dataclass
@@ -111,21 +121,26 @@ def default_queues(login_time: int) -> list[Queue]:
                 Member("Local/1002@ringonly/n", "Bob", "Local/1002@ringonly/n", login_time=login_time),
             ],
         ),
-        Queue("sales", "rrmemory", servicelevel=60,
-              members=[Member("Local/2001@agents/n", "Carol", "Local/2001@agents/n", login_time=login_time)]),
+        Queue(
+            "sales",
+            "rrmemory",
+            servicelevel=60,
+            members=[Member("Local/2001@agents/n", "Carol", "Local/2001@agents/n", login_time=login_time)],
+        ),
         Queue("empty", "leastrecent"),
     ]
 
 
-def queues_of(pbx: PBX) -> dict[str, Queue]:
-    """The PBX's queues (name -> Queue), loaded from the defaults on first use."""
+def load_default_queues(pbx: PBX) -> None:
+    """Give the PBX the queues of the recorded PBX."""
     with pbx.lock:
-        if not getattr(pbx, "_queues_loaded", False):
-            pbx._queues_loaded = True  # type: ignore[attr-defined]
-            login = int(pbx.server.started)
-            for queue in default_queues(login):
-                pbx.queues[queue.name] = queue  # type: ignore[assignment]
-        return pbx.queues  # type: ignore[return-value]
+        for queue in default_queues(int(pbx.started)):
+            pbx.queues[queue.name] = queue
+
+
+def queues_of(pbx: PBX) -> dict[str, Queue]:
+    """The PBX's queues (name -> Queue)."""
+    return pbx.queues
 
 
 def find_queue(pbx: PBX, name: str) -> Queue | None:
@@ -139,27 +154,32 @@ def find_queue(pbx: PBX, name: str) -> Queue | None:
 # -- callers: used by the call lifecycle (and the demo) ------------------------
 
 
-def join_queue(pbx: PBX, queue_name: str, channel: dict, priority: int = 0) -> int:
-    """Put a channel (a dict as in ``pbx.channels``) in a queue; its position (0: no such queue)."""
+def join_queue(pbx: PBX, queue_name: str, channel: Channel, priority: int = 0) -> int:
+    """Put a channel in a queue; its position (0: no such queue)."""
     with pbx.lock:
         queue = find_queue(pbx, queue_name)
         if queue is None:
             return 0
         caller = Caller(
-            channel["Channel"],
-            str(channel.get("Uniqueid", "")),
-            str(channel.get("CallerIDNum", "<unknown>")),
-            str(channel.get("CallerIDName", "<unknown>")),
-            str(channel.get("ConnectedLineNum", "<unknown>")),
-            str(channel.get("ConnectedLineName", "<unknown>")),
+            channel.name,
+            channel.uniqueid,
+            channel.caller_num,
+            channel.caller_name,
+            channel.connected_num,
+            channel.connected_name,
             priority=priority,
         )
         queue.callers.append(caller)
         position = len(queue.callers)
-    pbx.server.broadcast(
+    pbx.broadcast(
         "agent",
-        [("Event", "QueueCallerJoin"), *_snapshot_headers(channel), ("Queue", queue.name),
-         ("Position", str(position)), ("Count", str(position))],
+        [
+            ("Event", "QueueCallerJoin"),
+            *channel.snapshot(),
+            ("Queue", queue.name),
+            ("Position", str(position)),
+            ("Count", str(position)),
+        ],
     )
     return position
 
@@ -184,39 +204,36 @@ def leave_queue(pbx: PBX, channel_name: str, abandoned: bool = True) -> bool:
             if member.ringing_for == channel_name:
                 member.ringing_for = None
                 member.status = 1
-        snapshot = _snapshot_headers(pbx.find_channel(channel_name) or {"Channel": channel_name})
+        channel = pbx.find_channel(channel_name)
+        snapshot = channel.snapshot() if channel is not None else [("Channel", channel_name)]
         count = len(queue.callers)
         name = queue.name
     if abandoned:
-        pbx.server.broadcast(
+        pbx.broadcast(
             "agent",
-            [("Event", "QueueCallerAbandon"), *snapshot, ("Queue", name), ("Position", str(index + 1)),
-             ("OriginalPosition", str(index + 1)), ("HoldTime", str(held))],
+            [
+                ("Event", "QueueCallerAbandon"),
+                *snapshot,
+                ("Queue", name),
+                ("Position", str(index + 1)),
+                ("OriginalPosition", str(index + 1)),
+                ("HoldTime", str(held)),
+            ],
         )
-    pbx.server.broadcast(
+    pbx.broadcast(
         "agent",
-        [("Event", "QueueCallerLeave"), *snapshot, ("Queue", name), ("Count", str(count)),
-         ("Position", str(index + 1))],
+        [
+            ("Event", "QueueCallerLeave"),
+            *snapshot,
+            ("Queue", name),
+            ("Count", str(count)),
+            ("Position", str(index + 1)),
+        ],
     )
     return True
 
 
-_SNAPSHOT_KEYS = (
-    "Channel", "ChannelState", "ChannelStateDesc", "CallerIDNum", "CallerIDName", "ConnectedLineNum",
-    "ConnectedLineName", "Language", "AccountCode", "Context", "Exten", "Priority", "Uniqueid", "Linkedid",
-)
-
-
-def _snapshot_headers(channel: dict) -> list[tuple[str, str]]:
-    return [(key, str(channel[key])) for key in _SNAPSHOT_KEYS if key in channel]
-
-
 # -- list events ---------------------------------------------------------------
-
-
-def _aid(request: Message) -> list[tuple[str, str]]:
-    action_id = request.get("ActionID")
-    return [("ActionID", action_id)] if action_id is not None else []
 
 
 def params_headers(queue: Queue, asterisk13: bool = False) -> list[tuple[str, str]]:
@@ -285,45 +302,38 @@ def entry_headers(
     return headers
 
 
-def _not_loaded(session: Session, request: Message) -> bool:
+def not_loaded(pbx: PBX, session: Session, request: Message) -> bool:
     """Before FullyBooted app_queue is not loaded: its actions do not exist yet."""
-    if session.server.booted:
+    if pbx.booted:
         return False
     name = request.get("Action") or ""
     session.error(request, f"Invalid/unknown command: {name}. Use Action: ListCommands to show available commands.")
     return True
 
 
-def _matching(pbx: PBX, name: str | None) -> list[Queue]:
+def matching(pbx: PBX, name: str | None) -> list[Queue]:
     queues = list(queues_of(pbx).values())
     if not name:
         return queues
     return [q for q in queues if q.name.lower() == name.lower()]
 
 
-def _send_list(session: Session, request: Message, message: str, events: Iterable[list[tuple[str, str]]],
-               complete: str) -> None:
+def _send_list(
+    session: Session, request: Message, message: str, events: Iterable[list[tuple[str, str]]], complete: str
+) -> None:
     """A queue list: start, events with the ActionID last (as app_queue writes them), Complete."""
-    aid = _aid(request)
-    session.respond(request, "Success", [("EventList", "start"), ("Message", message)])
-    count = 0
-    for headers in events:
-        session.send([*headers, *aid])
-        count += 1
-    session.send([("Event", complete), *aid, ("EventList", "Complete"), ("ListItems", str(count))])
+    session.send_list(request, events, message, complete, action_id_last=True)
 
 
-@action("QueueStatus")
-def queue_status(session: Session, request: Message) -> None:
-    if _not_loaded(session, request):
+def queue_status(pbx: PBX, session: Session, request: Message) -> None:
+    if not_loaded(pbx, session, request):
         return
-    pbx = session.server.pbx
-    old = session.server.asterisk13
+    old = pbx.asterisk13
     member_filter = request.get("Member") or ""
     events: list[list[tuple[str, str]]] = []
     now = time.time()
     with pbx.lock:
-        for queue in _matching(pbx, request.get("Queue")):
+        for queue in matching(pbx, request.get("Queue")):
             events.append(params_headers(queue, old))
             for m in queue.members:
                 if not member_filter or member_filter in (m.interface, m.name):
@@ -337,164 +347,28 @@ def _available(m: Member) -> bool:
     return m.status in (0, 1) and not m.paused
 
 
-@action("QueueSummary")
-def queue_summary(session: Session, request: Message) -> None:
-    if _not_loaded(session, request):
+def queue_summary(pbx: PBX, session: Session, request: Message) -> None:
+    if not_loaded(pbx, session, request):
         return
-    pbx = session.server.pbx
     events = []
     now = time.time()
     with pbx.lock:
-        for queue in _matching(pbx, request.get("Queue")):
+        for queue in matching(pbx, request.get("Queue")):
             logged_in = [m for m in queue.members if m.status not in (4, 5)]
             longest = max((int(now - c.start) for c in queue.callers), default=0)
-            events.append([
-                ("Event", "QueueSummary"),
-                ("Queue", queue.name),
-                ("LoggedIn", str(len(logged_in))),
-                ("Available", str(sum(1 for m in logged_in if _available(m)))),
-                ("Callers", str(len(queue.callers))),
-                ("HoldTime", str(queue.holdtime)),
-                ("TalkTime", str(queue.talktime)),
-                ("LongestHoldTime", str(longest)),
-            ])
+            events.append(
+                [
+                    ("Event", "QueueSummary"),
+                    ("Queue", queue.name),
+                    ("LoggedIn", str(len(logged_in))),
+                    ("Available", str(sum(1 for m in logged_in if _available(m)))),
+                    ("Callers", str(len(queue.callers))),
+                    ("HoldTime", str(queue.holdtime)),
+                    ("TalkTime", str(queue.talktime)),
+                    ("LongestHoldTime", str(longest)),
+                ]
+            )
     _send_list(session, request, "Queue summary will follow", events, "QueueSummaryComplete")
-
-
-# -- changing members ------------------------------------------------------------
-
-
-def _truth(text: str | None) -> bool:
-    return (text or "").strip().lower() in ("yes", "true", "y", "t", "1", "on")
-
-
-def _member_event(event: str, queue: Queue, m: Member) -> list[tuple[str, str]]:
-    return [
-        ("Event", event),
-        ("Queue", queue.name),
-        ("MemberName", m.name),
-        ("Interface", m.interface),
-        ("StateInterface", m.state_interface),
-        ("Membership", m.membership),
-        ("Penalty", str(m.penalty)),
-        ("CallsTaken", str(m.calls)),
-        ("LastCall", str(m.last_call)),
-        ("LastPause", str(m.last_pause)),
-        ("LoginTime", str(m.login_time)),
-        ("InCall", "1" if m.in_call else "0"),
-        ("Status", str(m.status)),
-        ("Paused", "1" if m.paused else "0"),
-        ("PausedReason", m.reason),
-        ("Ringinuse", "1" if m.ringinuse else "0"),
-        ("Wrapuptime", str(m.wrapuptime)),
-    ]
-
-
-@action("QueueAdd", "agent")
-def queue_add(session: Session, request: Message) -> None:
-    if _not_loaded(session, request):
-        return
-    pbx = session.server.pbx
-    name = request.get("Queue") or ""
-    interface = request.get("Interface") or ""
-    if not name:
-        session.error(request, "'Queue' not specified.")
-        return
-    if not interface:
-        session.error(request, "'Interface' not specified.")
-        return
-    try:
-        penalty = max(0, int(request.get("Penalty") or "0"))
-    except ValueError:
-        penalty = 0
-    paused = _truth(request.get("Paused"))
-    with pbx.lock:
-        queue = find_queue(pbx, name)
-        if queue is None:
-            session.error(request, "Unable to add interface to queue: No such queue")
-            return
-        if queue.member(interface) is not None:
-            session.error(request, "Unable to add interface: Already there")
-            return
-        now = int(time.time())
-        member = Member(
-            interface,
-            request.get("MemberName") or interface,
-            request.get("StateInterface") or interface,
-            penalty=penalty,
-            dynamic=True,
-            paused=paused,
-            reason=(request.get("Reason") or "") if paused else "",
-            last_pause=now if paused else 0,
-            login_time=now,
-        )
-        queue.members.append(member)
-        event = _member_event("QueueMemberAdded", queue, member)
-    session.respond(request, "Success", [("Message", "Added interface to queue")])
-    pbx.server.broadcast("agent", event)
-
-
-@action("QueueRemove", "agent")
-def queue_remove(session: Session, request: Message) -> None:
-    if _not_loaded(session, request):
-        return
-    pbx = session.server.pbx
-    name = request.get("Queue") or ""
-    interface = request.get("Interface") or ""
-    if not name or not interface:
-        session.error(request, "Need 'Queue' and 'Interface' parameters.")
-        return
-    with pbx.lock:
-        queue = find_queue(pbx, name)
-        if queue is None:
-            session.error(request, "Unable to remove interface from queue: No such queue")
-            return
-        member = queue.member(interface)
-        if member is None:
-            session.error(request, "Unable to remove interface: Not there")
-            return
-        if not member.dynamic:
-            session.error(request, "Member not dynamic")
-            return
-        queue.members.remove(member)
-        event = _member_event("QueueMemberRemoved", queue, member)
-    session.respond(request, "Success", [("Message", "Removed interface from queue")])
-    pbx.server.broadcast("agent", event)
-
-
-@action("QueuePause", "agent")
-def queue_pause(session: Session, request: Message) -> None:
-    if _not_loaded(session, request):
-        return
-    pbx = session.server.pbx
-    interface = request.get("Interface") or ""
-    paused_text = request.get("Paused") or ""
-    if not interface or not paused_text:
-        session.error(request, "Need 'Interface' and 'Paused' parameters.")
-        return
-    paused = _truth(paused_text)
-    reason = request.get("Reason") or ""
-    events = []
-    with pbx.lock:
-        targets = _matching(pbx, request.get("Queue"))
-        now = int(time.time())
-        for queue in targets:
-            member = queue.member(interface)
-            if member is None:
-                continue
-            member.paused = paused
-            member.reason = reason
-            if paused:
-                member.last_pause = now
-            event = _member_event("QueueMemberPause", queue, member)
-            events.append(event)
-    if not events:
-        session.error(request, "Interface not found")
-        return
-    session.respond(request, "Success",
-                    [("Message", "Interface paused successfully" if paused else "Interface unpaused successfully")])
-    for event in events:
-        pbx.server.broadcast("agent", event)
 
 
 # -- the CLI: queue show -------------------------------------------------------------
@@ -517,7 +391,7 @@ def _member_line(m: Member, now: float) -> str:
         text += f" (paused{reason} was {int(now - m.last_pause)} secs ago)"
     if m.in_call:
         text += " (in call)"
-    text += f" ({DEVICE_STATES.get(m.status, 'Unknown')})"
+    text += f" ({DEVICE_STATE_TEXT.get(m.status, 'Unknown')})"
     if m.calls:
         text += f" has taken {m.calls} calls (last was {int(now - m.last_call)} secs ago)"
     else:
@@ -531,7 +405,7 @@ def queue_show_lines(pbx: PBX, name: str | None = None) -> list[str]:
     now = time.time()
     lines: list[str] = []
     with pbx.lock:
-        queues = sorted(_matching(pbx, name), key=lambda q: q.name)
+        queues = sorted(matching(pbx, name), key=lambda q: q.name)
         for q in queues:
             maxlen = str(q.maxlen) if q.maxlen else "unlimited"
             lines.append(
@@ -557,8 +431,17 @@ def queue_show_lines(pbx: PBX, name: str | None = None) -> list[str]:
     return lines
 
 
-@cli("queue show")
-def _queue_show(pbx: PBX, args: Sequence[str]) -> tuple[bool, list[str]]:
+def queue_show(pbx: PBX, args: Sequence[str]) -> tuple[bool, list[str]]:
     if len(args) > 1:
         return False, ["Usage: queue show", "       Provides summary information on a specified queue."]
     return True, queue_show_lines(pbx, args[0] if args else None)
+
+
+#: (action, handler, write class needed)
+ACTIONS = (
+    ("QueueStatus", queue_status, ""),
+    ("QueueSummary", queue_summary, ""),
+)
+
+#: (the command's words, handler)
+CLI = (("queue show", queue_show),)

@@ -1,0 +1,43 @@
+"""Secrets the PBX sends back: masked as they arrive, in every output.
+
+Asterisk sends ``Password:`` in clear text in ``AuthDetail`` events (to a
+read-only user too), and the hashed or token forms beside it are as good as
+the password.  The client masks them on receipt, before any trace, command
+or format sees them, unless the user asked for them (``--show-secrets``).
+"""
+
+from __future__ import annotations
+
+import re
+
+from .protocol import Message
+
+MASK = "********"
+
+#: Header names (lower case) whose values are secrets when the PBX sends them.
+RECEIVED_SECRETS = frozenset({"password", "md5cred", "oauthsecret", "refreshtoken"})
+
+# A secret header line with a non-empty value, in the raw bytes.
+_SECRET_LINE = re.compile(rb"(?im)^((?:password|md5cred|oauthsecret|refreshtoken)[ \t]*:[ \t]*)[^\r\n \t][^\r\n]*")
+_MASK_BYTES = MASK.encode("ascii")
+# As Asterisk writes them, and in lower case (a cheap look before the regex).
+_NAMES = (b"Password", b"Md5Cred", b"OauthSecret", b"RefreshToken")
+_NAMES += tuple(name.lower() for name in _NAMES)
+
+
+def mask_message(msg: Message) -> Message:
+    """``msg`` with every secret value replaced by ``********`` (``msg`` itself when it has none)."""
+    raw = msg.raw
+    if raw:
+        # A cheap look first; the regex then checks the name in any case.
+        if not any(name in raw for name in _NAMES):
+            return msg
+        if _SECRET_LINE.search(raw) is None:
+            return msg
+        new_raw = _SECRET_LINE.sub(lambda m: m.group(1) + _MASK_BYTES, raw)
+    elif msg.kind == "text" or not any(k.lower() in RECEIVED_SECRETS for k, _ in msg.headers):
+        return msg
+    else:
+        new_raw = raw
+    headers = [(k, MASK if k.lower() in RECEIVED_SECRETS and v else v) for k, v in msg.headers]
+    return Message(headers, msg.kind, new_raw, msg.text, msg.legacy)
