@@ -111,7 +111,8 @@ def _grace(ctx: click.Context, param: click.Parameter, value: float) -> float:
     metavar="SECONDS",
     callback=_grace,
     help="Wait this much past --timeout for the outcome; also the longest wait for the first call event "
-    "after the call is queued, before deciding the session gets none.",
+    "after the call is queued, before deciding the session gets none. At least 0.1: the PBX reports no "
+    "answer at the ring timeout itself.",
 )
 @click.option(
     "--batch",

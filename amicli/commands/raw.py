@@ -41,13 +41,14 @@ def raw(action: str, headers: tuple[str, ...], as_json: bool) -> int:
     every list event up to the end of the list included; on a terminal, line
     ends become LF and control characters are shown as \\xNN.  --json prints
     one object per message.  An empty answer (IAXnetstats with nothing to
-    show) prints nothing.  A
-    key given twice sends two headers (as Variable needs).  With ACTION '-',
-    actions in AMI syntax are read from stdin, separated by blank lines, and
-    run in order on one connection ('#' starts a comment); stdin is read
-    only with '-'.  ACTION is any AMI action (Ping, QueueStatus, ...);
-    headers are Key=Value or 'Key: Value'.  Without --json the reply's bytes
-    are written exactly as received.
+    show) prints nothing.  A key given twice sends two headers (as Variable
+    needs).  With ACTION '-', actions in AMI syntax are read from stdin,
+    separated by blank lines, and run in order on one connection ('#'
+    starts a comment); stdin is read only with '-'.  Only LF or CRLF end a
+    line there: a line holding CR, VT, FF, FS, GS, RS, NEL, U+2028, U+2029
+    or NUL is refused with its number.  ACTION is any AMI action (Ping,
+    QueueStatus, ...); headers are Key=Value or 'Key: Value'.  A header
+    line (Key: Value) over 1,024 bytes is refused before anything is sent.
 
     Exit status: 0 when every reply is a success, 1 when any is an error.
 
