@@ -475,19 +475,46 @@ def normalized(msg: protocol.Message, back: dict[str, str]) -> tuple[str, tuple[
     return (msg.kind, tuple((k, back.get(v, v) if k.lower() == "actionid" else v) for k, v in msg.headers))
 
 
+def client_steps(name: str) -> list[tuple[float, bytes]]:
+    """When the recording client sent each of its messages, and the bytes."""
+    import json
+
+    from replay import transcript_path
+
+    out = []
+    with open(transcript_path(name), encoding="utf-8") as fh:
+        for line in fh:
+            entry = json.loads(line) if line.strip() else {}
+            if entry.get("dir") == "client":
+                out.append((float(entry.get("t", 0.0)), entry["data"].encode("latin-1")))
+    return out
+
+
 def drive_recorded_session(server: ReplayServer, name: str) -> None:
     """Send each recorded client action through Client.request; check every message arrives where it belongs."""
     steps = load_transcript(name)
     script = steps[: next((i for i, (d, _) in enumerate(steps) if d == "close"), len(steps))]
     recorded = recorded_messages(name)
     replies: list[tuple[bytes, Reply]] = []
+    # Actions the recording client sent within a few milliseconds were sent
+    # at once (the booting sessions): they are sent at once here too.
+    groups: list[list[bytes]] = []
+    last = -1.0
+    before_close = sum(1 for direction, _ in script if direction == "client")
+    for sent_at, data in client_steps(name)[:before_close]:
+        if sent_at - last > 0.005 or not groups:
+            groups.append([])
+        groups[-1].append(data)
+        last = sent_at
     with client_for(server, keep_events=True) as client:
         client.connect()
-        for direction, data in script:
-            if direction != "client":
-                continue
-            action = [(k, v) for k, v in message_headers(data) if k.lower() != "actionid"]
-            replies.append((data, client.request(action)))
+        for group in groups:
+            sent = [
+                (data, client.submit([(k, v) for k, v in message_headers(data) if k.lower() != "actionid"]))
+                for data in group
+            ]
+            for data, reply in sent:
+                replies.append((data, client.wait(reply)))
         # Whatever follows the last reply (events), until the server closes or goes quiet.
         while True:
             try:
