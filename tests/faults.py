@@ -111,9 +111,19 @@ FAULTS: dict[str, Fault] = {
         ),
         Fault("tls-untrusted", "TLS certificate nobody vouches for (self-signed, no --ca-file)", "tls", ("--tls",)),
         # Hostile servers (tests/hostile.py).
-        Fault("text-flood", "Answers with headerless text blocks (no colon), without end, as fast as it can", "reply"),
+        Fault(
+            "text-flood",
+            "Answers with headerless text blocks (no colon), without end, as fast as it can",
+            "reply",
+            ("--timeout", "4"),
+        ),
         Fault("text-trickle", "Answers with a headerless text block every 0.8 s, without end", "reply"),
-        Fault("list-flood", "Answers with a list that never ends, 1 MB items as fast as it can", "reply"),
+        Fault(
+            "list-flood",
+            "Answers with a list that never ends, 1 MB items as fast as it can",
+            "reply",
+            ("--timeout", "4"),
+        ),
         Fault("list-trickle", "Answers with a list that never ends, one item every 0.8 s", "reply"),
         Fault("login-text", "Answers Login with headerless text, and a later Ping with Success", "login"),
         Fault("quoted-secret", "Refuses Login with a Message quoting the secret (with --auth md5: the key)", "login"),

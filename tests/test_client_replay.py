@@ -465,7 +465,7 @@ def test_long_header_is_never_sent(replay: Replay) -> None:
     with client_for(server) as client:
         client.connect()
         with pytest.raises(UsageError, match="over the 1024"):
-            client.login("u" * 8000, "secret")
+            client.login("u" * 8000, "x9-only-here")
     server.close()
     assert server.received == []
 
