@@ -44,28 +44,6 @@ INT_FIELDS = frozenset({"channelstate", "priority"})
 #: Headers that describe the AMI exchange, not the channel.
 SKIP_FIELDS = frozenset({"Event", "ActionID"})
 
-#: The keys of a table row, in the default column order, with their titles.
-TABLE_COLUMNS: list[str] = [
-    "Channel",
-    "State",
-    "CallerID",
-    "Connected",
-    "Location",
-    "App",
-    "Duration",
-    "BridgeId",
-    "Uniqueid",
-    "Linkedid",
-]
-TABLE_TITLES: dict[str, str] = {
-    "CallerID": "Caller ID",
-    "Connected": "Connected line",
-    "Location": "Exten@Context:Prio",
-    "App": "Application(Data)",
-    "BridgeId": "Bridge",
-    "Uniqueid": "Unique ID",
-    "Linkedid": "Linked ID",
-}
 
 #: Every header of CoreShowChannel on Asterisk 11 to 22, and the derived keys:
 #: what ``--fields`` accepts.
@@ -187,46 +165,6 @@ def normalise_state(text: str) -> str:
 STATE_BY_NAME: dict[str, int] = {normalise_state(name): number for number, name in CHANNEL_STATES.items()}
 
 
-def caller_text(num: object, name: object) -> str:
-    """``Line <5550100>`` like Asterisk's CLI, or just the number."""
-    num_s = "" if num is None else str(num)
-    name_s = "" if name is None else str(name)
-    if not name_s or name_s == num_s or name_s == "<unknown>":
-        return num_s
-    if not num_s or num_s == "<unknown>":
-        return name_s
-    return f"{name_s} <{num_s}>"
-
-
-def table_row(row: dict[str, object], originals: bool = True) -> dict[str, object]:
-    """The display columns for a table, beside every original header (``originals``).
-
-    A column whose source headers are all missing stays empty.  Without
-    ``originals`` only the display columns are kept (less memory for a big
-    list drawn with the default columns).
-    """
-    if originals:
-        out: dict[str, object] = dict(row)
-    else:
-        out = {"Channel": row.get("Channel"), "Duration": row.get("Duration")}
-    out["State"] = state_name(row)
-    cid_num, cid_name = get_field(row, "CallerIDNum", "CallerID"), get_field(row, "CallerIDName")
-    out["CallerID"] = caller_text(cid_num, cid_name) if (cid_num is not None or cid_name is not None) else None
-    con_num, con_name = get_field(row, "ConnectedLineNum"), get_field(row, "ConnectedLineName")
-    out["Connected"] = caller_text(con_num, con_name) if (con_num is not None or con_name is not None) else None
-    exten, context, prio = get_field(row, "Exten", "Extension"), get_field(row, "Context"), get_field(row, "Priority")
-    if exten is None and context is None and prio is None:
-        out["Location"] = None
-    else:
-        out["Location"] = f"{exten or ''}@{context or ''}:{'' if prio is None else prio}"
-    app, data = get_field(row, "Application"), get_field(row, "ApplicationData", "Data")
-    out["App"] = f"{app}({data or ''})" if app else None
-    out["Uniqueid"] = get_field(row, "Uniqueid")
-    out["Linkedid"] = get_field(row, "Linkedid")
-    out["BridgeId"] = get_field(row, "BridgeId", "BridgedChannel")
-    return out
-
-
 # -- fetching and filtering ---------------------------------------------------
 
 
@@ -312,9 +250,7 @@ def parse_state(text: str) -> int:
     key = normalise_state(text)
     if key in STATE_BY_NAME:
         return STATE_BY_NAME[key]
-    raise ValueError(
-        f"unknown channel state {text!r}; valid: {', '.join(STATE_BY_NAME)} (or their numbers 0-9)"
-    )
+    raise ValueError(f"unknown channel state {text!r}; valid: {', '.join(STATE_BY_NAME)} (or their numbers 0-9)")
 
 
 # -- hanging up ---------------------------------------------------------------

@@ -77,8 +77,9 @@ EPILOG = """\b
 Examples:
   ami sim &                                   # a simulated PBX on 127.0.0.1:5038
   AMI_USER=admin AMI_SECRET=s3cret-Admin ami login-test
-  ami --profile pbx1 queues --json | jq 'select(.Calls > 0) | .Queue'
+  ami --profile pbx1 channels --count
   ami command 'core show channels'
+  ami -H pbx1,pbx2,pbx3 queues --json          # a fleet: every row has Server
 
 \b
 Environment:
@@ -95,8 +96,9 @@ Files:
 
 Exit codes: 0 ok, 1 the PBX answered with an error, 2 usage, 3 cannot connect,
 4 login or permission refused, 5 timed out, 6 not AMI / protocol error,
-7 configuration, 8 TLS, 130 interrupted; how a call ended (originate): 10 busy,
-11 no answer, 12 congestion, 13 failed, 14 outcome unknown.  See `man ami`.
+7 configuration, 8 TLS, 9 some of several PBXs failed, 130 interrupted; how a call
+ended (originate): 10 busy, 11 no answer, 12 congestion, 13 failed, 14 outcome
+unknown.  See `man ami`.
 """
 
 
@@ -106,8 +108,9 @@ Exit codes: 0 ok, 1 the PBX answered with an error, 2 usage, 3 cannot connect,
     "-H",
     "--host",
     envvar="AMI_HOST",
-    metavar="HOST",
-    help="PBX address [default: 127.0.0.1]. Example: -H pbx.example.com",
+    metavar="HOST[:PORT],...",
+    help="PBX address [default: 127.0.0.1]; a comma-separated list asks several at once (IPv6: [::1]:5038). "
+    "Example: -H pbx1,pbx2:5039",
 )
 @click.option(
     "-P", "--port", envvar="AMI_PORT", type=int, metavar="PORT", help="AMI port [default: 5038, 5039 with --tls]."
@@ -124,9 +127,27 @@ Exit codes: 0 ok, 1 the PBX answered with an error, 2 usage, 3 cannot connect,
 @click.option(
     "--profile",
     envvar="AMI_PROFILE",
-    metavar="NAME",
+    metavar="NAME,...",
     shell_complete=complete_profiles,
-    help="Profile (section) of ~/.config/ami/config [default: default].",
+    help="Profile (section) of ~/.config/ami/config [default: default]; a comma-separated list, or a group "
+    "(a section with include = a, b), asks several PBXs at once. Example: --profile pbx1,pbx2",
+)
+@click.option(
+    "--fanout",
+    envvar="AMI_FANOUT",
+    type=click.IntRange(1, 1024),
+    default=16,
+    show_default=True,
+    metavar="N",
+    help="With several PBXs: ask at most N at once.",
+)
+@click.option(
+    "--sort", "sort_servers", is_flag=True, help="With several PBXs: their rows in the order named, not as they answer."
+)
+@click.option(
+    "--errors-as-rows",
+    is_flag=True,
+    help='With several PBXs and --json: a failed PBX also prints {"Server", "Error", "ExitCode"}.',
 )
 @click.option(
     "--timeout",
@@ -159,7 +180,14 @@ Exit codes: 0 ok, 1 the PBX answered with an error, 2 usage, 3 cannot connect,
     help="Trace the protocol on stderr (secrets hidden); tracebacks on errors.",
 )
 @click.pass_context
-def cli(ctx: click.Context, secret_file: str | None, **given: object) -> None:
+def cli(
+    ctx: click.Context,
+    secret_file: str | None,
+    fanout: int,
+    sort_servers: bool,
+    errors_as_rows: bool,
+    **given: object,
+) -> None:
     """ami: the Asterisk Manager Interface from the command line.
 
     Connection settings come from options, then AMI_* environment variables
@@ -167,7 +195,9 @@ def cli(ctx: click.Context, secret_file: str | None, **given: object) -> None:
     then the profile file, then the defaults.
     """
     given["secret"] = os.environ.get("AMI_SECRET") or None
-    ctx.obj = AppContext(given=given, secret_file=secret_file)
+    ctx.obj = AppContext(
+        given=given, secret_file=secret_file, fanout=fanout, sort=sort_servers, errors_as_rows=errors_as_rows
+    )
 
 
 def _one_line_usage(exc: click.UsageError) -> str:

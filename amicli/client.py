@@ -9,174 +9,44 @@ from __future__ import annotations
 
 import collections
 import hashlib
-import itertools
-import os
-import secrets
 import socket
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator, Sequence
 
 from . import protocol
-from .errors import (
-    ActionError,
-    AmiTimeout,
-    AuthError,
-    ConnectError,
-    ConnectionLost,
-    PermissionDenied,
-    ProtocolError,
-    TlsError,
-    UsageError,
-)
+from .errors import AmiTimeout, AuthError, ChallengeRefused, ConnectError, ConnectionLost, ProtocolError, UsageError
 from .masking import mask_message
 from .protocol import Message
 from .redact import add_secret
+from .reply import MAX_LIST_BYTES, MAX_LIST_ITEMS, MAX_REPLY_TEXT, action_name, is_list_end, is_list_start, joined_text
+from .reply import Headers as Headers
+from .reply import Reply as Reply
+from .reply import Tracer as Tracer
+from .reply import error_for as error_for
+from .reply import new_action_id as new_action_id
+from .reply import redact as redact
+from .reply import reply_deadline as reply_deadline
+from .tls import wrap_tls
 
 DEFAULT_PORT = 5038
 DEFAULT_TLS_PORT = 5039
 DEFAULT_TIMEOUT = 10.0
 RECV_SIZE = 256 * 1024
 
-#: Header values never shown in a trace (they hold or derive from the secret).
-SECRET_HEADERS = frozenset({"secret", "key"})
-#: Headerless text one reply may collect (an old server's ``Queues`` answer
-#: is a few kB per queue), in bytes.
-MAX_REPLY_TEXT = 4 << 20
-#: List items one reply may collect, and their bytes in all (as much as one
-#: message may hold).  A listing that only counts streams its items and is
-#: not bound by these.
-MAX_LIST_ITEMS = 100_000
-MAX_LIST_BYTES = protocol.MAX_MESSAGE
-
-Headers = Sequence[tuple[str, str]]
-#: ``trace(direction, text)``: direction is ``">>"`` (sent) or ``"<<"`` (received).
-Tracer = Callable[[str, str], None]
-
-_action_counter = itertools.count(1)
-_process_tag: tuple[int, str] = (0, "")
-
-
-def new_action_id() -> str:
-    """An ActionID unique across processes, hosts and containers.
-
-    A random tag per process (new after a fork): the pid alone repeats in
-    every container where ``ami`` runs as PID 1, and another session's
-    OriginateResponse carrying our ActionID would be taken for ours.
-    """
-    global _process_tag
-    pid = os.getpid()
-    if _process_tag[0] != pid:
-        _process_tag = (pid, secrets.token_hex(8))
-    return f"ami-{_process_tag[1]}-{next(_action_counter)}"
-
-
-def redact(headers: Headers) -> list[tuple[str, str]]:
-    """A copy of ``headers`` with secret values replaced, for traces."""
-    return [(k, "********" if k.lower() in SECRET_HEADERS else v) for k, v in headers]
-
 
 @dataclass
-class Reply:
-    """The whole answer to one action.
+class RawRead:
+    """What one :meth:`Client.read_region` received.
 
-    ``response`` is the ``Response:`` message.  For a list action, ``events``
-    holds every list item in order and ``complete`` the closing event.  For
-    an old server's headerless answer, ``response`` is a message of kind
-    ``"text"``.
+    ``region``: whole events as received, CRLF-framed and unparsed (their
+    number in ``count``), or empty; ``messages``: every other message, parsed,
+    in the order received (after those of ``region``).
     """
 
-    action: list[tuple[str, str]]
-    response: Message | None = None
-    events: list[Message] = field(default_factory=list)
-    complete: Message | None = None
-    is_list: bool = False
-    done: bool = False
-    # Headerless text blocks from an old server, and the Ping sent to find
-    # where they end.
-    text_blocks: list[Message] = field(default_factory=list)
-    fence_id: str | None = None
-    #: Bytes collected so far (text blocks, list items), against the bounds.
-    size: int = 0
-    #: When set, list items go to this callback instead of ``events``.
-    on_item: Callable[[Message], None] | None = None
-    #: List items seen (streamed or kept).
-    count: int = 0
-
-    @property
-    def ok(self) -> bool:
-        return self.response is not None and not self.response.is_error
-
-    @property
-    def message(self) -> str:
-        if self.response is None:
-            return ""
-        return self.response.get("Message", "") or ""
-
-    @property
-    def messages(self) -> list[Message]:
-        """Every message of the reply, in the order received."""
-        response = self.response
-        empty = response is not None and response.kind == "text" and not response.text
-        out = [response] if response is not None and not empty else []
-        out.extend(self.events)
-        if self.complete is not None:
-            out.append(self.complete)
-        return out
-
-    def raise_for_error(self) -> "Reply":
-        """Raise the matching exception when the PBX refused the action."""
-        if self.response is not None and self.response.is_error:
-            raise error_for(self.response, self.action)
-        return self
-
-
-def _joined_text(blocks: list[Message]) -> Message:
-    """One text message from the blocks the parser split at empty lines.
-
-    Its ``raw`` runs from the first line of text to the last, as received;
-    an answer that was only empty lines is an empty message.
-    """
-    full = [i for i, b in enumerate(blocks) if b.text]
-    if not full:
-        return Message([], "text", b"", "")
-    kept = blocks[full[0] : full[-1] + 1]
-    text = "\n\n".join(b.text for b in kept if b.text)
-    return Message([], "text", b"".join(b.raw for b in kept), text)
-
-
-def reply_deadline(timeout: float) -> float:
-    """The longest one whole reply may take, however it trickles: twice ``timeout``."""
-    return 2 * timeout
-
-
-def _action_name(action: Headers) -> str:
-    return next((v for k, v in action if k.lower() == "action"), "action")
-
-
-def error_for(response: Message, action: Headers = ()) -> ActionError | PermissionDenied:
-    """The exception that says what went wrong with an action."""
-    name = next((v for k, v in action if k.lower() == "action"), "action")
-    text = response.get("Message") or "error"
-    if text.lower() == "permission denied":
-        return PermissionDenied(f"{name}: permission denied (check the user's read/write in manager.conf)")
-    return ActionError(f"{name}: {text}", response)
-
-
-def _is_list_start(msg: Message) -> bool:
-    eventlist = (msg.get("EventList") or "").lower()
-    if eventlist == "start":
-        return True
-    # Servers before EventList was added said "... will follow".
-    text = (msg.get("Message") or "").lower()
-    return not msg.is_error and text.endswith("will follow")
-
-
-def _is_list_end(msg: Message) -> bool:
-    eventlist = (msg.peek("EventList", exact=True) or "").lower()
-    if eventlist in ("complete", "cancelled"):
-        return True
-    return msg.name.endswith("Complete")
+    region: bytes
+    count: int
+    messages: list[Message]
 
 
 class Client:
@@ -255,7 +125,7 @@ class Client:
             raise ConnectError(f"cannot connect to {self.address}: {exc.strerror or exc}") from None
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         if self.tls:
-            sock = self._wrap_tls(sock)
+            sock = wrap_tls(sock, self.host, self.address, self.timeout, ca_file=self.ca_file, insecure=self.insecure)
         self.sock = sock
         deadline = time.monotonic() + self.timeout
         try:
@@ -278,29 +148,6 @@ class Client:
                 raise ProtocolError(
                     f"not an AMI server: {self.address} sent no banner within {self.timeout:g} s"
                 ) from None
-
-    def _wrap_tls(self, sock: socket.socket) -> socket.socket:
-        import ssl  # only TLS sessions pay for it
-
-        ctx = ssl.create_default_context(cafile=self.ca_file)
-        if self.insecure:
-            ctx.check_hostname = False
-            ctx.verify_mode = ssl.CERT_NONE
-        try:
-            return ctx.wrap_socket(sock, server_hostname=self.host)
-        except ssl.SSLCertVerificationError as exc:
-            sock.close()
-            raise TlsError(
-                f"TLS certificate of {self.address} not trusted: {exc.verify_message} "
-                "(use --ca-file, or --insecure to skip the check)"
-            ) from None
-        except TimeoutError:
-            sock.close()
-            raise AmiTimeout(f"TLS handshake with {self.address} timed out after {self.timeout:g} s") from None
-        except (ssl.SSLError, OSError) as exc:
-            sock.close()
-            reason = getattr(exc, "reason", None) or str(exc)
-            raise TlsError(f"TLS handshake with {self.address} failed: {reason}") from None
 
     def _read(self, deadline: float | None, what: str = "a reply") -> list[Message]:
         """One recv from the socket, parsed.  Raises on timeout or close."""
@@ -337,6 +184,39 @@ class Client:
                 self.trace("<<", protocol.format_message(msg))
         return msgs
 
+    def read_region(self, timeout: float, *, raw: bool = True, size: int = RECV_SIZE) -> RawRead | None:
+        """One receive for a reader that forwards events without parsing each one.
+
+        At most ``size`` bytes.  With ``raw``, complete events in the usual shape (see
+        :func:`protocol.event_region_count`) come back as one region of
+        bytes; everything else goes through the session's parser, so any
+        split of the stream gives the same messages.  None when nothing
+        arrived within ``timeout``.  Not traced, not masked (no action waits).
+        """
+        sock = self.sock
+        if sock is None:
+            raise ConnectionLost("not connected")
+        sock.settimeout(timeout)
+        try:
+            data = sock.recv(size)
+        except TimeoutError:
+            return None
+        except OSError as exc:
+            self.closed = True
+            raise ConnectionLost(f"connection to {self.address} lost: {exc.strerror or exc}") from exc
+        if not data:
+            self.closed = True
+            raise ConnectionLost(f"{self.address} closed the connection")
+        parser = self.parser
+        if parser.buffered:
+            data = parser.take() + data
+        end = data.rfind(b"\r\n\r\n") + 4  # 3 when there is none: no region
+        region = data[:end] if end > 3 and raw else b""
+        count = protocol.event_region_count(region, min(parser.max_line, parser.max_message)) if region else 0
+        # All else, an unfinished message too, goes to the parser (which bounds it).
+        messages = parser.feed(data[end:] if count else data)
+        return RawRead(region if count else b"", count, messages)
+
     def send(self, headers: Headers) -> str:
         """Send one action; return its ActionID (added when missing)."""
         headers = list(headers)
@@ -347,7 +227,7 @@ class Client:
         try:
             data = protocol.serialize(headers)
         except ValueError as exc:
-            raise UsageError(f"{_action_name(headers)}: {exc}") from None
+            raise UsageError(f"{action_name(headers)}: {exc}") from None
         if self.trace is not None:
             self.trace(">>", protocol.format_message(Message(redact(headers))))
         self._sendall(data)
@@ -382,7 +262,7 @@ class Client:
             if action_id in self._fences:
                 owner = self._fences.pop(action_id)
                 if owner.response is None:
-                    owner.response = _joined_text(owner.text_blocks)
+                    owner.response = joined_text(owner.text_blocks)
                     owner.done = True
                 # Otherwise the empty lines were strays before a real response.
                 return
@@ -390,12 +270,12 @@ class Client:
             if reply is not None:
                 if msg.kind == "response" and reply.response is None:
                     reply.response = msg
-                    reply.is_list = _is_list_start(msg)
+                    reply.is_list = is_list_start(msg)
                     if not reply.is_list:
                         reply.done = True
                     return
                 if msg.kind == "event" and reply.is_list:
-                    if _is_list_end(msg):
+                    if is_list_end(msg):
                         reply.complete = msg
                         reply.done = True
                     else:
@@ -419,7 +299,7 @@ class Client:
         reply.size += len(msg.raw)
         if reply.count > MAX_LIST_ITEMS or reply.size > MAX_LIST_BYTES:
             raise ProtocolError(
-                f"the list in reply to {_action_name(reply.action)} passed {MAX_LIST_ITEMS} items "
+                f"the list in reply to {action_name(reply.action)} passed {MAX_LIST_ITEMS} items "
                 f"or {MAX_LIST_BYTES >> 20} MiB: refusing to collect more"
             )
         reply.events.append(msg)
@@ -432,19 +312,19 @@ class Client:
         owner = next((r for r in self._pending.values() if r.response is None and not r.done), None)
         if owner is None:
             return
-        if _action_name(owner.action).lower() in ("login", "challenge"):
+        if action_name(owner.action).lower() in ("login", "challenge"):
             if not msg.text:
                 return
             # No AMI server answers a login with text: waiting for more would
             # let a peer that is not one keep us forever.
             raise ProtocolError(
-                f"not an AMI server: {self.address} answered {_action_name(owner.action)} "
+                f"not an AMI server: {self.address} answered {action_name(owner.action)} "
                 f"with text: {msg.text.splitlines()[0][:60]!r}"
             )
         owner.size += len(msg.raw)
         if owner.size > MAX_REPLY_TEXT:
             raise ProtocolError(
-                f"the text in reply to {_action_name(owner.action)} passed {MAX_REPLY_TEXT >> 20} MiB: "
+                f"the text in reply to {action_name(owner.action)} passed {MAX_REPLY_TEXT >> 20} MiB: "
                 "refusing to collect more"
             )
         owner.text_blocks.append(msg)
@@ -488,7 +368,7 @@ class Client:
         (:func:`reply_deadline`).
         """
         timeout = self.timeout if timeout is None else timeout
-        name = _action_name(reply.action)
+        name = action_name(reply.action)
         action_id = next(v for k, v in reply.action if k.lower() == "actionid")
         now = time.monotonic()
         final = now + reply_deadline(timeout)
@@ -579,7 +459,7 @@ class Client:
             challenge = self.request([("Action", "Challenge"), ("AuthType", "MD5")])
             if not challenge.ok or not challenge.response or not challenge.response.get("Challenge"):
                 why = challenge.message or "no challenge"
-                raise AuthError(f"{self.address} refused the MD5 challenge ({why}); try --auth plain")
+                raise ChallengeRefused(f"{self.address} refused the MD5 challenge ({why})")
             key = hashlib.md5((challenge.response["Challenge"] + secret).encode("utf-8")).hexdigest()
             add_secret(key)
             creds = [("AuthType", "MD5"), ("Username", username), ("Key", key)]

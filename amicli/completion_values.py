@@ -31,11 +31,18 @@ def _matching(names: Iterable[str], incomplete: str, *, case_sensitive: bool = T
 
 
 def complete_profiles(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
-    """Profile names from the profile file ($AMI_CONFIG or $XDG_CONFIG_HOME/ami/config)."""
+    """Profile and group names from the profile file ($AMI_CONFIG or $XDG_CONFIG_HOME/ami/config).
+
+    --profile takes a comma-separated list: ``pbx1,cc<Tab>`` -> ``pbx1,callcentre``,
+    names already in the list not offered again.
+    """
     try:
         from .config import profile_names
 
-        return _matching(profile_names(), incomplete)
+        head, sep, last = incomplete.rpartition(",")
+        taken = {word.strip() for word in head.split(",")} if sep else set()
+        names = [name for name in profile_names() if name not in taken]
+        return [head + sep + name for name in _matching(names, last)]
     except Exception:  # noqa: BLE001 - completion must never break the shell prompt
         return []
 

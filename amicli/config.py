@@ -9,24 +9,25 @@ sees them; here the profile and the defaults fill what is still unset.
 from __future__ import annotations
 
 import configparser
-import ipaddress
-import math
 import os
-import stat
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
+from .booleans import parse_bool
 from .client import DEFAULT_PORT, DEFAULT_TIMEOUT, DEFAULT_TLS_PORT, Client
-from .errors import ConfigError, UsageError
+from .errors import ConfigError
 from .redact import add_secret
+from .trust import check_host, check_profile_file, check_secret_file, check_timeout, check_tls_options, check_values
+from .trust import one_line as _one_line
 
 #: Keys a profile section may hold.
 PROFILE_KEYS = ("host", "port", "user", "secret", "timeout", "tls", "ca_file", "insecure", "auth")
+#: The key that makes a section a group of profiles: ``include = pbx1, pbx2``.
+GROUP_KEY = "include"
 AUTH_METHODS = ("md5", "plain")
 DEFAULT_AUTH = "plain"
-#: The longest --timeout accepted (a day): past it a socket timeout overflows.
-MAX_TIMEOUT = 86400.0
 
 
 def config_path() -> Path:
@@ -41,7 +42,7 @@ def config_path() -> Path:
 def read_profiles(path: Path | None = None, *, check: bool = False) -> configparser.ConfigParser:
     """Read the profile file (missing is fine: no profiles).
 
-    With ``check``, the file must be safe to trust (:func:`check_profile_file`).
+    With ``check``, the file must be safe to trust (:func:`trust.check_profile_file`).
     """
     path = path or config_path()
     parser = configparser.ConfigParser(interpolation=None)
@@ -61,92 +62,19 @@ def read_profiles(path: Path | None = None, *, check: bool = False) -> configpar
     return parser
 
 
-def _trusted_owner(st: os.stat_result) -> bool:
-    return st.st_uid in (os.getuid(), 0)
-
-
-def check_profile_file(path: Path, has_secret: bool) -> None:
-    """Refuse a profile others could change, or read when it holds a secret (as ssh does).
-
-    Its owner must be the user (or root); no other user may write it, nor
-    the directory it is in; with a secret in any section, no other user may
-    read it.  A symlink is judged by the file it points to.
-    """
-    st = path.stat()
-    if not _trusted_owner(st):
-        raise ConfigError(f"{path} is owned by another user (uid {st.st_uid}): not trusted")
-    if has_secret:
-        _check_private(path)
-    mode = stat.S_IMODE(st.st_mode)
-    if mode & (stat.S_IWGRP | stat.S_IWOTH):
-        raise ConfigError(f"{path} is writable by others (mode {mode:o}); run: chmod 600 {path}")
-    parent = path.resolve().parent
-    pst = parent.stat()
-    if stat.S_IMODE(pst.st_mode) & stat.S_IWOTH or not _trusted_owner(pst):
-        raise ConfigError(f"{path} is in {parent}, a directory other users can change: not trusted")
-
-
-def _check_secret_file(name: str) -> None:
-    """A secret file must be the user's (or root's), readable and writable by no other user."""
-    try:
-        st = os.stat(name)
-    except OSError as exc:
-        raise ConfigError(f"cannot read secret file {name}: {exc.strerror or exc}") from None
-    if not stat.S_ISREG(st.st_mode):
-        return  # a pipe or process substitution (<(pass show ...)) is private to us
-    mode = stat.S_IMODE(st.st_mode)
-    if not _trusted_owner(st):
-        raise ConfigError(f"secret file {name} is owned by another user (uid {st.st_uid}): not trusted")
-    if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise ConfigError(f"secret file {name} is readable by others (mode {mode:o}); run: chmod 600 {name}")
-
-
-def _one_line(value: str, what: str) -> str:
-    """Refuse a value with a line break or NUL (a trailing CR from a CRLF file included)."""
-    if "\r" in value or "\n" in value or "\0" in value:
-        raise ConfigError(f"{what}: the value holds a line break or NUL (a file saved with CRLF?)")
-    return value
-
-
-def check_host(host: str) -> str:
-    """A host name or address that can be looked up: DNS labels of 1-63 characters."""
-    _one_line(host, "host")
-    try:
-        ipaddress.ip_address(host)
-        return host
-    except ValueError:
-        pass
-    name = host[:-1] if host.endswith(".") else host
-    if not name or len(name) > 253 or any(not 0 < len(label) <= 63 for label in name.split(".")):
-        shown = host if len(host) <= 40 else host[:37] + "..."
-        raise ConfigError(f"host {shown!r}: not a host name (labels of 1 to 63 characters, 253 in all)")
-    return host
-
-
 def profile_names(path: Path | None = None) -> list[str]:
-    """Profile names in the file, for shell completion (never raises)."""
+    """Profile and group names in the file, for shell completion (never raises)."""
     try:
         return read_profiles(path).sections()
     except ConfigError:
         return []
 
 
-def _check_private(path: Path) -> None:
-    # As ssh does with keys: a secret that others can read is not a secret.
-    mode = path.stat().st_mode
-    if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise ConfigError(
-            f"{path} holds a secret and is readable by others (mode {stat.S_IMODE(mode):o}); run: chmod 600 {path}"
-        )
-
-
 def _as_bool(value: str, what: str) -> bool:
-    lowered = value.strip().lower()
-    if lowered in ("1", "yes", "true", "on"):
-        return True
-    if lowered in ("0", "no", "false", "off", ""):
-        return False
-    raise ConfigError(f"{what}: expected yes or no, got {value!r}")
+    truth = parse_bool(value) if value.strip() else False
+    if truth is None:
+        raise ConfigError(f"{what}: expected yes or no, got {value!r}")
+    return truth
 
 
 @dataclass
@@ -165,10 +93,20 @@ class Settings:
     debug: bool = False
     profile: str | None = None
     secret_source: str = ""
+    #: What a fleet's rows call this PBX (see :attr:`label`); None: host:port.
+    name: str | None = None
 
     @property
     def effective_port(self) -> int:
         return self.port or (DEFAULT_TLS_PORT if self.tls else DEFAULT_PORT)
+
+    @property
+    def label(self) -> str:
+        """The PBX's name in a fleet: its profile's name, else ``host:port``."""
+        if self.name:
+            return self.name
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{host}:{self.effective_port}"
 
     def make_client(self, **kwargs: object) -> Client:
         """A Client for these settings (not yet connected)."""
@@ -192,35 +130,63 @@ def resolve(
     """Fill the settings not given by option or environment from the profile.
 
     ``given`` maps setting names to what click resolved (None when unset).
-    The secret itself is read later, by :func:`load_secret`, so that commands
+    The secret itself is read later (``AppContext.session``), so that commands
     that need none (``sim``, ``completion``) never touch it.
     """
+    parser = read_profiles(path, check=True)
+    secret_text = read_secret_file(secret_file) if secret_file and not given.get("secret") else None
+    return _resolve_one(given, parser, path, secret_text)
+
+
+def _resolve_one(
+    given: dict[str, object], parser: configparser.ConfigParser, path: Path | None, secret_text: str | None
+) -> Settings:
+    """One PBX's settings: ``given["profile"]`` names one profile (not a group) or none."""
     settings = Settings()
     profile_name = given.get("profile")
-    parser = read_profiles(path, check=True)
-    section: dict[str, str] = {}
-    if profile_name:
-        if not parser.has_section(str(profile_name)):
-            names = ", ".join(parser.sections()) or "none"
-            raise ConfigError(f"no profile {profile_name!r} in {path or config_path()} (profiles: {names})")
-        section = dict(parser.items(str(profile_name)))
-    elif parser.has_section("default"):
-        section = dict(parser.items("default"))
-    unknown = sorted(set(section) - set(PROFILE_KEYS))
-    if unknown:
-        raise ConfigError(f"{path or config_path()}: unknown key {unknown[0]!r} (known: {', '.join(PROFILE_KEYS)})")
-    for key, value in section.items():
-        _one_line(value, f"{key} in profile")
-    for key in ("host", "user", "secret", "ca_file", "profile"):
-        value = given.get(key)
-        if isinstance(value, str):
-            _one_line(value, "AMI_SECRET" if key == "secret" else key)
+    section = _profile_section(parser, str(profile_name) if profile_name else None, path)
     settings.profile = str(profile_name) if profile_name else ("default" if section else None)
 
     def pick(name: str) -> object:
         value = given.get(name)
         return value if value is not None else section.get(name)
 
+    check_values(given, section)
+    _apply_connection(settings, pick, given, section)
+    settings.debug = bool(given.get("debug"))
+
+    secret = given.get("secret")
+    if secret:
+        settings.secret, settings.secret_source = str(secret), "AMI_SECRET"
+    elif secret_text:
+        settings.secret, settings.secret_source = secret_text, "--secret-file"
+    elif "secret" in section:
+        settings.secret, settings.secret_source = section["secret"], "profile"
+    if settings.secret:
+        add_secret(settings.secret)
+    return settings
+
+
+def _profile_section(parser: configparser.ConfigParser, profile_name: str | None, path: Path | None) -> dict[str, str]:
+    """The keys of the profile asked for (or of ``default``, when it is a profile), checked."""
+    section: dict[str, str] = {}
+    if profile_name:
+        if not parser.has_section(profile_name):
+            names = ", ".join(parser.sections()) or "none"
+            raise ConfigError(f"no profile {profile_name!r} in {path or config_path()} (profiles: {names})")
+        section = dict(parser.items(profile_name))
+    elif parser.has_section("default") and not parser.has_option("default", GROUP_KEY):
+        section = dict(parser.items("default"))
+    unknown = sorted(set(section) - set(PROFILE_KEYS))
+    if unknown:
+        raise ConfigError(f"{path or config_path()}: unknown key {unknown[0]!r} (known: {', '.join(PROFILE_KEYS)})")
+    return section
+
+
+def _apply_connection(
+    settings: Settings, pick: Callable[[str], object], given: dict[str, object], section: dict[str, str]
+) -> None:
+    """Host, port, user, timeout, TLS, CA file and login method, each checked (in this order)."""
     host = pick("host")
     if host:
         settings.host = check_host(str(host))
@@ -240,47 +206,129 @@ def resolve(
             settings.timeout = float(str(timeout))
         except ValueError:
             raise ConfigError(f"timeout: expected seconds, got {timeout!r}") from None
-        if not (math.isfinite(settings.timeout) and 0 < settings.timeout <= MAX_TIMEOUT):
-            raise ConfigError(f"timeout: expected seconds above 0 and at most {MAX_TIMEOUT:g}, got {timeout!r}")
+        check_timeout(settings.timeout, timeout)
     for flag in ("tls", "insecure"):
-        value = given.get(flag)
-        if value is None and flag in section:
-            value = _as_bool(section[flag], f"{flag} in profile")
-        if value is not None:
-            setattr(settings, flag, bool(value))
+        _apply_flag(settings, flag, given.get(flag), section)
     ca_file = pick("ca_file")
     settings.ca_file = str(ca_file) if ca_file else None
-    _check_tls_options(settings, given)
+    check_tls_options(settings.tls, settings.ca_file, settings.insecure, given)
     auth = pick("auth")
     if auth:
         if str(auth) not in AUTH_METHODS:
             raise ConfigError(f"auth: expected md5 or plain, got {auth!r}")
         settings.auth = str(auth)
-    settings.debug = bool(given.get("debug"))
-
-    secret = given.get("secret")
-    if secret:
-        settings.secret, settings.secret_source = str(secret), "AMI_SECRET"
-    elif secret_file:
-        settings.secret, settings.secret_source = read_secret_file(secret_file), "--secret-file"
-    elif "secret" in section:
-        settings.secret, settings.secret_source = section["secret"], "profile"
-    if settings.secret:
-        add_secret(settings.secret)
-    return settings
 
 
-def _check_tls_options(settings: Settings, given: dict[str, object]) -> None:
-    """--ca-file and --insecure are about TLS: without it they would be ignored in silence."""
-    if settings.tls:
-        return
-    for name in ("ca_file", "insecure"):
-        if not getattr(settings, name):
-            continue
-        option = "--" + name.replace("_", "-")
-        if given.get(name):
-            raise UsageError(f"{option} is for TLS connections: add --tls")
-        raise ConfigError(f"{name} in profile is for TLS connections: add tls = yes")
+def _apply_flag(settings: Settings, flag: str, given: object, section: dict[str, str]) -> None:
+    value = given
+    if value is None and flag in section:
+        value = _as_bool(section[flag], f"{flag} in profile")
+    if value is not None:
+        setattr(settings, flag, bool(value))
+
+
+# -- fleets: several PBXs named at once -------------------------------------------
+
+
+def split_list(text: object) -> list[str]:
+    """``"a, b,,c"`` -> ``["a", "b", "c"]``: the comma lists of -H, --profile and include."""
+    if not text:
+        return []
+    return [word.strip() for word in str(text).split(",") if word.strip()]
+
+
+def parse_host(text: str) -> tuple[str, int | None]:
+    """``HOST``, ``HOST:PORT``, ``[v6]`` or ``[v6]:PORT`` -> (host, port or None).
+
+    An address with more than one colon and no brackets is IPv6 without a port.
+    """
+    port_text = ""
+    if text.startswith("["):
+        host, bracket, rest = text[1:].partition("]")
+        if not bracket or not host or (rest and not rest.startswith(":")):
+            raise ConfigError(f"host {text!r}: expected [IPv6] or [IPv6]:PORT")
+        port_text = rest[1:]
+        if rest and not port_text:
+            raise ConfigError(f"host {text!r}: no port after ':'")
+    elif text.count(":") == 1:
+        host, _, port_text = text.partition(":")
+        if not host or not port_text:
+            raise ConfigError(f"host {text!r}: expected HOST or HOST:PORT")
+    else:
+        host = text
+    if not port_text:
+        return host, None
+    if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        raise ConfigError(f"host {text!r}: {port_text!r} is not a TCP port (1-65535)")
+    return host, int(port_text)
+
+
+def expand_profiles(parser: configparser.ConfigParser, names: list[str], path: Path | None = None) -> list[str]:
+    """The profiles that ``names`` stand for: groups (``include = a, b``) replaced by their members.
+
+    Groups may nest; a group that includes itself, directly or not, is a
+    configuration error.  A profile named twice counts once, where first named.
+    """
+    where = path or config_path()
+    found: list[str] = []
+
+    def visit(name: str, trail: tuple[str, ...]) -> None:
+        if name in trail:
+            loop = " -> ".join((*trail[trail.index(name) :], name))
+            raise ConfigError(f"{where}: profile groups include each other in a loop: {loop}")
+        if not parser.has_section(name):
+            known = ", ".join(parser.sections()) or "none"
+            inside = f" (included by {trail[-1]!r})" if trail else ""
+            raise ConfigError(f"no profile {name!r}{inside} in {where} (profiles: {known})")
+        if not parser.has_option(name, GROUP_KEY):
+            if name not in found:
+                found.append(name)
+            return
+        members = split_list(parser.get(name, GROUP_KEY))
+        if not members:
+            raise ConfigError(f"{where}: group {name!r} includes no profile")
+        for member in members:
+            visit(member, (*trail, name))
+
+    for name in names:
+        visit(name, ())
+    return found
+
+
+def resolve_fleet(
+    given: dict[str, object],
+    *,
+    secret_file: str | None = None,
+    path: Path | None = None,
+) -> list[Settings]:
+    """Every PBX named by -H/--profile (or AMI_HOST/AMI_PROFILE), each with its own settings.
+
+    -H takes ``HOST``, ``HOST:PORT`` and ``[v6]:PORT``, comma-separated;
+    --profile takes profiles and groups, comma-separated.  Each member keeps
+    its own profile's settings; what the command line gives applies to all.
+    A single PBX resolves exactly as :func:`resolve` does.
+    """
+    parser = read_profiles(path, check=True)
+    hosts = [parse_host(word) for word in split_list(given.get("host"))]
+    named = split_list(given.get("profile"))
+    if not named and not given.get("host") and parser.has_option("default", GROUP_KEY):
+        named = ["default"]
+    profiles: list[str | None] = list(expand_profiles(parser, named, path)) if named else [None]
+    if len(hosts) > 1 and len(profiles) > 1:
+        raise ConfigError("name the PBXs by -H HOST,... or by --profile NAME,..., not both")
+    secret_text = read_secret_file(secret_file) if secret_file and not given.get("secret") else None
+    fleet: list[Settings] = []
+    for profile in profiles:
+        for host, port in hosts or [(None, None)]:
+            member = dict(given, profile=profile)
+            if host is not None:
+                member["host"] = host
+            if port is not None:
+                member["port"] = port
+            settings = _resolve_one(member, parser, path, secret_text)
+            settings.name = profile if profile is not None and len(hosts) <= 1 else None
+            fleet.append(settings)
+    return fleet
 
 
 def read_secret_file(name: str) -> str:
@@ -289,7 +337,7 @@ def read_secret_file(name: str) -> str:
         if name == "-":
             text = sys.stdin.readline()
         else:
-            _check_secret_file(name)
+            check_secret_file(name)
             with open(name, encoding="utf-8") as fh:
                 text = fh.readline()
     except (OSError, UnicodeDecodeError) as exc:
@@ -298,28 +346,3 @@ def read_secret_file(name: str) -> str:
     if not secret:
         raise ConfigError(f"secret file {name} is empty")
     return _one_line(secret, f"secret file {name}")
-
-
-def load_secret(settings: Settings) -> str:
-    """The secret, prompting on the terminal when no source gave one."""
-    if settings.secret:
-        return settings.secret
-    if sys.stdin.isatty() and sys.stderr.isatty():
-        import getpass
-
-        try:
-            secret = getpass.getpass(f"AMI secret for {settings.user}@{settings.host}: ")
-        except EOFError:
-            secret = ""
-        if secret:
-            settings.secret = secret
-            return secret
-    raise ConfigError(
-        "no secret given: set AMI_SECRET, use --secret-file PATH (or - for stdin), or put it in a profile"
-    )
-
-
-def require_user(settings: Settings) -> str:
-    if not settings.user:
-        raise ConfigError("no user given: use --user NAME, AMI_USER, or a profile")
-    return settings.user

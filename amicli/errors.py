@@ -36,6 +36,11 @@ class ExitCode(IntEnum):
     CONFIG = 7
     #: TLS handshake or certificate verification failed.
     TLS = 8
+    # 9: the next free general code, below originate's block (10-14).  A
+    # fleet that partly worked is a general outcome of every command, and 1
+    # would hide that the other PBXs succeeded.
+    #: Several PBXs were named and some failed (each named on stderr), or they failed in different ways.
+    SOME_SERVERS_FAILED = 9
     #: Interrupted by Ctrl-C (SIGINT): 128 + 2, as a shell reports it.
     INTERRUPTED = 130
 
@@ -93,6 +98,10 @@ class PermissionDenied(AuthError):
     """``Message: Permission denied`` in reply to an action."""
 
 
+class ChallengeRefused(AuthError):
+    """The PBX would not give an MD5 challenge (plain login may still work)."""
+
+
 class AmiTimeout(AmiError):
     """No answer within the timeout."""
 
@@ -121,3 +130,13 @@ class TlsError(AmiError):
     """TLS handshake or certificate verification failed."""
 
     exit_code = ExitCode.TLS
+
+
+class UntrustedCertificate(TlsError):
+    """The PBX's TLS certificate is not signed by a trusted CA."""
+
+
+class SomeServersFailed(AmiError):
+    """Of several PBXs named, some failed (or they failed in different ways); the others answered."""
+
+    exit_code = ExitCode.SOME_SERVERS_FAILED

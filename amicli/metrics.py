@@ -125,9 +125,44 @@ def collect_channels(client: Client, reg: Registry) -> None:
     reg.gauge("asterisk_channels", "Channels up now (CoreShowChannels).").add(len(fetch_channels(client)))
 
 
-def collect_queues(client: Client, reg: Registry) -> None:
-    from .queues import member_available, queue_status
+@dataclass
+class _QueueTally:
+    """What the metrics need of one queue, counted straight from QueueStatus's events."""
 
+    params: dict[str, str] = field(default_factory=dict)
+    by_status: dict[str, int] = field(default_factory=dict)
+    paused: int = 0
+    available: int = 0
+    longest_wait: int = 0
+
+
+def _tally_queues(events: Iterable) -> dict[str, _QueueTally]:
+    """QueueParams / QueueMember / QueueEntry -> a tally per queue (no typed rows: 10,000 members are common)."""
+    from .queues import device_state_text
+
+    tallies: dict[str, _QueueTally] = {}
+    for msg in events:
+        kind = msg.name
+        if kind not in ("QueueParams", "QueueMember", "QueueEntry"):
+            continue
+        headers = dict(msg.headers)
+        tally = tallies.setdefault(headers.get("Queue", ""), _QueueTally())
+        if kind == "QueueParams":
+            tally.params = headers
+        elif kind == "QueueEntry":
+            tally.longest_wait = max(tally.longest_wait, ep_lib.to_int(headers.get("Wait")) or 0)
+        else:
+            status = ep_lib.to_int(headers.get("Status"))
+            word = device_state_text(status) if status is not None else "Unknown"
+            tally.by_status[word] = tally.by_status.get(word, 0) + 1
+            is_paused = headers.get("Paused") == "1"
+            tally.paused += is_paused
+            # As app_queue's QueueSummary: not paused, device Not in use or Unknown.
+            tally.available += (not is_paused) and status in (0, 1)
+    return tallies
+
+
+def collect_queues(client: Client, reg: Registry) -> None:
     callers = reg.gauge("asterisk_queue_callers", "Callers waiting in the queue.")
     longest = reg.gauge("asterisk_queue_longest_wait_seconds", "How long the longest-waiting caller has waited.")
     members = reg.gauge("asterisk_queue_members", "Queue members by device status.")
@@ -136,24 +171,21 @@ def collect_queues(client: Client, reg: Registry) -> None:
     completed = reg.counter("asterisk_queue_calls_completed_total", "Calls answered by the queue since reset.")
     abandoned = reg.counter("asterisk_queue_calls_abandoned_total", "Calls abandoned in the queue since reset.")
     level = reg.gauge("asterisk_queue_service_level_ratio", "Calls answered within the service level, 0 to 1.")
-    for queue in queue_status(client).queues:
-        name = str(queue.get("Queue"))
-        callers.add(_num(queue.get("Calls")), queue=name)
-        longest.add(_num(queue.get("LongestHoldTime")), queue=name)
-        counts: dict[str, int] = {}
-        queue_members = queue.get("members") or []
-        for member in queue_members:  # type: ignore[union-attr]
-            word = str(member.get("StatusText") or member.get("Status") or "Unknown")
-            counts[word] = counts.get(word, 0) + 1
-        for word, count in counts.items():
+    reply = client.request_booted([("Action", "QueueStatus")]).raise_for_error()
+    for name, tally in _tally_queues(reply.events).items():
+        params = tally.params
+        callers.add(ep_lib.to_int(params.get("Calls")) or 0, queue=name)
+        longest.add(tally.longest_wait, queue=name)
+        for word, count in tally.by_status.items():
             members.add(count, queue=name, status=word)
-        paused.add(sum(1 for m in queue_members if m.get("Paused") is True), queue=name)  # type: ignore[union-attr]
-        available.add(sum(1 for m in queue_members if member_available(m)), queue=name)  # type: ignore[union-attr]
-        completed.add(_num(queue.get("Completed")), queue=name)
-        abandoned.add(_num(queue.get("Abandoned")), queue=name)
-        perf = queue.get("ServicelevelPerf")
-        if isinstance(perf, (int, float)) and not isinstance(perf, bool):
-            level.add(perf / 100, queue=name)
+        paused.add(tally.paused, queue=name)
+        available.add(tally.available, queue=name)
+        completed.add(ep_lib.to_int(params.get("Completed")) or 0, queue=name)
+        abandoned.add(ep_lib.to_int(params.get("Abandoned")) or 0, queue=name)
+        try:
+            level.add(float(params["ServicelevelPerf"]) / 100, queue=name)
+        except (KeyError, ValueError):
+            pass
 
 
 def collect_endpoints(client: Client, reg: Registry) -> None:
@@ -182,10 +214,6 @@ def collect_registrations(client: Client, reg: Registry) -> None:
         labels = {"registration": item.name, "technology": item.technology}
         registered.add(1 if item.registered else 0, **labels)
         status.add(1, **labels, status=item.status)
-
-
-def _num(value: object) -> float:
-    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else 0.0
 
 
 COLLECTORS: list[tuple[str, Callable[[Client, Registry], None]]] = [

@@ -6,6 +6,8 @@ from typing import Callable, TypeVar
 
 import click
 
+from .completion_values import complete_table_formats
+
 F = TypeVar("F", bound=Callable[..., object])
 
 TABLE_FORMATS_HINT = "simple, plain, github, grid, psql, tsv, ..."
@@ -20,12 +22,6 @@ def _stack(*decorators: Callable[[F], F]) -> Callable[[F], F]:
     return apply
 
 
-def _complete_fmt(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
-    from .output import table_formats
-
-    return [name for name in table_formats() if name.startswith(incomplete)]
-
-
 json_option = click.option(
     "--json",
     "as_json",
@@ -37,7 +33,7 @@ fmt_option = click.option(
     "--fmt",
     default=None,
     metavar="FORMAT",
-    shell_complete=_complete_fmt,
+    shell_complete=complete_table_formats,
     help=f"Table format, any of tabulate's ({TABLE_FORMATS_HINT}). Example: --fmt github",
 )
 
@@ -66,3 +62,18 @@ def make_output(as_json: bool, fmt: str | None, fields: str | None, no_headers: 
             f"unknown table format {fmt!r}; valid: {', '.join(table_formats())}", param_hint="--fmt"
         )
     return Output(json=as_json, fmt=fmt or DEFAULT_FMT, fields=chosen, headers=not no_headers)
+
+
+def one_line(ctx: click.Context, param: click.Parameter, value: object) -> object:
+    """Refuse empty values and line breaks (they would break the AMI framing)."""
+    values = value if isinstance(value, tuple) else (value,)
+    for item in values:
+        if item is None:
+            continue
+        if not isinstance(item, str):
+            continue
+        if "\r" in item or "\n" in item:
+            raise click.BadParameter("must be one line (no line breaks)")
+        if not item.strip():
+            raise click.BadParameter("must not be empty")
+    return value

@@ -92,9 +92,6 @@ def get_field(row: Mapping[str, object], *names: str) -> object:
     return None
 
 
-_pick = get_field
-
-
 @dataclass
 class Output:
     """Where and how a command writes its data.
@@ -119,7 +116,7 @@ class Output:
     def emit_json(self, obj: Mapping[str, object], flush: bool = True) -> None:
         """Write one JSON object as one line (restricted to ``--fields``)."""
         if self.fields:
-            obj = {name: _pick(obj, name) for name in self.fields}
+            obj = {name: get_field(obj, name) for name in self.fields}
         self.stream.write(json_line(obj))
         if flush:
             self.stream.flush()
@@ -133,22 +130,27 @@ class Output:
         columns: Sequence[str],
         *,
         titles: Mapping[str, str] | None = None,
+        flush: bool = True,
     ) -> int:
         """Write rows as JSON Lines or as one table; return how many.
 
         ``columns`` are the keys shown in a table by default (in order);
         JSON shows every key of each row unless ``--fields`` is given.
+        ``flush``: each JSON line as it is written (for a consumer that reads
+        as rows come); else once at the end (a list fetched whole).
         """
         count = 0
         if self.json:
             for row in rows:
-                self.emit_json(row)
+                self.emit_json(row, flush=flush)
                 count += 1
+            if not flush:
+                self.stream.flush()
             return count
         names = list(self.fields or columns)
         table = []
         for row in rows:
-            table.append([_cell(_pick(row, name)) for name in names])
+            table.append([_cell(get_field(row, name)) for name in names])
             count += 1
         self.table(table, [(titles or {}).get(n, n) for n in names])
         return count
@@ -171,6 +173,22 @@ def _cell(value: object) -> object:
     if isinstance(value, (list, tuple)):
         return "\n".join(str(v) for v in value)
     return value
+
+
+def report(message: str, level: str = "") -> None:
+    """One line for people on stderr: ``ami: LEVEL: MESSAGE`` (``ami: MESSAGE`` without a level).
+
+    ``level`` is ``error``, ``warning``, ``note`` or empty.  A stderr that
+    is closed or gone is ignored: a note must never end the command.
+    """
+    # What the PBX said may be quoted in it: no secret, no control character, one line.
+    message = visible(scrub(message)).replace("\n", " ").replace("\t", " ")
+    line = f"ami: {level}: {message}\n" if level else f"ami: {message}\n"
+    try:
+        sys.stderr.write(line)
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
 
 
 def table_formats() -> list[str]:

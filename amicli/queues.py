@@ -17,11 +17,10 @@ Rows are dicts built from the list events:
 
 from __future__ import annotations
 
-import functools
-import time
 from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
+from .booleans import parse_bool
 from .client import Client, Reply
 from .errors import ActionError
 from .output import get_field
@@ -84,62 +83,68 @@ SUMMARY_TYPES = {
 #: Headers that describe the AMI exchange, not the queue.
 SKIP_FIELDS = frozenset({"Event", "ActionID"})
 
-# -- the known fields (what --fields accepts), table columns and titles -------
+# -- the known fields (what --fields accepts) --------------------------------
 
 QUEUE_FIELDS = [
-    "Queue", "Max", "Strategy", "Calls", "Holdtime", "TalkTime", "Completed", "Abandoned", "ServiceLevel",
-    "ServicelevelPerf", "ServicelevelPerf2", "Weight",
+    "Queue",
+    "Max",
+    "Strategy",
+    "Calls",
+    "Holdtime",
+    "TalkTime",
+    "Completed",
+    "Abandoned",
+    "ServiceLevel",
+    "ServicelevelPerf",
+    "ServicelevelPerf2",
+    "Weight",
     # derived
-    "LongestHoldTime", "LoggedIn", "Available", "PausedMembers", "members", "callers",
+    "LongestHoldTime",
+    "LoggedIn",
+    "Available",
+    "PausedMembers",
+    "members",
+    "callers",
 ]
-QUEUE_COLUMNS = [
-    "Queue", "Strategy", "Calls", "LongestHoldTime", "Holdtime", "TalkTime", "Completed", "Abandoned",
-    "ServiceLevel", "ServicelevelPerf", "LoggedIn", "Available", "PausedMembers",
-]
-QUEUE_TITLES = {
-    "Calls": "Waiting",
-    "LongestHoldTime": "Longest wait",
-    "Holdtime": "Hold",
-    "TalkTime": "Talk",
-    "ServiceLevel": "SL",
-    "ServicelevelPerf": "SL perf",
-    "ServicelevelPerf2": "SL perf2",
-    "LoggedIn": "Logged in",
-    "PausedMembers": "Paused",
-}
 
 MEMBER_FIELDS = [
-    "Queue", "Name", "MemberName", "Location", "Interface", "StateInterface", "Membership", "Penalty", "CallsTaken",
-    "LastCall", "LastPause", "LoginTime", "InCall", "Status", "Paused", "PausedReason", "Wrapuptime", "Ringinuse",
+    "Queue",
+    "Name",
+    "MemberName",
+    "Location",
+    "Interface",
+    "StateInterface",
+    "Membership",
+    "Penalty",
+    "CallsTaken",
+    "LastCall",
+    "LastPause",
+    "LoginTime",
+    "InCall",
+    "Status",
+    "Paused",
+    "PausedReason",
+    "Wrapuptime",
+    "Ringinuse",
     # derived
     "StatusText",
 ]
-MEMBER_COLUMNS = [
-    "Queue", "Name", "Location", "StateInterface", "StatusText", "Paused", "PausedReason", "Penalty", "CallsTaken",
-    "LastCall", "LastPause", "InCall", "Membership",
-]
-MEMBER_TITLES = {
-    "Location": "Interface",
-    "StateInterface": "State interface",
-    "StatusText": "Status",
-    "PausedReason": "Reason",
-    "CallsTaken": "Calls",
-    "LastCall": "Last call",
-    "LastPause": "Last pause",
-    "LoginTime": "Login",
-    "InCall": "In call",
-}
 
 CALLER_FIELDS = [
-    "Queue", "Position", "Channel", "Uniqueid", "CallerIDNum", "CallerIDName", "CallerID", "ConnectedLineNum",
-    "ConnectedLineName", "Wait", "Priority",
+    "Queue",
+    "Position",
+    "Channel",
+    "Uniqueid",
+    "CallerIDNum",
+    "CallerIDName",
+    "CallerID",
+    "ConnectedLineNum",
+    "ConnectedLineName",
+    "Wait",
+    "Priority",
 ]
-CALLER_COLUMNS = ["Queue", "Position", "Channel", "CallerIDNum", "CallerIDName", "Wait", "Priority"]
-CALLER_TITLES = {"Position": "Pos", "CallerIDNum": "Caller ID", "CallerIDName": "Caller name", "Wait": "Wait (s)"}
 
 SUMMARY_FIELDS = ["Queue", "LoggedIn", "Available", "Callers", "HoldTime", "TalkTime", "LongestHoldTime", "Talking"]
-SUMMARY_COLUMNS = ["Queue", "LoggedIn", "Available", "Callers", "HoldTime", "TalkTime", "LongestHoldTime"]
-SUMMARY_TITLES = {"LoggedIn": "Logged in", "HoldTime": "Hold", "TalkTime": "Talk", "LongestHoldTime": "Longest wait"}
 
 
 # -- typing ---------------------------------------------------------------------
@@ -155,13 +160,9 @@ def _convert(kind: str | None, value: str) -> object:
         if kind == _FLOAT:
             return float(text)
         if kind == _BOOL:
-            if text in ("0", "1"):
-                return text == "1"
-            lowered = text.lower()
-            if lowered in ("yes", "true", "on"):
-                return True
-            if lowered in ("no", "false", "off"):
-                return False
+            truth = parse_bool(text)
+            if truth is not None:
+                return truth
     except ValueError:
         pass
     return value
@@ -438,60 +439,3 @@ def act(client: Client, headers: list[tuple[str, str]]) -> Reply:
         values = {k: v for k, v in headers}
         raise QueueRefused(explain_refusal(action, message, values.get("Interface", ""), values.get("Queue")), response)
     return reply
-
-
-# -- times for tables ---------------------------------------------------------------
-
-
-def local_time(epoch: object) -> object:
-    """An epoch number as local time for a table; 0 means never."""
-    if isinstance(epoch, bool) or not isinstance(epoch, int):
-        return epoch
-    if epoch <= 0:
-        return "never"
-    return _strftime(epoch)
-
-
-@functools.lru_cache(maxsize=4096)
-def _strftime(epoch: int) -> str:
-    # Many members share a login time: a big list formats each value once.
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(epoch))
-
-
-def member_table_row(member: dict[str, object]) -> dict[str, object]:
-    """A member with epoch times shown as local times, for a table."""
-    out = dict(member)
-    for key in ("LastCall", "LastPause", "LoginTime"):
-        if key in out:
-            out[key] = local_time(out[key])
-    if "Name" not in out:
-        alias = get_field(member, "MemberName")
-        if alias is not None:
-            out["Name"] = alias
-    if "Location" not in out:
-        alias = get_field(member, "Interface")
-        if alias is not None:
-            out["Location"] = alias
-    return out
-
-
-def caller_table_row(caller: dict[str, object]) -> dict[str, object]:
-    out = dict(caller)
-    if "CallerIDNum" not in out and "CallerID" in out:
-        # Asterisk 1.4 and older said CallerID.
-        out["CallerIDNum"] = out["CallerID"]
-    return out
-
-
-def queue_table_row(queue: dict[str, object]) -> dict[str, object]:
-    out = {k: v for k, v in queue.items() if k not in ("members", "callers")}
-    perf = out.get("ServicelevelPerf")
-    if isinstance(perf, float):
-        out["ServicelevelPerf"] = f"{perf:.1f}%"
-    perf2 = out.get("ServicelevelPerf2")
-    if isinstance(perf2, float):
-        out["ServicelevelPerf2"] = f"{perf2:.1f}%"
-    level = out.get("ServiceLevel")
-    if isinstance(level, int):
-        out["ServiceLevel"] = f"{level}s"
-    return out

@@ -21,11 +21,15 @@ from enum import IntEnum
 
 
 class Status(IntEnum):
-    """Monitoring Plugins exit codes."""
+    """The exit codes of the Monitoring Plugins API, which monitoring systems read."""
 
+    #: Every value within its thresholds.
     OK = 0
+    #: A value past its warning threshold.
     WARNING = 1
+    #: A value past its critical threshold; or the PBX unreachable, the login refused, no answer within -t.
     CRITICAL = 2
+    #: Usage or configuration error, the module not loaded, or the PBX cannot tell.
     UNKNOWN = 3
 
 

@@ -9,6 +9,10 @@ channels, CoreSettings and CoreStatus, in the recorded Asterisk 22 shapes.
 Each case runs the installed ``ami`` as a child process; wall time, CPU time
 and peak RSS (``wait4``) are reported as medians.
 
+With ``--sim``, the endpoint cases also run against ``ami sim --endpoints N``
+(the simulator in this process; it has 3 queues, so the metrics case stays
+on the scripted server).
+
 Targets (2-core machine): ``ami endpoints --json`` with 5,000 endpoints under
 1 s; ``ami metrics`` for 200 queues x 50 members plus 5,000 endpoints under
 2 s; peak RSS under 100 MB.
@@ -96,6 +100,7 @@ def main() -> int:
     parser.add_argument("--endpoints", type=int, default=5000)
     parser.add_argument("--queues", type=int, default=200)
     parser.add_argument("--members", type=int, default=50)
+    parser.add_argument("--sim", action="store_true", help="also run the endpoint cases against ami sim")
     opts = parser.parse_args()
     replies = {
         "PJSIPShowEndpoints": endpoints_reply(opts.endpoints),
@@ -116,6 +121,17 @@ def main() -> int:
             2.0,
         ),
     ]
+    sim = None
+    if opts.sim:
+        import dataclasses
+
+        from amicli.sim import SimServer
+        from amicli.sim.users import DEFAULT_USERS
+
+        # run_once logs in as admin with the secret "x".
+        users = {**DEFAULT_USERS, "admin": dataclasses.replace(DEFAULT_USERS["admin"], secret="x")}
+        sim = SimServer("127.0.0.1", port=0, endpoints=opts.endpoints, users=users).start()
+        cases.append((f"endpoints --json, ami sim --endpoints {opts.endpoints}", ["endpoints", "--json"], 1.0))
     print(f"{opts.runs} runs per case; python {sys.version.split()[0]}, {os.cpu_count()} CPUs\n")
     print("| case | wall median (s) | CPU median (s) | peak RSS median (MB) | target |")
     print("| --- | ---: | ---: | ---: | --- |")
@@ -124,8 +140,9 @@ def main() -> int:
         for title, args, target in cases:
             runs = []
             for _ in range(opts.runs):
+                port = sim.port if sim is not None and "ami sim" in title else server.port
                 try:
-                    runs.append(run_once(args, server.port))
+                    runs.append(run_once(args, port))
                 except SystemExit as exc:
                     # check endpoints exits 0-3 by design; only its timing matters here.
                     if not args[0] == "check":
@@ -142,6 +159,8 @@ def main() -> int:
             print(f"| {title} | {wall:.3f} | {cpu:.3f} | {rss:.1f} | {verdict} |")
     finally:
         server.close()
+        if sim is not None:
+            sim.close()
     return 1 if failed else 0
 
 

@@ -199,18 +199,30 @@ def run_one(server: SimServer, argv: list[str], events: int, blocks: list[bytes]
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(argv[:3])}... exited {proc.returncode}: {err.strip()}")
     cpu = usage.ru_utime + usage.ru_stime
-    return {"rate": events / elapsed, "seconds": elapsed, "rss_mb": peak.kb / 1024, "cpu_us": cpu / events * 1e6,
-            "stderr": err.strip()}
+    return {
+        "rate": events / elapsed,
+        "seconds": elapsed,
+        "rss_mb": peak.kb / 1024,
+        "cpu_us": cpu / events * 1e6,
+        "stderr": err.strip(),
+    }
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--events", type=int, default=1_000_000, help="events per run [1,000,000]")
     parser.add_argument("--runs", type=int, default=3, help="runs per client; the median is reported [3]")
-    parser.add_argument("--libs-python", default="/tmp/benchvenv/bin/python",
-                        help="a Python with panoramisk and asterisk-ami installed [/tmp/benchvenv/bin/python]")
-    parser.add_argument("--only", choices=["ami", "floor", "panoramisk", "asterisk-ami"], action="append",
-                        help="run only these clients (repeatable)")
+    parser.add_argument(
+        "--libs-python",
+        default="/tmp/benchvenv/bin/python",
+        help="a Python with panoramisk and asterisk-ami installed [/tmp/benchvenv/bin/python]",
+    )
+    parser.add_argument(
+        "--only",
+        choices=["ami", "floor", "panoramisk", "asterisk-ami"],
+        action="append",
+        help="run only these clients (repeatable)",
+    )
     args = parser.parse_args()
 
     blocks = transcript_blocks()
@@ -233,18 +245,22 @@ def main() -> int:
         keys = {"ami": "ami events", "floor": "bare", "panoramisk": "panoramisk", "asterisk-ami": "asterisk-ami"}
         clients = {k: v for k, v in clients.items() if any(k.startswith(keys[o]) for o in args.only)}
 
-    print(f"{args.events:,} events ({len(blocks)} recorded shapes, {sum(map(len, blocks)) // len(blocks)} bytes "
-          f"on average), {args.runs} run(s) each, Python {sys.version.split()[0]}, {os.cpu_count()} CPUs",
-          file=sys.stderr)
+    print(
+        f"{args.events:,} events ({len(blocks)} recorded shapes, {sum(map(len, blocks)) // len(blocks)} bytes "
+        f"on average), {args.runs} run(s) each, Python {sys.version.split()[0]}, {os.cpu_count()} CPUs",
+        file=sys.stderr,
+    )
     results: dict[str, list[dict]] = {name: [] for name in clients}
     try:
         for run in range(args.runs):
             for name, argv in clients.items():
                 result = run_one(server, argv, args.events, blocks, env)
                 results[name].append(result)
-                print(f"  run {run + 1}: {name}: {result['rate']:,.0f} events/s, {result['rss_mb']:.1f} MB, "
-                      f"{result['cpu_us']:.2f} us CPU/event"
-                      + (f"  [{result['stderr']}]" if result["stderr"] else ""), file=sys.stderr)
+                print(
+                    f"  run {run + 1}: {name}: {result['rate']:,.0f} events/s, {result['rss_mb']:.1f} MB, "
+                    f"{result['cpu_us']:.2f} us CPU/event" + (f"  [{result['stderr']}]" if result["stderr"] else ""),
+                    file=sys.stderr,
+                )
     finally:
         server.close()
 
@@ -255,8 +271,10 @@ def main() -> int:
         cpu = statistics.median(r["cpu_us"] for r in runs)
         rows.append((name, rate, rss, cpu))
     ami_rate = next((r for n, r, _, _ in rows if n.startswith("ami")), None)
-    print(f"\n| client ({args.events:,} events, median of {args.runs}) | events/s | CPU per event | peak RSS "
-          "| ami events is |")
+    print(
+        f"\n| client ({args.events:,} events, median of {args.runs}) | events/s | CPU per event | peak RSS "
+        "| ami events is |"
+    )
     print("| --- | ---: | ---: | ---: | ---: |")
     for name, rate, rss, cpu in rows:
         ratio = f"{ami_rate / rate:.2f}x as fast" if ami_rate and not name.startswith("ami") else ""

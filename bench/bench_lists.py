@@ -262,14 +262,19 @@ def main() -> int:
         (f"queues members, {n_members} rows, JSON Lines", ["queues", "members", "--json"], None),
         (f"queues members, {n_members} rows, table", ["queues", "members"], None),
     ]
-    print(f"reply sizes: CoreShowChannels {len(replies['CoreShowChannels']) / 1e6:.1f} MB, "
-          f"QueueStatus {len(replies['QueueStatus']) / 1e6:.1f} MB; {opts.runs} runs per case; "
-          f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs")
+    print(
+        f"reply sizes: CoreShowChannels {len(replies['CoreShowChannels']) / 1e6:.1f} MB, "
+        f"QueueStatus {len(replies['QueueStatus']) / 1e6:.1f} MB; {opts.runs} runs per case; "
+        f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs"
+    )
     print()
-    print(f"| {'case':<52} | wall median (s) | wall min (s) | CPU median (s) | peak RSS median (MB) | stdout (MB) "
-          "| target |")
-    print(f"|{'-' * 54}|-----------------|--------------|----------------|----------------------|-------------"
-          "|--------|")
+    print(
+        f"| {'case':<52} | wall median (s) | wall min (s) | CPU median (s) | peak RSS median (MB) | stdout (MB) "
+        "| target |"
+    )
+    print(
+        f"|{'-' * 54}|-----------------|--------------|----------------|----------------------|-------------|--------|"
+    )
     failed = False
     try:
         run_once(["channels", "--count"], server.port)  # warm the file cache
@@ -285,8 +290,10 @@ def main() -> int:
             failed |= not ok
             target = (f"< {wall_target:g} s, " if wall_target else "") + "< 100 MB"
             verdict = "ok" if ok else "MISSED"
-            print(f"| {title:<52} | {wall_med:15.3f} | {min(walls):12.3f} | {statistics.median(cpus):14.3f} "
-                  f"| {rss_med:20.1f} | {size / 1e6:11.2f} | {target} {verdict} |")
+            print(
+                f"| {title:<52} | {wall_med:15.3f} | {min(walls):12.3f} | {statistics.median(cpus):14.3f} "
+                f"| {rss_med:20.1f} | {size / 1e6:11.2f} | {target} {verdict} |"
+            )
     finally:
         server.close()
     return 1 if failed else 0

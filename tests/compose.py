@@ -25,7 +25,7 @@ V13 = "asterisk-13.38.3-sip"
 SOURCES = {
     V22: [
         "pjsip-endpoints", "pjsip-contacts", "pjsip-endpoint-detail", "pjsip-registrations",
-        "coresettings-corestatus", "coreshowchannels-empty", "busy-coreshowchannels", "queue-members", "queues-idle",
+        "coresettings-corestatus", "busy-coreshowchannels", "coreshowchannels-empty", "queue-members", "queues-idle",
         "core-status", "devicestates", "pjsip-monitor-user",
     ],
     V13: ["sip-peers", "iax-peers", "sip-registry", "sip-peer-detail", "driver-detect-13", "devicestates-13"],

@@ -26,7 +26,6 @@ running it, so the budgets are sized to keep the module within seconds.
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import threading
@@ -379,9 +378,7 @@ def run_event_stream(port: int, fmt: str) -> tuple[list[str], object]:
         def no_reconnect():
             raise AssertionError("no reconnect asked for")
 
-        stream = EventStream(
-            no_reconnect, client, early, StreamOptions(fmt=fmt), EventFilter(), out_fd=write_fd, err=io.StringIO()
-        )
+        stream = EventStream(no_reconnect, client, early, StreamOptions(fmt=fmt), EventFilter(), out_fd=write_fd)
         result = stream.run()
     finally:
         os.close(write_fd)

@@ -22,6 +22,7 @@ from util import ami_argv, ami_env, json_lines, run_ami, start_sim
 
 from amicli import originate as lib
 from amicli.client import Client
+from amicli.commands.call_results import exit_status
 from amicli.errors import ExitCode
 from amicli.protocol import Message, Parser
 from amicli.sim.callspec import parse_variables, separate_args
@@ -818,11 +819,11 @@ def test_outcome_mapping_and_batch_status():
     assert lib.outcome_for("1") == ("failed", "hangup")
     assert lib.outcome_for("0") == ("failed", "failed")
     spec = lib.CallSpec(channel="x", app="Wait")
-    ok = lib.CallResult(lib.CallSpec(channel="x", app="Wait", line=1), "a", "answered", 0)
-    busy = lib.CallResult(lib.CallSpec(channel="x", app="Wait", line=5), "b", "busy", ExitCode.BUSY)
-    assert lib.exit_status([ok]) == 0
-    assert lib.exit_status([busy, ok, lib.BadLine(3, "bad")]) == ExitCode.USAGE
-    assert lib.exit_status([busy, ok]) == ExitCode.BUSY
+    ok = lib.CallResult(lib.CallSpec(channel="x", app="Wait", line=1), "a", "answered")
+    busy = lib.CallResult(lib.CallSpec(channel="x", app="Wait", line=5), "b", "busy")
+    assert exit_status([ok]) == 0
+    assert exit_status([busy, ok, lib.BadLine(3, "bad")]) == ExitCode.USAGE
+    assert exit_status([busy, ok]) == ExitCode.BUSY
     assert spec.check() is spec
 
 

@@ -8,6 +8,7 @@ values that differ from run to run (times, ids, counters).
 
 from __future__ import annotations
 
+import re
 import socket
 import time
 
@@ -225,3 +226,353 @@ def test_sim_modules_form_no_import_cycle_and_share_only_the_wire_format():
         return False
 
     assert [m for m in graph if m != "__init__" and reaches(m, m, set())] == []
+
+
+# -- PJSIP, device and extension states ---------------------------------------------
+
+#: Values that differ from the recorded PBX's by nature: contact hashes and
+#: call ids, expiry times, round-trip times, the PBX's name.
+PJSIP_VOLATILE = {"RegExpire", "ExpirationTime", "CallID", "CallId", "RoundtripUsec", "RegServer"}
+
+
+def _mask(value: str) -> str:
+    value = re.sub(r"(;@|@@)[0-9a-f]{32}", r"\1HASH", value)
+    value = re.sub(r" [0-9a-f]{10} (Avail|Unavail|NonQual|Unknown)( +)\S+$", r" HASH \1\2RTT", value)
+    return re.sub(r"\(exp\. \d+s( ago)?\)", "(exp. Ns)", value)
+
+
+def pjsip_shape(messages, sort_lists: bool = False):
+    out = [
+        [(k, None if k in VOLATILE or k in PJSIP_VOLATILE else _mask(v)) for k, v in msg.headers] for msg in messages
+    ]
+    # DeviceStateList's order is the order of a hash table: compare its items as a set.
+    return sorted(out, key=repr) if sort_lists else out
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["pjsip-endpoints", "pjsip-endpoint-detail", "pjsip-contacts", "pjsip-registrations", "core-status"],
+)
+def test_sim_answers_pjsip_like_asterisk22(sim, name):
+    steps = load_transcript(name)
+    recorded = Parser().feed(server_stream(steps))
+    got, _ = play_client_side(sim.port, steps)
+    assert pjsip_shape(got) == pjsip_shape(recorded)
+
+
+@pytest.mark.parametrize("name", ["devicestates", "pjsip-monitor-user"])
+def test_sim_answers_device_states_like_asterisk22(sim, name):
+    steps = load_transcript(name)
+    recorded = Parser().feed(server_stream(steps))
+    got, _ = play_client_side(sim.port, steps)
+    assert pjsip_shape(got, sort_lists=True) == pjsip_shape(recorded, sort_lists=True)
+    # The endpoints' device states are the recorded ones.
+    states = {m.get("Device"): m.get("State") for m in got if m.get("Device", "").startswith("PJSIP/")}
+    assert states == {m.get("Device"): m.get("State") for m in recorded if m.get("Device", "").startswith("PJSIP/")}
+
+
+def test_auth_detail_carries_the_password_in_clear_text_as_asterisk_does(sim):
+    got = _ask_list(sim.port, "PJSIPShowRegistrationsOutbound")
+    assert [m.get("Password") for m in got if m.get("Event") == "AuthDetail"] == ["trunk-Down-Pass", "trunk-Up-Pass"]
+
+
+def test_endpoint_errors_end_with_the_newline_asterisk_puts_in_the_value(sim):
+    steps = load_transcript("pjsip-endpoint-detail")
+    raw = _raw_answers(sim.port, steps)
+    assert b"Message: Unable to retrieve endpoint nosuch-endpoint\n\r\n\r\n" in raw
+    assert b"Message: PJSIPShowEndpoint requires an endpoint name\n\r\n\r\n" in raw
+
+
+def _raw_answers(port: int, steps) -> bytes:
+    sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+    for direction, data in steps:
+        if direction == "client":
+            sock.sendall(data)
+    data = b""
+    sock.settimeout(2)
+    try:
+        while chunk := sock.recv(65536):
+            data += chunk
+    except OSError:
+        pass
+    sock.close()
+    return data
+
+
+class EventSession:
+    """A logged-in admin session with events on, over a real socket."""
+
+    def __init__(self, port: int) -> None:
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+        self.parser = Parser()
+        self.messages: list = []
+        self.sock.sendall(b"Action: Login\r\nUsername: admin\r\nSecret: s3cret-Admin\r\nEvents: on\r\n\r\n")
+        self.wait(lambda m: m.get("Message") == "Authentication accepted")
+
+    def send(self, text: str) -> None:
+        self.sock.sendall(text.replace("\n", "\r\n").encode() + b"\r\n")
+
+    def wait(self, predicate, timeout: float = 5):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = next((m for m in self.messages if predicate(m)), None)
+            if found is not None:
+                return found
+            self.sock.settimeout(max(0.01, deadline - time.monotonic()))
+            try:
+                self.messages += self.parser.feed(self.sock.recv(65536))
+            except TimeoutError:
+                break
+        raise AssertionError("not seen: " + repr([m.headers for m in self.messages[-5:]]))
+
+    def events(self, name: str) -> list:
+        return [m for m in self.messages if m.get("Event") == name]
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def recorded_event_shapes(name: str) -> dict[str, list[str]]:
+    """Event name -> its header names in the recording (each event's first occurrence)."""
+    shapes: dict[str, list[str]] = {}
+    for msg in Parser().feed(server_stream(load_transcript(name))):
+        if msg.get("Event"):
+            shapes.setdefault(msg.get("Event"), [k for k, _ in msg.headers])
+    return shapes
+
+
+def _names(msg) -> list[str]:
+    return [k for k, _ in msg.headers]
+
+
+def test_contact_state_changes_send_asterisks_events():
+    shapes = recorded_event_shapes("pjsip-state-changes")
+    server = start_sim()
+    watcher = EventSession(server.port)
+    try:
+        watcher.send("Action: Command\nCommand: sim contact bob unreachable\nActionID: c1\n")
+        watcher.wait(lambda m: m.get("ActionID") == "c1")
+        got = {
+            e: watcher.events(e)[-1] for e in ("PeerStatus", "ContactStatus", "DeviceStateChange", "ExtensionStatus")
+        }
+        for event, msg in got.items():
+            assert _names(msg) == shapes[event], event
+        assert got["PeerStatus"]["PeerStatus"] == "Unreachable" and got["PeerStatus"]["Peer"] == "PJSIP/bob"
+        assert (got["ContactStatus"]["ContactStatus"], got["ContactStatus"]["RoundtripUsec"]) == ("Unreachable", "0")
+        assert got["DeviceStateChange"]["State"] == "UNAVAILABLE"
+        # Hint 1002 is bob's alone; 1100 (alice&bob) stays Idle while alice is reachable.
+        assert [(m["Exten"], m["Status"], m["StatusText"]) for m in watcher.events("ExtensionStatus")] == [
+            ("1002", "4", "Unavailable")
+        ]
+        endpoints = _ask_list(server.port, "PJSIPShowEndpoints")
+        bob = next(m for m in endpoints if m.get("ObjectName") == "bob")
+        assert bob["DeviceState"] == "Unavailable"
+
+        watcher.messages.clear()
+        watcher.send("Action: Command\nCommand: sim contact bob reachable\nActionID: c2\n")
+        watcher.wait(lambda m: m.get("Event") == "ContactStatus" and m.get("ContactStatus") == "Reachable")
+        watcher.wait(lambda m: m.get("Event") == "DeviceStateChange" and m.get("State") == "NOT_INUSE")
+        assert watcher.events("PeerStatus")[-1]["PeerStatus"] == "Reachable"
+        assert int(watcher.events("ContactStatus")[-1]["RoundtripUsec"]) > 0
+
+        watcher.messages.clear()
+        watcher.send("Action: Command\nCommand: sim contact alice removed\nActionID: c3\n")
+        removed = watcher.wait(lambda m: m.get("Event") == "ContactStatus")
+        assert removed["ContactStatus"] == "Removed" and _names(removed) == shapes["ContactStatus"]
+        contacts = _ask_list(server.port, "PJSIPShowContacts")
+        assert [m["Endpoint"] for m in contacts if m.get("Event") == "ContactList"] == ["bob"]
+        watcher.send("Action: Command\nCommand: sim contact alice registered\nActionID: c4\n")
+        watcher.wait(lambda m: m.get("Event") == "ContactStatus" and m.get("ContactStatus") == "Reachable")
+        assert [m["ContactStatus"] for m in watcher.events("ContactStatus")] == ["Removed", "NonQualified", "Reachable"]
+    finally:
+        watcher.close()
+        server.close()
+
+
+def test_registration_changes_send_registry_events():
+    shapes = recorded_event_shapes("pjsip-registration-events")
+    server = start_sim()
+    watcher = EventSession(server.port)
+    try:
+        watcher.send("Action: Command\nCommand: sim registration trunk-up rejected\nActionID: r1\n")
+        event = watcher.wait(lambda m: m.get("Event") == "Registry")
+        assert _names(event) == shapes["Registry"]
+        assert (event["Username"], event["Domain"], event["Status"]) == (
+            "sip:trunk-up@127.0.0.1:5090",
+            "sip:127.0.0.1:5090",
+            "Rejected",
+        )
+        regs = _ask_list(server.port, "PJSIPShowRegistrationsOutbound")
+        assert [m["Status"] for m in regs if m.get("Event") == "OutboundRegistrationDetail"] == ["Rejected", "Rejected"]
+        assert regs[-1]["Registered"] == "0" and regs[-1]["NotRegistered"] == "2" and regs[-1]["ListItems"] == "2"
+        # PJSIPRegister, as recorded: Unregistered at once, then the outcome.
+        watcher.messages.clear()
+        watcher.send("Action: Command\nCommand: sim registration trunk-up registered\nActionID: r2\n")
+        watcher.wait(lambda m: m.get("Event") == "Registry" and m.get("Status") == "Registered")
+        watcher.messages.clear()
+        watcher.send("Action: PJSIPRegister\nRegistration: trunk-up-reg\nActionID: r3\n")
+        reply = watcher.wait(lambda m: m.get("ActionID") == "r3")
+        assert reply["Message"] == "Reregistration sent"
+        watcher.wait(lambda m: m.get("Event") == "Registry" and m.get("Status") == "Registered")
+        assert [m["Status"] for m in watcher.events("Registry")] == ["Unregistered", "Registered"]
+        watcher.send("Action: PJSIPUnregister\nRegistration: nosuch-reg\nActionID: r4\n")
+        assert watcher.wait(lambda m: m.get("ActionID") == "r4")["Message"] == "Unable to retrieve registration entry"
+    finally:
+        watcher.close()
+        server.close()
+
+
+def test_sim_commands_explain_their_usage(sim):
+    got = _ask_command(sim.port, "sim contact alice sideways")
+    assert got["Response"] == "Error" and got["Output"].startswith("Usage: sim contact")
+    got = _ask_command(sim.port, "sim contact nobody unreachable")
+    assert got["Response"] == "Error" and got["Output"] == "No contact for 'nobody'"
+
+
+def test_many_endpoints_for_benchmarks():
+    server = start_sim(endpoints=2000)
+    try:
+        started = time.monotonic()
+        got = _ask_list(server.port, "PJSIPShowEndpoints")
+        elapsed = time.monotonic() - started
+    finally:
+        server.close()
+    listed = [m for m in got if m.get("Event") == "EndpointList"]
+    assert len(listed) == 2006 and got[-1]["ListItems"] == "2006"
+    assert listed[-1]["ObjectName"] == "trunk-up" and listed[0]["ObjectName"] == "alice"
+    assert elapsed < 5
+
+
+def test_asterisk13_has_no_pjsip():
+    server = start_sim(asterisk13=True)
+    try:
+        got = _ask(server.port, "PJSIPShowEndpoints")
+    finally:
+        server.close()
+    assert got["Message"].startswith("Invalid/unknown command: PJSIPShowEndpoints.")
+
+
+def _ask_list(port: int, action: str) -> list:
+    """Log in as admin, send a list action, return its events up to the Complete one."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+    parser = Parser()
+    sock.sendall(b"Action: Login\r\nUsername: admin\r\nSecret: s3cret-Admin\r\nEvents: off\r\n\r\n")
+    sock.sendall(f"Action: {action}\r\nActionID: l1\r\n\r\n".encode())
+    got: list = []
+    while not any(m.get("ActionID") == "l1" and m.get("EventList") == "Complete" for m in got):
+        got += parser.feed(sock.recv(65536))
+    sock.close()
+    return [m for m in got if m.get("ActionID") == "l1"]
+
+
+def _ask_command(port: int, command: str):
+    sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+    parser = Parser()
+    sock.sendall(b"Action: Login\r\nUsername: admin\r\nSecret: s3cret-Admin\r\nEvents: off\r\n\r\n")
+    sock.sendall(f"Action: Command\r\nCommand: {command}\r\nActionID: k1\r\n\r\n".encode())
+    got: list = []
+    while not any(m.get("ActionID") == "k1" for m in got):
+        got += parser.feed(sock.recv(65536))
+    sock.close()
+    return next(m for m in got if m.get("ActionID") == "k1")
+
+
+# -- an Asterisk 13 with chan_sip and chan_iax2 (--asterisk13) ------------------------
+
+
+def load_transcript_13(name: str) -> list:
+    import json
+
+    from replay import find_transcripts_dir
+
+    path = find_transcripts_dir() / "asterisk-13.38.3-sip" / f"{name}.jsonl"
+    steps = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        entry = json.loads(line) if line.strip() else {}
+        if "dir" in entry:
+            steps.append((entry["dir"], entry.get("data", "").encode("latin-1")))
+    return steps
+
+
+@pytest.fixture(scope="module")
+def sim13():
+    server = start_sim(asterisk13=True, login_fail_delay=0.05)
+    yield server
+    server.close()
+
+
+@pytest.mark.parametrize("name", ["sip-peers", "sip-registry", "iax-peers", "driver-detect-13"])
+def test_sim_answers_like_asterisk13(sim13, name):
+    steps = load_transcript_13(name)
+    recorded = Parser().feed(server_stream(steps))
+    got, _ = play_client_side(sim13.port, steps)
+    # ListCommands lists what each PBX has loaded: the sim has fewer modules.
+    got = [m for m in got if m.get("ActionID") != "cap-7"] if name == "driver-detect-13" else got
+    recorded = [m for m in recorded if m.get("ActionID") != "cap-7"] if name == "driver-detect-13" else recorded
+    drop = {"RegistrationTime"}
+    assert [[(k, None if k in drop else v) for k, v in m] for m in pjsip_shape(got)] == [
+        [(k, None if k in drop else v) for k, v in m] for m in pjsip_shape(recorded)
+    ]
+
+
+def test_sip_peer_state_change_on_asterisk13(sim13):
+    shapes: dict[str, list[str]] = {}
+    for msg in Parser().feed(server_stream(load_transcript_13("sip-state-changes"))):
+        if msg.get("Event") == "PeerStatus":
+            shapes.setdefault(msg.get("PeerStatus"), [k for k, _ in msg.headers])
+    watcher = EventSession(sim13.port)
+    try:
+        for word, status in (("unreachable", "Unreachable"), ("reachable", "Reachable")):
+            watcher.send(f"Action: Command\nCommand: sim peer bob {word}\nActionID: p-{word}\n")
+            event = watcher.wait(lambda m, s=status: m.get("Event") == "PeerStatus" and m.get("PeerStatus") == s)
+            assert _names(event) == shapes[status] and event["Peer"] == "SIP/bob"
+        peers = _ask_list(sim13.port, "SIPpeers")
+        assert next(m for m in peers if m.get("ObjectName") == "bob")["Status"] == "OK (1 ms)"
+    finally:
+        watcher.close()
+
+
+def test_demo_flaps_a_contact():
+    from amicli.sim.pjsip import start_flapping
+
+    server = start_sim()
+    watcher = EventSession(server.port)
+    try:
+        start_flapping(server.pbx, "bob", period=0.2)
+        watcher.wait(lambda m: m.get("Event") == "ContactStatus" and m.get("ContactStatus") == "Unreachable")
+        watcher.wait(lambda m: m.get("Event") == "ContactStatus" and m.get("ContactStatus") == "Reachable")
+        assert {m["AOR"] for m in watcher.events("ContactStatus")} == {"bob"}
+    finally:
+        watcher.close()
+        server.close()
+
+
+def test_after_boot_contacts_are_qualified_and_registrations_sent():
+    """As pjsip-boot-states: just after FullyBooted nothing is qualified or registered yet; then it settles."""
+    shapes = recorded_event_shapes("pjsip-boot-states")
+    server = start_sim(boot_delay=0.3)
+    watcher = EventSession(server.port)
+    try:
+        watcher.send("Action: PJSIPShowEndpoints\nActionID: b0\n")
+        early = watcher.wait(lambda m: m.get("ActionID") == "b0")
+        assert early["Message"].startswith("Invalid/unknown command")  # res_pjsip is not loaded yet
+        watcher.wait(lambda m: m.get("Event") == "FullyBooted")
+        regs = _ask_list(server.port, "PJSIPShowRegistrationsOutbound")
+        assert (regs[-1]["Registered"], regs[-1]["NotRegistered"]) == ("0", "2")
+        assert [m["Status"] for m in regs if m.get("Event") == "OutboundRegistrationDetail"] == ["Unregistered"] * 2
+        registry = watcher.wait(lambda m: m.get("Event") == "Registry" and m.get("Status") == "Registered")
+        assert _names(registry) == shapes["Registry"]
+        statuses = {(m["AOR"], m["ContactStatus"]) for m in watcher.events("ContactStatus")}
+        assert statuses == {
+            ("alice", "Reachable"),
+            ("bob", "Reachable"),
+            ("trunk-up", "Reachable"),
+            ("trunk-down", "Unreachable"),
+        }
+        assert all(_names(m) == shapes["ContactStatus"] for m in watcher.events("ContactStatus"))
+        peers = {m["Peer"]: m["PeerStatus"] for m in watcher.events("PeerStatus")}
+        assert peers == {"PJSIP/alice": "Reachable", "PJSIP/bob": "Reachable", "PJSIP/trunk-up": "Reachable"}
+        assert all(_names(m) == shapes["PeerStatus"] for m in watcher.events("PeerStatus"))
+    finally:
+        watcher.close()
+        server.close()

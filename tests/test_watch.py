@@ -111,3 +111,36 @@ def test_watch_redraws_on_an_event_before_the_interval(sim):
             proc.wait()
         os.close(fd)
         run_ami(["queues", "remove", "support", "Local/7777@agents/n"], port=sim.port)
+
+
+@pytest.mark.parametrize("chunks", ["recorded", 1], ids=["recorded-chunks", "one-byte-reads"])
+@pytest.mark.parametrize(
+    ("command", "action", "row_event"),
+    [("queues", "QueueStatus", "QueueParams"), ("channels", "CoreShowChannels", "CoreShowChannel")],
+)
+def test_watch_against_a_replay(command, action, row_event, chunks):
+    import compose as C
+    import replay
+
+    exchange = C.recorded_exchange(action)
+    names = [e.get("Queue") or e.get("Channel") for e in C.events_of(exchange, row_event)]
+    server = replay.ReplayServer(C.banner_and_login() + exchange + C.logoff(), chunking=chunks)
+    proc, fd = _spawn([command, "--watch", "60"], server.port)
+    try:
+        # The replay waits at most 5 s for the next action (Logoff): q comes well before.
+        shown = _read_until(fd, b"(q to quit)")
+        last = names[-1].encode() if names else b"(no channels)"
+        if last not in shown:
+            shown += _read_until(fd, last, timeout=3)
+        for name in names:
+            assert name.encode() in shown
+        os.write(fd, b"q")
+        assert proc.wait(10) == 0
+        server.wait(5)
+        assert server.errors == []
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        os.close(fd)
+        server.close()

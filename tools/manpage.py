@@ -122,7 +122,7 @@ def describe(command: click.Command, ctx: click.Context, sections: dict[str, lis
             sections.setdefault(kind, []).extend(tagged(bold(term), text) for term, text in terms(lines))
     for param in command.get_params(ctx):
         record = param.get_help_record(ctx)
-        if record:
+        if record and (record[1] or isinstance(param, click.Option)):
             out.append(tagged(bold(record[0]), record[1]))
         for var in [param.envvar] if isinstance(param.envvar, str) else param.envvar or ():
             sections.setdefault("Environment", []).append(tagged(bold(var), f"The default of {record[0]}."))
@@ -169,8 +169,8 @@ def exit_section(command: click.Command, tops: list[tuple[click.Command, click.C
     """Its own statuses, or the general codes plus those it declares; for ami(1), every code."""
     own = declared(command, "OWN_EXIT_STATUSES")
     if own is not None:
-        note = "The status codes of the Monitoring Plugins API, not those of \\fBami\\fR(1)."
-        return [".SH EXIT STATUS", ".PP", note, *exit_rows(list(own), {})]
+        note = f"{inspect.getdoc(own)} This command exits with these, not with the codes of `ami`."
+        return [".SH EXIT STATUS", ".PP", prose(note), *exit_rows(list(own), {})]
     only: dict[IntEnum, list[str]] = {}
     for sub, ctx in tops if command is cli else [(command, None)]:
         for code in declared(sub, "EXTRA_EXIT_CODES") or ():
@@ -209,6 +209,7 @@ def page(command: click.Command, ctx: click.Context) -> str:
             tagged(bold(c.info_name), f"{COMMANDS[c.info_name][2]} See ami-{c.info_name}(1).") for _, c in tops
         ]
     for sub, sub_ctx in tops if path != "ami" else ():
+        body += [".SH COMMANDS"] if sub is tops[0][0] else []
         body += [f'.SS "{esc(sub_ctx.info_name)}"', synopsis(sub, sub_ctx), *describe(sub, sub_ctx, sections)]
     body += exit_section(command, tops)
     for name in SECTIONS[1:] + SECTIONS[:1]:

@@ -13,8 +13,11 @@ import click
 
 from ..context import get_app
 from ..errors import ExitCode
-from ..options import make_output, output_options
-from .queues import DefaultGroup, error, note, one_line
+from ..options import make_output, one_line, output_options
+from ..output import report
+from . import tables
+from .default_group import DefaultGroup
+from .queues import fleet_fields
 from .watching import check_watch, run_watch, table_text, watch_option
 
 STATE_HELP = "up, ring, ringing, down, busy, dialing, offhook, rsrvd, dialing-offhook, pre-ring (or 0-9)"
@@ -46,7 +49,9 @@ def _regex(ctx: click.Context, param: click.Parameter, value: str | None) -> re.
 EPILOG = """\b
 Exit status: 0 done, 1 the PBX refused or a channel is gone (or --match
 matched nothing), 2 usage (also: several channels match and --yes is
-missing), 4 permission denied.
+missing), 4 permission denied, 9 some of several PBXs failed.  With
+several PBXs, rows carry a Server column and hangup acts on each PBX
+where the channels are up (--dry-run shows which).
 
 \b
 Examples:
@@ -69,14 +74,27 @@ def channels() -> None:
 
 @channels.command("list")
 @click.argument("pattern", required=False, callback=one_line)
-@click.option("--state", "states", multiple=True, callback=_states, metavar="STATE",
-              help=f"Only channels in this state; repeat or comma-separate for several: {STATE_HELP}. "
-                   "Example: --state up")
+@click.option(
+    "--state",
+    "states",
+    multiple=True,
+    callback=_states,
+    metavar="STATE",
+    help=f"Only channels in this state; repeat or comma-separate for several: {STATE_HELP}. Example: --state up",
+)
 @click.option("--count", is_flag=True, help="Print only the number of matching channels.")
 @watch_option
 @output_options
-def list_channels(pattern: str | None, states: list[int], count: bool, watch: float | None, as_json: bool,
-                  fmt: str | None, fields: str | None, no_headers: bool) -> int:
+def list_channels(
+    pattern: str | None,
+    states: list[int],
+    count: bool,
+    watch: float | None,
+    as_json: bool,
+    fmt: str | None,
+    fields: str | None,
+    no_headers: bool,
+) -> int:
     """One row per channel up now (CoreShowChannels).
 
     PATTERN is a shell-style glob on the channel name ('PJSIP/*',
@@ -107,9 +125,13 @@ def list_channels(pattern: str | None, states: list[int], count: bool, watch: fl
     from .. import channels as lib
 
     check_watch(watch, as_json, count)
-    out = make_output(as_json, fmt, fields, no_headers, valid=lib.KNOWN_FIELDS + lib.TABLE_COLUMNS)
+    out = make_output(as_json, fmt, fields, no_headers, valid=fleet_fields(lib.KNOWN_FIELDS + tables.TABLE_COLUMNS))
     if watch is not None:
         return _watch_channels(out, pattern, states, watch)
+    if len(get_app().fleet()) > 1:
+        from .channels_fleet import list_fleet
+
+        return list_fleet(out, pattern, states, count)
     with get_app().session(need_booted=True) as client:
         if count:
             click.echo(str(lib.count_channels(client, pattern, states)))
@@ -133,32 +155,47 @@ def _watch_channels(out, pattern: str | None, states: list[int], interval: float
 
 
 def _write_channels(out, rows: list[dict[str, object]]) -> None:
-    from .. import channels as lib
 
     if out.json:
-        for row in rows:
-            out.emit_json(row, flush=False)
-        out.flush()
+        out.rows(rows, tables.TABLE_COLUMNS, flush=False)
     elif rows:
         # Only --fields can ask for an original header in a table.
         originals = bool(out.fields)
-        table = [lib.table_row(r, originals) for r in rows]
+        table = [tables.table_row(r, originals) for r in rows]
         rows.clear()
-        out.rows(table, lib.TABLE_COLUMNS, titles=lib.TABLE_TITLES)
+        out.rows(table, tables.TABLE_COLUMNS, titles=tables.TABLE_TITLES)
 
 
 @channels.command("hangup")
 @click.argument("names", nargs=-1, metavar="[CHANNEL]...", callback=one_line)
-@click.option("--match", "regex", metavar="REGEX", callback=_regex,
-              help="Hang up every channel whose name matches REGEX (Python syntax, searched anywhere in the "
-                   "name: anchor with ^ and $). Example: --match '^PJSIP/1001-'")
+@click.option(
+    "--match",
+    "regex",
+    metavar="REGEX",
+    callback=_regex,
+    help="Hang up every channel whose name matches REGEX (Python syntax, searched anywhere in the "
+    "name: anchor with ^ and $). Example: --match '^PJSIP/1001-'",
+)
 @click.option("--yes", is_flag=True, help="With --match: go ahead when more than one channel matches.")
 @click.option("--dry-run", is_flag=True, help="Show what would be hung up, and hang up nothing.")
-@click.option("--cause", type=click.IntRange(0, 127), metavar="N",
-              help="Hangup cause code (Q.850). Example: --cause 16 (normal clearing)")
+@click.option(
+    "--cause",
+    type=click.IntRange(0, 127),
+    metavar="N",
+    help="Hangup cause code (Q.850). Example: --cause 16 (normal clearing)",
+)
 @output_options
-def hangup(names: tuple[str, ...], regex: re.Pattern[str] | None, yes: bool, dry_run: bool, cause: int | None,
-           as_json: bool, fmt: str | None, fields: str | None, no_headers: bool) -> int:
+def hangup(
+    names: tuple[str, ...],
+    regex: re.Pattern[str] | None,
+    yes: bool,
+    dry_run: bool,
+    cause: int | None,
+    as_json: bool,
+    fmt: str | None,
+    fields: str | None,
+    no_headers: bool,
+) -> int:
     """Hang up channels by name, or every channel matching --match REGEX.
 
     Named channels are hung up at once; one that is gone (or never was)
@@ -190,7 +227,11 @@ def hangup(names: tuple[str, ...], regex: re.Pattern[str] | None, yes: bool, dry
         raise click.UsageError("give channel names or --match REGEX, not both")
     if regex is None and not names:
         raise click.UsageError("give the channels to hang up, or --match REGEX")
-    out = make_output(as_json, fmt, fields, no_headers, valid=lib.KNOWN_FIELDS + lib.TABLE_COLUMNS)
+    out = make_output(as_json, fmt, fields, no_headers, valid=fleet_fields(lib.KNOWN_FIELDS + tables.TABLE_COLUMNS))
+    if len(get_app().fleet()) > 1:
+        from .channels_fleet import hangup_fleet
+
+        return hangup_fleet(out, list(names), regex, yes, dry_run, cause)
     with get_app().session(need_booted=True) as client:
         if regex is not None:
             return _hangup_matching(client, out, regex, yes, dry_run, cause)
@@ -208,22 +249,20 @@ def _hangup_named(client, out, names: list[str], dry_run: bool, cause: int | Non
             if name in up:
                 rows.append(up[name])
             else:
-                error(f"no such channel: {name} (it is not up, or has already hung up)")
+                report(f"no such channel: {name} (it is not up, or has already hung up)", "error")
                 failed = True
         _write_channels(out, rows)
-        note(f"dry run: {len(rows)} channel(s) would be hung up")
+        report(f"dry run: {len(rows)} channel(s) would be hung up")
         return ExitCode.ACTION_FAILED if failed else ExitCode.OK
     done: list[dict[str, object]] = []
     for _name, result in lib.hangup_many(client, names, cause):
         if isinstance(result, Exception):
-            error(str(result))
+            report(str(result), "error")
             failed = True
         else:
             done.extend({"Channel": gone} for gone in result)
     if out.json:
-        for row in done:
-            out.emit_json(row, flush=False)
-        out.flush()
+        out.rows(done, ["Channel"], flush=False)
     elif done:
         out.rows(done, ["Channel"])
     return ExitCode.ACTION_FAILED if failed else ExitCode.OK
@@ -234,17 +273,20 @@ def _hangup_matching(client, out, regex: re.Pattern[str], yes: bool, dry_run: bo
 
     matched = [row for row in lib.fetch_channels(client) if regex.search(str(row.get("Channel", "")))]
     if not matched:
-        error(f"no channel matches {regex.pattern!r}")
+        report(f"no channel matches {regex.pattern!r}", "error")
         return ExitCode.ACTION_FAILED
     if dry_run:
         _write_channels(out, matched)
-        note(f"dry run: {len(matched)} channel(s) would be hung up")
+        report(f"dry run: {len(matched)} channel(s) would be hung up")
         return ExitCode.OK
     if len(matched) > 1 and not yes:
         names = [str(row["Channel"]) for row in matched]
         shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
-        error(f"{len(names)} channels match {regex.pattern!r} ({shown}); add --yes to hang them all up, "
-              "or --dry-run to list them")
+        report(
+            f"{len(names)} channels match {regex.pattern!r} ({shown}); add --yes to hang them all up, "
+            "or --dry-run to list them",
+            "error",
+        )
         return ExitCode.USAGE
     by_name = {str(row["Channel"]): row for row in matched}
     done: list[dict[str, object]] = []
@@ -252,7 +294,7 @@ def _hangup_matching(client, out, regex: re.Pattern[str], yes: bool, dry_run: bo
         if isinstance(result, lib.NoSuchChannel):
             # Gone between the listing and the hangup (often the other half of
             # a Local channel hung up just before): what was wanted.
-            note(f"{name} had already hung up")
+            report(f"{name} had already hung up")
         elif isinstance(result, Exception):
             raise result
         else:

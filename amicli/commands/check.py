@@ -15,6 +15,9 @@ import click
 from ..context import get_app
 from ..thresholds import Range, Result, Status, Thresholds, parse_pair, parse_range
 
+#: Each check exits with these statuses instead of the ami ones (amicli/errors.py).
+OWN_EXIT_STATUSES = Status
+
 RANGES_HELP = "Ranges: 10 (outside 0..10), 10: (below 10), ~:10 (above 10), 10:20 (outside), @10:20 (inside)."
 
 EPILOG = f"""\b
@@ -112,7 +115,7 @@ def run_check(name: str, body: Callable[[object, Result], None], check_timeout: 
     """Open a session, run ``body(client, result)``, print the result; the plugin exit code."""
     from ..endpoints import NoDriver
     from ..errors import ActionError, AmiError, PermissionDenied
-    from .login_test import status_for_error
+    from ..monitoring import status_for_error
 
     app = get_app()
     result = Result(name)

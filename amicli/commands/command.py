@@ -5,34 +5,52 @@ from __future__ import annotations
 import click
 
 from ..context import get_app
-from ..errors import ActionError, ExitCode
+from ..errors import ActionError
 
 
 @click.command()
 @click.argument("cli_command", nargs=-1, required=True, metavar="'CLI COMMAND'")
-def command(cli_command: tuple[str, ...]) -> int:
+@click.option("--no-prefix", is_flag=True, help="With several PBXs: leave out the 'SERVER: ' before each line.")
+@click.option("--json", "as_json", is_flag=True, help='One object per PBX: {"Output": [lines]} (and "Server").')
+def command(cli_command: tuple[str, ...], no_prefix: bool, as_json: bool) -> int:
     """Run a CLI command on the PBX and print its output, line for line.
 
     Works with Asterisk 14 and later (one Output header per line) and with
     Asterisk 13 and older (Response: Follows) alike.  The user needs
     write=command in manager.conf.  The CLI command is one quoted argument,
-    or several words, which are joined with spaces.
+    or several words, which are joined with spaces.  With several PBXs,
+    each line starts with the PBX's name and ': ' (as pdsh does), unless
+    --no-prefix.
 
     Exit status: 0 done, 1 the CLI command failed (unknown command, bad
-    arguments), and the usual codes for connection and login problems.
+    arguments), 9 some of several PBXs failed, and the usual codes for
+    connection and login problems.
 
     \b
     Examples:
       ami command 'core show version'
       ami command core show channels concise | cut -d! -f1
+      ami -H pbx1,pbx2 command 'core show uptime'
       for pbx in pbx1 pbx2; do ami --profile "$pbx" command 'dialplan reload'; done
     """
-    text = " ".join(cli_command)
-    with get_app().session(need_booted=True) as client:
-        ok, lines = client.command(text)
-    if not ok:
-        raise ActionError("; ".join(line.strip() for line in lines if line.strip()) or "command failed")
     from ..output import Output
 
-    Output().write_text("".join(line + "\n" for line in lines))
-    return ExitCode.OK
+    text = " ".join(cli_command)
+    app = get_app()
+    out = Output(json=as_json)
+    run = app.runner(json_out=out)
+
+    def work(member: object) -> list[str]:
+        with app.session(need_booted=True, settings=member) as client:
+            ok, lines = client.command(text)
+        if not ok:
+            raise ActionError("; ".join(line.strip() for line in lines if line.strip()) or "command failed")
+        return lines
+
+    for member, lines in run.answers(work):
+        if as_json:
+            out.emit_json(run.tag(member, {"Output": lines}))
+        else:
+            prefix = f"{run.label(member)}: " if run.many and not no_prefix else ""
+            out.write_text("".join(f"{prefix}{line}\n" for line in lines))
+    return run.exit_code()

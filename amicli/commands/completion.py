@@ -85,7 +85,5 @@ def completion(shell: str) -> int:
     Environment:
       AMI_CONFIG  The profile file whose section names complete after --profile.
     """
-    out = click.get_text_stream("stdout")
-    out.write(script(shell))
-    out.flush()
+    click.echo(script(shell), nl=False)
     return 0

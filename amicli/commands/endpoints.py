@@ -12,11 +12,11 @@ import click
 
 from ..context import get_app
 from ..errors import ExitCode
-from ..options import make_output, output_options
-from .queues import DefaultGroup, one_line
+from ..options import make_output, one_line, output_options
+from .default_group import DefaultGroup
 
-ENDPOINT_COLUMNS = ["Endpoint", "State", "Contacts", "ContactStatus", "RTT", "ActiveChannels"]
-ENDPOINT_TITLES = {"ContactStatus": "Status", "RTT": "RTT (ms)", "ActiveChannels": "Channels"}
+ENDPOINT_COLUMNS = ["Endpoint", "Technology", "State", "Contacts", "ContactStatus", "RTT", "ActiveChannels"]
+ENDPOINT_TITLES = {"Technology": "Tech", "ContactStatus": "Status", "RTT": "RTT (ms)", "ActiveChannels": "Channels"}
 ENDPOINT_FIELDS = [
     "Endpoint", "Technology", "State", "Available", "ActiveChannels", "RoundtripUsec", "Contacts", "Aors",
     "Auths", "OutboundAuths", "Transport", "Description", "ContactStatus", "RTT",

@@ -7,6 +7,8 @@ import click
 from ..completion_values import complete_event_names, complete_mask_classes
 from ..errors import ExitCode
 from ..eventnames import EVENT_CLASSES
+from ..output import report
+from .events_end import report_drops
 
 
 def _check_mask(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
@@ -50,41 +52,71 @@ def _check_server_filters(ctx: click.Context, param: click.Parameter, value: tup
 
 @click.command()
 @click.option(
-    "--event", "-e", "names", multiple=True, metavar="NAME", shell_complete=complete_event_names,
+    "--event",
+    "-e",
+    "names",
+    multiple=True,
+    metavar="NAME",
+    shell_complete=complete_event_names,
     help="Only events of this name (case-insensitive); repeat for any of several. Example: -e Hangup -e Cdr",
 )
 @click.option(
-    "--filter", "-f", "tests", multiple=True, metavar="EXPR", callback=_check_filters,
+    "--filter",
+    "-f",
+    "tests",
+    multiple=True,
+    metavar="EXPR",
+    callback=_check_filters,
     help="Only events whose header matches: Key=Value, Key!=Value, Key~REGEX, Key!~REGEX; repeat and all "
     "must hold. Example: -f Context=default -f 'Channel~^PJSIP/'",
 )
 @click.option(
-    "--mask", metavar="CLASSES", callback=_check_mask, shell_complete=complete_mask_classes,
+    "--mask",
+    metavar="CLASSES",
+    callback=_check_mask,
+    shell_complete=complete_mask_classes,
     help="Ask the PBX for these event classes only (the Login Events mask): system, call, cdr, agent, user, "
     "dialplan, ... Example: --mask call,cdr",
 )
 @click.option(
-    "--server-filter", "server_filters", multiple=True, metavar="REGEX", callback=_check_server_filters,
+    "--server-filter",
+    "server_filters",
+    multiple=True,
+    metavar="REGEX",
+    callback=_check_server_filters,
     help="Ask the PBX to send only events whose text matches REGEX (the Filter action; '!REGEX' excludes). "
     "Without the permission for it, filters here instead. Example: --server-filter 'Event: Hangup'",
 )
 @click.option("--count", "-n", type=click.IntRange(min=1), metavar="N", help="Exit 0 after N matching events.")
 @click.option(
-    "--timeout", "-t", "duration", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS",
+    "--timeout",
+    "-t",
+    "duration",
+    type=click.FloatRange(min=0, min_open=True),
+    metavar="SECONDS",
     help="Stop after SECONDS: exit 0, or 1 if --count was given and not reached. Example: -n 1 -t 30",
 )
 @click.option("--json", "as_json", is_flag=True, help="JSON Lines: one object per event, keys as Asterisk names them.")
 @click.option(
-    "--format", "fmt", type=click.Choice(["text", "ami", "json"]), default=None,
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "ami", "json"]),
+    default=None,
     help="text: one line per event [default]; ami: the messages as received; json: as --json.",
 )
 @click.option(
-    "--buffer", "buffer_size", type=click.IntRange(1, 10_000_000), default=None, metavar="N",
+    "--buffer",
+    "buffer_size",
+    type=click.IntRange(1, 10_000_000),
+    default=None,
+    metavar="N",
     help="Events held while the output is slow [default: 10000]; past that they are dropped and counted.",
 )
 @click.option("--reconnect", is_flag=True, help="When the connection drops or the PBX restarts, reconnect and go on.")
 @click.option(
-    "--keepalive", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS",
+    "--keepalive",
+    type=click.FloatRange(min=0, min_open=True),
+    metavar="SECONDS",
     help="Send a Ping every SECONDS; no answer within the global --timeout means the connection is dead.",
 )
 def events(
@@ -139,6 +171,10 @@ def events(
     still bounds connecting and each reply, and with --keepalive, how long a
     Ping may go unanswered before the connection counts as dead.
 
+    With several PBXs, their streams are merged: each event carries
+    "Server" (text: a 'SERVER: ' prefix), --reconnect works per PBX and
+    --count counts across them.
+
     Exit status: 0 when interrupted by --timeout or done with --count (or
     when the reader of the output goes away), 1 when --count was not reached
     by --timeout, 130 on Ctrl-C (after a Logoff), and the usual codes when
@@ -153,41 +189,41 @@ def events(
       ami events -n 1 -t 60 -e UserEvent -f UserEvent=Deploy   # wait for one event
       ami events --mask call --reconnect --keepalive 30
     """
-    from ..events import DEFAULT_BUFFER, EventFilter, EventStream, ServerFilter, StreamOptions
+    from ..events import DEFAULT_BUFFER, EventFilter, ServerFilter, StreamOptions
 
     if as_json and fmt not in (None, "json"):
         raise click.UsageError(f"--json and --format {fmt} do not go together")
-    output = "json" if as_json else (fmt or "text")
-
-    import sys
-
-    from ..context import get_app
-    from ..errors import ActionError
-
-    app = get_app()
     event_filter = EventFilter(names, tests)
-    emulated = ServerFilter(server_filters) if server_filters else None
-    state = {"noted": False}
+    connect = _Connector(mask, server_filters, event_filter, ServerFilter(server_filters) if server_filters else None)
+    output = "json" if as_json else (fmt or "text")
+    options = StreamOptions(output, count, duration, buffer_size or DEFAULT_BUFFER, reconnect, keepalive)
+    if len(connect.app.fleet()) > 1:
+        from .events_fleet import stream_fleet
 
-    def connect():
-        client = app.session(events=mask or "on", keep_events=True)
+        return stream_fleet(connect.app, connect, options, event_filter, connect.emulated)
+    client, early = connect()
+    return _stream(connect, client, early, options, event_filter)
+
+
+class _Connector:
+    """Opens a logged-in session for the stream (again on --reconnect) and sets its server filters."""
+
+    def __init__(self, mask: str | None, server_filters: list[str], event_filter, emulated) -> None:
+        from ..context import get_app
+
+        self.app = get_app()
+        self.mask = mask
+        self.server_filters = server_filters
+        self.event_filter = event_filter
+        #: The filters done here when the user may not use the Filter action.
+        self.emulated = emulated
+        self.noted = False
+
+    def __call__(self, settings=None):
+        """A session to the one PBX, or to ``settings`` (one PBX of a fleet), and its early events."""
+        client = self.app.session(events=self.mask or "on", keep_events=True, settings=settings)
         try:
-            for pattern in server_filters:
-                reply = client.request([("Action", "Filter"), ("Operation", "Add"), ("Filter", pattern)])
-                if reply.ok:
-                    continue
-                if reply.message.lower() == "permission denied":
-                    # Filter needs write=system: do the same work here.
-                    if not state["noted"]:
-                        state["noted"] = True
-                        sys.stderr.write(
-                            f"ami: note: user {app.settings().user!r} may not use the Filter action (it needs "
-                            "write=system in manager.conf); filtering here instead\n"
-                        )
-                        sys.stderr.flush()
-                    event_filter.server = emulated
-                    break
-                raise ActionError(f"--server-filter {pattern!r}: the PBX refused it: {reply.message or 'error'}")
+            self._add_filters(client)
             # The events received so far; a zero timeout drains what was
             # read and parsed without waiting for more.
             early = []
@@ -199,8 +235,33 @@ def events(
             raise
         return client, early
 
-    client, early = connect()
-    options = StreamOptions(output, count, duration, buffer_size or DEFAULT_BUFFER, reconnect, keepalive)
+    def _add_filters(self, client) -> None:
+        from ..errors import ActionError
+
+        for pattern in self.server_filters:
+            reply = client.request([("Action", "Filter"), ("Operation", "Add"), ("Filter", pattern)])
+            if reply.ok:
+                continue
+            if reply.message.lower() == "permission denied":
+                # Filter needs write=system: do the same work here.
+                if not self.noted:
+                    self.noted = True
+                    report(
+                        f"user {self.app.settings().user!r} may not use the Filter action (it needs "
+                        "write=system in manager.conf); filtering here instead",
+                        "note",
+                    )
+                self.event_filter.server = self.emulated
+                return
+            raise ActionError(f"--server-filter {pattern!r}: the PBX refused it: {reply.message or 'error'}")
+
+
+def _stream(connect: _Connector, client, early, options, event_filter) -> int:
+    """Run the stream to its end; the exit status from how it ended."""
+    import sys
+
+    from ..events import EventStream
+
     try:
         sys.stdout.flush()
         import gc
@@ -210,16 +271,30 @@ def events(
         # often, and they would walk all of it each time).
         gc.freeze()
         # Events that came before the Filter action took effect are held to it here.
-        stream = EventStream(connect, client, early, options, event_filter, early_filter=emulated)
+        stream = EventStream(
+            connect,
+            client,
+            early,
+            options,
+            event_filter,
+            out_fd=sys.stdout.fileno(),
+            report=report,
+            early_filter=connect.emulated,
+        )
         result = stream.run()
     except BaseException:
         client.close()
         raise
+    report_drops(result, options)
     if not stream.reader_alive:
         try:
             stream.client.close()  # Logoff (when the connection is still up)
         except KeyboardInterrupt:
             return ExitCode.INTERRUPTED
+    return _exit_status(result, options.count)
+
+
+def _exit_status(result, count: int | None) -> int:
     if result.reason == "interrupted":
         return ExitCode.INTERRUPTED
     if result.reason in ("count", "pipe"):

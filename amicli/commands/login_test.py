@@ -9,40 +9,16 @@ monitoring system.
 from __future__ import annotations
 
 import time
-from enum import IntEnum
 
 import click
 
 from ..context import get_app
-from ..errors import AmiError, AmiTimeout, AuthError, ConfigError, ConnectError, ProtocolError, TlsError
+from ..errors import AmiError
+from ..monitoring import PluginStatus, asterisk_version, status_for_error
 from ..options import json_option
-
-
-class PluginStatus(IntEnum):
-    """Monitoring Plugins exit codes."""
-
-    #: Logged in and out within the -w threshold.
-    OK = 0
-    #: Logged in, but connect and login took longer than -w seconds.
-    WARNING = 1
-    #: Connection refused, host unreachable, login refused, TLS failure, no answer within --timeout,
-    #: or slower than -c seconds.
-    CRITICAL = 2
-    #: The peer is not an AMI server, the configuration is unusable, or the command line is wrong.
-    UNKNOWN = 3
-
 
 #: This command exits with these statuses instead of the ami ones (amicli/errors.py).
 OWN_EXIT_STATUSES = PluginStatus
-
-
-def status_for_error(exc: AmiError) -> PluginStatus:
-    """Refused, unreachable, timed out or rejected is CRITICAL; not knowing is UNKNOWN."""
-    if isinstance(exc, (ConnectError, AuthError, AmiTimeout, TlsError)):
-        return PluginStatus.CRITICAL
-    if isinstance(exc, (ProtocolError, ConfigError)):
-        return PluginStatus.UNKNOWN
-    return PluginStatus.UNKNOWN
 
 
 def _positive(ctx: click.Context, param: click.Parameter, value: float | None) -> float | None:
@@ -73,8 +49,14 @@ def _positive(ctx: click.Context, param: click.Parameter, value: float | None) -
     help="CRITICAL when connect+login takes longer. Example: -c 2",
 )
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing when OK, so cron mails only failures.")
+@click.option(
+    "--min-ok",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="With several PBXs: OK while at least N log in; fewer (but some) is WARNING [default: all].",
+)
 @json_option
-def login_test(warning: float, critical: float, quiet: bool, as_json: bool) -> int:
+def login_test(warning: float, critical: float, quiet: bool, min_ok: int | None, as_json: bool) -> int:
     """Connect, log in and log off; print one status line.
 
     The line follows the Monitoring Plugins format, with the connect-and-login
@@ -99,19 +81,34 @@ def login_test(warning: float, critical: float, quiet: bool, as_json: bool) -> i
     CoreSettings), and the thresholds warning and critical (seconds).
 
     \b
+    With several PBXs: one status line counting those that logged in
+    (AMI OK - 12/12 PBXs logged in), the worst state among them as the
+    code (or --min-ok), then a line per PBX; perfdata pbx1_time=...
+
+    \b
     Examples:
       */5 * * * * ami --profile pbx1 login-test --quiet
       ami login-test -w 0.5 -c 1 --json
+      ami --profile callcentre login-test --min-ok 2
       AMI_SECRET_FILE=/etc/nagios/ami.secret ami -H "$HOSTADDRESS" -u monitor login-test -w 0.5 -c 1
     """
-    return run_login_test(warning, critical, quiet, as_json)
+    return run_login_test(warning, critical, quiet, as_json, min_ok=min_ok)
 
 
-def run_login_test(warning: float, critical: float, quiet: bool, as_json: bool, check_name: str = "") -> int:
-    """Connect, log in, log off and report; ``check_name`` goes in the status line (``AMI LOGIN OK``)."""
+def run_login_test(
+    warning: float, critical: float, quiet: bool, as_json: bool, check_name: str = "", min_ok: int | None = None
+) -> int:
+    """Connect, log in, log off and report; ``check_name`` goes in the status line (``AMI LOGIN OK``).
+
+    Several PBXs: one counted line for them all (see login_test_fleet), ``min_ok`` of them enough for OK.
+    """
     from .. import client as _client  # noqa: F401 - imported before the clock starts
 
     app = get_app()
+    if _several(app):
+        from .login_test_fleet import login_test_fleet
+
+        return login_test_fleet(app, warning, critical, quiet, as_json, min_ok, check_name)
     facts: dict[str, object] = {}
     started = time.monotonic()
     try:
@@ -121,7 +118,7 @@ def run_login_test(warning: float, critical: float, quiet: bool, as_json: bool, 
         with app.session() as client:
             elapsed = time.monotonic() - started
             facts.update(banner=client.banner, ami_version=client.version)
-            version = _asterisk_version(client)
+            version = asterisk_version(client)
             if version:
                 facts["asterisk_version"] = version
     except AmiError as exc:
@@ -141,15 +138,12 @@ def run_login_test(warning: float, critical: float, quiet: bool, as_json: bool, 
     return _report(status, what, elapsed, (warning, critical), facts, quiet, as_json, check_name)
 
 
-def _asterisk_version(client) -> str | None:
-    """Asterisk's version from CoreSettings, when the user may ask for it."""
+def _several(app) -> bool:
+    """Whether several PBXs were named (a bad configuration is reported below, as UNKNOWN)."""
     try:
-        reply = client.request([("Action", "CoreSettings")])
+        return len(app.fleet()) > 1
     except AmiError:
-        return None
-    if reply.ok and reply.response is not None:
-        return reply.response.get("AsteriskVersion")
-    return None
+        return False
 
 
 def _report(

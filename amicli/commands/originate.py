@@ -9,6 +9,8 @@ import click
 from ..context import get_app
 from ..errors import AmiError, ExitCode
 from ..options import output_options
+from ..output import report
+from .batch_input import open_batch
 
 #: Exit statuses this command adds to the general ones: how a placed call ended.
 EXTRA_EXIT_CODES = (
@@ -31,6 +33,9 @@ Exit status (one call):
   2 usage, 3 cannot connect, 5 no reply, 6 protocol, 7 configuration, 8 TLS
 With --batch: 0 when every call ended answered, else the status of the first
 line (in input order) that did not (a bad line counts as 2).
+With several PBXs (-H a,b): a single call is a usage error; a batch
+line's "server" column (a profile name, or host:port) places the call on
+that PBX, a line without one on the first; results carry "Server".
 
 \b
 Examples:
@@ -197,23 +202,29 @@ def originate(
     noanswer, echo, event raises a UserEvent; 300 and 400 enter the queues);
     any other technology fails as one not loaded.
     """
-    from .. import originate as lib
     from ..options import make_output
+    from .call_results import RESULT_FIELDS
 
     spec = _base_spec(batch, **call)  # type: ignore[arg-type]
     if batch is not None:
         if fmt is not None or no_headers:
             raise click.UsageError("--batch prints JSON Lines: --fmt and --no-headers do not apply")
-        out = make_output(True, None, fields, False, valid=lib.RESULT_FIELDS)
+        out = make_output(True, None, fields, False, valid=RESULT_FIELDS)
         return _run_batch(batch, spec, parallel, grace, not no_wait, out)
     if parallel != 1:
         raise click.UsageError("--parallel goes with --batch")
-    out = make_output(as_json, fmt, fields, no_headers, valid=lib.RESULT_FIELDS)
-    app_ctx = get_app()
-    wait = not no_wait
+    out = make_output(as_json, fmt, fields, no_headers, valid=RESULT_FIELDS)
+    return _run_one(spec, grace, not no_wait, out)
+
+
+def _run_one(spec, grace: float, wait: bool, out) -> int:
+    """Place one call and print its result (then the error, when the outcome is not known)."""
+    from .. import originate as lib
+    from .call_results import exit_code, record, table_columns, worded
+
     results: list = []
     failure: AmiError | None = None
-    with app_ctx.session(events="call" if wait else "off", keep_events=wait) as client:
+    with get_app().session(events="call" if wait else "off", keep_events=wait) as client:
         try:
             results.extend(lib.run_calls(client, [spec], grace=grace, wait=wait))
         except AmiError as exc:
@@ -221,9 +232,8 @@ def originate(
             # the call, queued or not, is printed first, then the error.
             if not results:
                 raise
-            failure = exc
+            failure = worded(exc) if isinstance(exc, lib.NoCallEvents) else exc
     result = results[0]
-    assert isinstance(result, lib.CallResult)
     if result.outcome == lib.REFUSED:
         # The PBX refused the action itself: an error, nothing was placed.
         from ..client import error_for
@@ -231,16 +241,15 @@ def originate(
         if result.reply is not None:
             raise error_for(result.reply, result.spec.headers(result.action_id))
         raise lib.OutcomeUnknown(result.error or "Originate refused")
-    record = result.record()
     if out.json:
-        out.emit_json(record)
+        out.emit_json(record(result))
     else:
-        out.rows([record], lib.table_columns(spec, result.outcome))
+        out.rows([record(result)], table_columns(spec, result.outcome))
     if failure is not None:
         raise failure
     if result.outcome == lib.UNKNOWN:
-        _error_line(f"call to {spec.channel}: {result.error} (ActionID {result.action_id})")
-    return int(result.exit_code)
+        report(f"call to {spec.channel}: {result.error} (ActionID {result.action_id})", "error")
+    return exit_code(result)
 
 
 def _base_spec(
@@ -308,46 +317,35 @@ def _base_spec(
         raise click.UsageError(str(exc)) from None
 
 
-def _open_batch(name: str):
-    if name == "-":
-        return sys.stdin.buffer
-    try:
-        return open(name, "rb")  # noqa: SIM115 - closed by the caller
-    except OSError as exc:
-        raise click.BadParameter(f"cannot read {name}: {exc.strerror or exc}", param_hint="--batch") from None
-
-
 def _run_batch(name: str, defaults, parallel: int, grace: float, wait: bool, out) -> int:
     from .. import originate as lib
+    from .call_results import BatchStatus, record, worded
 
     if name == "-" and get_app().secret_file == "-":
         raise click.UsageError("--batch - and --secret-file - cannot both read stdin")
-    stream = _open_batch(name)
+    if len(get_app().fleet()) > 1:
+        from .originate_fleet import run_fleet_batch
+
+        return run_fleet_batch(name, defaults, parallel, grace, wait, out)
+    stream = open_batch(name)
     # Only the status so far is kept, never the results: memory stays flat
     # however long the batch (or an endless stdin).
-    status = lib.BatchStatus()
+    status = BatchStatus()
     shown = "stdin" if name == "-" else name
     try:
         with get_app().session(events="call" if wait else "off", keep_events=wait) as client:
-            try:
-                for item in lib.run_calls(
-                    client, lib.read_batch(stream, defaults), parallel=parallel, grace=grace, wait=wait
-                ):
-                    status.add(item)
-                    if isinstance(item, lib.BadLine):
-                        _error_line(f"{shown} line {item.line}: {item.reason}; line skipped")
-                    else:
-                        out.emit_json(item.record())
-            except OSError as exc:
-                raise click.BadParameter(f"cannot read {shown}: {exc.strerror or exc}", param_hint="--batch") from None
+            calls = lib.run_calls(client, lib.read_batch(stream, defaults), parallel=parallel, grace=grace, wait=wait)
+            for item in calls:
+                status.add(item)
+                if isinstance(item, lib.BadLine):
+                    report(f"{shown} line {item.line}: {item.reason}; line skipped", "error")
+                else:
+                    out.emit_json(record(item))
+    except lib.NoCallEvents as exc:
+        raise worded(exc) from None
+    except OSError as exc:
+        raise click.BadParameter(f"cannot read {shown}: {exc.strerror or exc}", param_hint="--batch") from None
     finally:
         if stream is not sys.stdin.buffer:
             stream.close()
     return status.code
-
-
-def _error_line(message: str) -> None:
-    from ..cli import error_line
-
-    error_line(message)
-    sys.stderr.flush()

@@ -10,100 +10,16 @@ members of a queue called ``members``.
 
 from __future__ import annotations
 
-import sys
 from typing import Callable, Sequence
 
 import click
 
 from ..context import get_app
 from ..errors import ActionError, ExitCode
-from ..options import json_option, make_output, output_options
+from ..options import json_option, make_output, one_line, output_options
+from . import tables
+from .default_group import DefaultGroup
 from .watching import check_watch, run_watch, table_text, watch_option
-
-
-class DefaultGroup(click.Group):
-    """A group whose first word, when it is not a subcommand, goes to a default subcommand.
-
-    ``ami queues support`` runs ``ami queues list support``; ``--`` forces
-    what follows to be arguments of the default subcommand.
-    """
-
-    def __init__(self, *args: object, default_command: str = "list", **kwargs: object) -> None:
-        kwargs.setdefault("invoke_without_command", True)
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        self.default_command = default_command
-
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        if not args:
-            args = [self.default_command]
-        elif args[0] == "--":
-            args = [self.default_command, *args]
-        elif args[0] not in self.commands and args[0] not in ctx.help_option_names:
-            # Options may come before the subcommand (`ami queues --json members`):
-            # the first word that is not an option or an option's value decides.
-            word = self._first_word(args)
-            if word is not None and word in self.commands and word != self.default_command:
-                index = args.index(word)
-                args = [word, *args[:index], *args[index + 1 :]]
-            else:
-                args = [self.default_command, *args]
-        return super().parse_args(ctx, args)
-
-    def _first_word(self, args: list[str]) -> str | None:
-        """The first argument that is not an option of the default command or its value."""
-        default = self.commands.get(self.default_command)
-        takes_value = set()
-        if default is not None:
-            for param in default.params:
-                if isinstance(param, click.Option) and not param.is_flag and not param.count:
-                    takes_value.update(param.opts)
-        skip = False
-        for arg in args:
-            if skip:
-                skip = False
-                continue
-            if arg == "--":
-                return None
-            if arg.startswith("-") and arg != "-":
-                skip = arg in takes_value
-                continue
-            return arg
-        return None
-
-
-def one_line(ctx: click.Context, param: click.Parameter, value: object) -> object:
-    """Refuse empty values and line breaks (they would break the AMI framing)."""
-    values = value if isinstance(value, tuple) else (value,)
-    for item in values:
-        if item is None:
-            continue
-        if not isinstance(item, str):
-            continue
-        if "\r" in item or "\n" in item:
-            raise click.BadParameter("must be one line (no line breaks)")
-        if not item.strip():
-            raise click.BadParameter("must not be empty")
-    return value
-
-
-def error(message: str) -> None:
-    """One ``ami: error:`` line on stderr (the command goes on)."""
-    from ..cli import error_line
-
-    error_line(message)
-    sys.stderr.flush()
-
-
-def note(message: str) -> None:
-    sys.stderr.write(f"ami: {message}\n")
-    sys.stderr.flush()
-
-
-def report_missing(missing: Sequence[str]) -> int:
-    """A line per queue name the PBX does not know; the exit code."""
-    for name in missing:
-        error(f"no such queue: '{name}'")
-    return ExitCode.ACTION_FAILED if missing else ExitCode.OK
 
 
 def explain_unknown_action(exc: ActionError) -> ActionError:
@@ -113,18 +29,42 @@ def explain_unknown_action(exc: ActionError) -> ActionError:
     return exc
 
 
-def _run_listing(fetch: Callable[[object], object]) -> object:
-    with get_app().session(need_booted=True) as client:
-        try:
-            return fetch(client)
-        except ActionError as exc:
-            raise explain_unknown_action(exc) from None
+def fleet_fields(valid: Sequence[str]) -> list[str]:
+    """The fields --fields may name: ``Server`` too when several PBXs were named."""
+    from ..fleet import SERVER_KEY
+
+    return [*valid, SERVER_KEY] if len(get_app().fleet()) > 1 else list(valid)
+
+
+def _run_listing(out, fetch: Callable[[object], object]):
+    """A FleetRun and its answers: ``fetch(client)`` on every PBX named."""
+    app = get_app()
+    run = app.runner(json_out=out)
+
+    def work(member: object) -> object:
+        with app.session(need_booted=True, settings=member) as client:
+            try:
+                return fetch(client)
+            except ActionError as exc:
+                raise explain_unknown_action(exc) from None
+
+    return run, run.answers(work)
+
+
+def _missing(run, member: object, missing: Sequence[str]) -> None:
+    """A line per queue name the PBX does not know; that PBX then counts as failed (1)."""
+    for name in missing:
+        run.mark(member, ExitCode.ACTION_FAILED)
+        run.note(member, f"no such queue: '{name}'", single="error: ")
 
 
 EPILOG = """\b
 Subcommands take the shared output options: --json (JSON Lines), --fmt,
 --fields, --no-headers.  Exit status: 0 done, 1 the PBX refused or a named
-queue does not exist, 2 usage, 4 permission denied (see `ami --help`).
+queue does not exist, 2 usage, 4 permission denied, 9 some of several
+PBXs failed (see `ami --help`).  With several PBXs (-H a,b or --profile
+a,b), listings merge their rows with a Server column and acting
+subcommands act on every PBX (--dry-run shows what each would be sent).
 
 A queue named on the command line that the PBX does not know gets one line,
 `ami: error: no such queue: 'nope'`, and exit 1; the queues that exist are
@@ -153,7 +93,6 @@ caller Priority) is absent from the JSON and an empty table cell.
 \b
 Examples:
   ami queues                                   # one row per queue
-  ami queues --json | jq 'select(.Calls > 0) | .Queue'
   ami queues members support --paused
   ami queues callers --json | jq -r '"\\(.Queue) \\(.Wait)s \\(.CallerIDNum)"'
   ami queues add sales PJSIP/2002 --name Dave --penalty 1
@@ -205,23 +144,23 @@ def list_queues(
       ami queues --watch
     """
     from .. import queues as lib
+    from ..fleet import MergedRows
 
     check_watch(watch, as_json)
-    out = make_output(as_json, fmt, fields, no_headers, valid=lib.QUEUE_FIELDS)
+    out = make_output(as_json, fmt, fields, no_headers, valid=fleet_fields(lib.QUEUE_FIELDS))
     if watch is not None:
         return _watch_queues(out, names, watch)
-    status = _run_listing(lambda client: lib.queue_status(client, names))
-    rows = status.queues  # type: ignore[attr-defined]
-    if rows:
-        if out.json:
-            for queue in rows:
-                out.emit_json(queue, flush=False)
-            out.flush()
-        else:
-            out.rows([lib.queue_table_row(q) for q in rows], lib.QUEUE_COLUMNS, titles=lib.QUEUE_TITLES)
-    elif not names:
-        note("the PBX has no queues")
-    return report_missing(status.missing)  # type: ignore[attr-defined]
+    run, answers = _run_listing(out, lambda client: lib.queue_status(client, names))
+    merged = MergedRows(run, out, tables.QUEUE_COLUMNS, tables.QUEUE_TITLES)
+    for member, status in answers:
+        rows = status.queues
+        if rows:
+            merged.add(member, rows if out.json else [tables.queue_table_row(q) for q in rows])
+        elif not names:
+            run.note(member, "the PBX has no queues")
+        _missing(run, member, status.missing)
+    merged.finish()
+    return run.exit_code()
 
 
 def _watch_queues(out, names: tuple[str, ...], interval: float) -> int:
@@ -233,8 +172,8 @@ def _watch_queues(out, names: tuple[str, ...], interval: float) -> int:
         waiting = sum(q.get("Calls") or 0 for q in rows)  # type: ignore[misc]
         available = sum(q.get("Available") or 0 for q in rows)  # type: ignore[misc]
         totals = f"{len(rows)} queues, {waiting} waiting, {available} agents available"
-        table = [lib.queue_table_row(q) for q in rows]
-        text = table_text(out, lambda o: o.rows(table, lib.QUEUE_COLUMNS, titles=lib.QUEUE_TITLES))
+        table = [tables.queue_table_row(q) for q in rows]
+        text = table_text(out, lambda o: o.rows(table, tables.QUEUE_COLUMNS, titles=tables.QUEUE_TITLES))
         return totals, text
 
     return run_watch(render, title="ami queues", interval=interval, triggers=QUEUE_TRIGGERS, events="agent,system")
@@ -282,14 +221,16 @@ def list_members(
     """
     from .. import queues as lib
 
-    out = make_output(as_json, fmt, fields, no_headers, valid=lib.MEMBER_FIELDS)
-    status = _run_listing(lambda client: lib.queue_status(client, names))
-    members = status.members  # type: ignore[attr-defined]
-    if only_paused:
-        members = [m for m in members if lib.get_field(m, "Paused") is True]
-    if only_available:
-        members = [m for m in members if lib.member_available(m)]
-    return _print_rows(out, status, names, members, lib.member_table_row, lib.MEMBER_COLUMNS, lib.MEMBER_TITLES)
+    def pick(status) -> list:
+        members = status.members
+        if only_paused:
+            members = [m for m in members if lib.get_field(m, "Paused") is True]
+        if only_available:
+            members = [m for m in members if lib.member_available(m)]
+        return members
+
+    out = make_output(as_json, fmt, fields, no_headers, valid=fleet_fields(lib.MEMBER_FIELDS))
+    return _print_rows(out, names, pick, tables.member_table_row, tables.MEMBER_COLUMNS, tables.MEMBER_TITLES)
 
 
 @queues.command("callers")
@@ -310,21 +251,27 @@ def list_callers(names: tuple[str, ...], as_json: bool, fmt: str | None, fields:
     """
     from .. import queues as lib
 
-    out = make_output(as_json, fmt, fields, no_headers, valid=lib.CALLER_FIELDS)
-    status = _run_listing(lambda client: lib.queue_status(client, names))
-    callers = status.callers  # type: ignore[attr-defined]
-    return _print_rows(out, status, names, callers, lib.caller_table_row, lib.CALLER_COLUMNS, lib.CALLER_TITLES)
+    out = make_output(as_json, fmt, fields, no_headers, valid=fleet_fields(lib.CALLER_FIELDS))
+    return _print_rows(
+        out, names, lambda status: status.callers, tables.caller_table_row, tables.CALLER_COLUMNS, tables.CALLER_TITLES
+    )
 
 
-def _print_rows(out, status, names, rows, table_row, columns, titles) -> int:
-    """Members or callers: JSON as they are, a table of their display rows; then what was missing."""
-    if out.json:
-        out.rows(rows, columns)
-    elif rows:
-        out.rows([table_row(r) for r in rows], columns, titles=titles)
-    if not names and not status.queues:
-        note("the PBX has no queues")
-    return report_missing(status.missing)
+def _print_rows(out, names, pick, table_row, columns, titles) -> int:
+    """Members or callers of every PBX: JSON as they are, a table of their display rows; then what was missing."""
+    from .. import queues as lib
+    from ..fleet import MergedRows
+
+    run, answers = _run_listing(out, lambda client: lib.queue_status(client, names))
+    merged = MergedRows(run, out, columns, titles)
+    for member, status in answers:
+        rows = pick(status)
+        merged.add(member, rows if out.json else [table_row(r) for r in rows])
+        if not names and not status.queues:
+            run.note(member, "the PBX has no queues")
+        _missing(run, member, status.missing)
+    merged.finish()
+    return run.exit_code()
 
 
 @queues.command("summary")
@@ -343,34 +290,54 @@ def summary(names: tuple[str, ...], as_json: bool, fmt: str | None, fields: str 
       ami queues summary sales --json
     """
     from .. import queues as lib
+    from ..fleet import MergedRows
 
-    out = make_output(as_json, fmt, fields, no_headers, valid=lib.SUMMARY_FIELDS)
-    rows, missing = _run_listing(lambda client: lib.queue_summary(client, names))  # type: ignore[misc]
-    if out.json:
-        out.rows(rows, lib.SUMMARY_COLUMNS)
-    elif rows:
-        out.rows(rows, lib.SUMMARY_COLUMNS, titles=lib.SUMMARY_TITLES)
-    elif not names:
-        note("the PBX has no queues")
-    return report_missing(missing)
+    out = make_output(as_json, fmt, fields, no_headers, valid=fleet_fields(lib.SUMMARY_FIELDS))
+    run, answers = _run_listing(out, lambda client: lib.queue_summary(client, names))
+    merged = MergedRows(run, out, tables.SUMMARY_COLUMNS, tables.SUMMARY_TITLES)
+    for member, (rows, missing) in answers:
+        merged.add(member, rows)
+        if not rows and not names:
+            run.note(member, "the PBX has no queues")
+        _missing(run, member, missing)
+    merged.finish()
+    return run.exit_code()
 
 
 # -- acting ------------------------------------------------------------------------
 
 
-def _act(headers: list[tuple[str, str]], as_json: bool, done: str) -> int:
+dry_run_option = click.option(
+    "--dry-run", is_flag=True, help="Log in and show the action each PBX would be sent; change nothing."
+)
+
+
+def _act(headers: list[tuple[str, str]], as_json: bool, done: str, dry_run: bool = False) -> int:
+    """Send the action to every PBX named (a refusal: one line, exit 1), or with --dry-run show it."""
     from .. import queues as lib
     from ..output import Output
 
-    with get_app().session(need_booted=True) as client:
-        reply = lib.act(client, headers)  # a refusal raises QueueRefused: one line, exit 1
-    if as_json:
-        response = reply.response
-        obj = {k: v for k, v in (response.headers if response is not None else []) if k != "ActionID"}
-        Output(json=True).emit_json(obj)
-    else:
-        click.echo(done)
-    return ExitCode.OK
+    app = get_app()
+    out = Output(json=as_json)
+    run = app.runner(json_out=out)
+
+    def work(member: object):
+        with app.session(need_booted=True, settings=member) as client:
+            # --dry-run still logs in: what it shows is what each PBX would be sent.
+            return None if dry_run else lib.act(client, headers)  # a refusal raises QueueRefused
+
+    for member, reply in run.answers(work):
+        if as_json:
+            if reply is None:
+                obj = {**dict(headers), "DryRun": True}
+            else:
+                response = reply.response
+                obj = {k: v for k, v in (response.headers if response is not None else []) if k != "ActionID"}
+            out.emit_json(run.tag(member, obj))
+        else:
+            text = done if reply is not None else "dry run: would send " + ", ".join(f"{k}: {v}" for k, v in headers)
+            out.write_text(f"{run.label(member)}: {text}\n" if run.many else f"{text}\n")
+    return run.exit_code()
 
 
 @queues.command("add")
@@ -387,6 +354,7 @@ def _act(headers: list[tuple[str, str]], as_json: bool, done: str) -> int:
     callback=one_line,
     help="Read the member's busy/free state from DEVICE. Example: --state-interface PJSIP/2002",
 )
+@dry_run_option
 @json_option
 def add(
     queue: str,
@@ -395,12 +363,14 @@ def add(
     penalty: int | None,
     paused: bool,
     state_interface: str | None,
+    dry_run: bool,
     as_json: bool,
 ) -> int:
     """Add INTERFACE to QUEUE as a dynamic member (QueueAdd).
 
     INTERFACE is what the queue dials for the member (its Location), a dial
     string such as PJSIP/2002 or Local/2002@agents/n.
+
     The PBX refuses a queue that does not exist and an interface that is
     already a member: one line on stderr, exit 1.  Needs write=agent.
 
@@ -415,14 +385,15 @@ def add(
         queue, interface, name=name, penalty=penalty, paused=True if paused else None, state_interface=state_interface
     )
     state = " (paused)" if paused else ""
-    return _act(headers, as_json, f"added {interface} to queue {queue}{state}")
+    return _act(headers, as_json, f"added {interface} to queue {queue}{state}", dry_run)
 
 
 @queues.command("remove")
 @click.argument("queue", callback=one_line)
 @click.argument("interface", callback=one_line)
+@dry_run_option
 @json_option
-def remove(queue: str, interface: str, as_json: bool) -> int:
+def remove(queue: str, interface: str, dry_run: bool, as_json: bool) -> int:
     """Remove the dynamic member INTERFACE from QUEUE (QueueRemove).
 
     The PBX refuses a queue that does not exist, an interface that is not a
@@ -435,7 +406,7 @@ def remove(queue: str, interface: str, as_json: bool) -> int:
     """
     from .. import queues as lib
 
-    return _act(lib.remove_request(queue, interface), as_json, f"removed {interface} from queue {queue}")
+    return _act(lib.remove_request(queue, interface), as_json, f"removed {interface} from queue {queue}", dry_run)
 
 
 @queues.command("pause")
@@ -444,11 +415,13 @@ def remove(queue: str, interface: str, as_json: bool) -> int:
 @click.option(
     "--reason", metavar="TEXT", callback=one_line, help="Why (shown as PausedReason). Example: --reason lunch"
 )
+@dry_run_option
 @json_option
-def pause(interface: str, queue: str | None, reason: str | None, as_json: bool) -> int:
+def pause(interface: str, queue: str | None, reason: str | None, dry_run: bool, as_json: bool) -> int:
     """Pause member INTERFACE: it gets no calls until unpaused (QueuePause).
 
     INTERFACE is the member's Location, as `ami queues members` lists it.
+
     Without --queue, in every queue it is a member of.  An interface that is
     not a member comes out as one line on stderr, exit 1.  Needs write=agent.
 
@@ -461,7 +434,8 @@ def pause(interface: str, queue: str | None, reason: str | None, as_json: bool) 
 
     where = f"in queue {queue}" if queue else "in all its queues"
     why = f" (reason: {reason})" if reason else ""
-    return _act(lib.pause_request(interface, True, queue, reason), as_json, f"paused {interface} {where}{why}")
+    done = f"paused {interface} {where}{why}"
+    return _act(lib.pause_request(interface, True, queue, reason), as_json, done, dry_run)
 
 
 @queues.command("unpause")
@@ -473,8 +447,9 @@ def pause(interface: str, queue: str | None, reason: str | None, as_json: bool) 
     callback=one_line,
     help="Why (sent as Reason; the PBX logs it with the unpause). Example: --reason back",
 )
+@dry_run_option
 @json_option
-def unpause(interface: str, queue: str | None, reason: str | None, as_json: bool) -> int:
+def unpause(interface: str, queue: str | None, reason: str | None, dry_run: bool, as_json: bool) -> int:
     """Unpause member INTERFACE (QueuePause with Paused: false).
 
     \b
@@ -486,4 +461,5 @@ def unpause(interface: str, queue: str | None, reason: str | None, as_json: bool
 
     where = f"in queue {queue}" if queue else "in all its queues"
     why = f" (reason: {reason})" if reason else ""
-    return _act(lib.pause_request(interface, False, queue, reason), as_json, f"unpaused {interface} {where}{why}")
+    done = f"unpaused {interface} {where}{why}"
+    return _act(lib.pause_request(interface, False, queue, reason), as_json, done, dry_run)

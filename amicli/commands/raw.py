@@ -30,11 +30,32 @@ def parse_header_arg(arg: str) -> tuple[str, str]:
     return key, value
 
 
+def _actions_from_stdin() -> list[list[tuple[str, str]]]:
+    """The actions written in AMI syntax on stdin, each checked (a usage error names the bad one)."""
+    try:
+        # Bytes, not text: text mode would turn a lone CR into a line end.
+        actions = list(parse_action_text(sys.stdin.buffer.read().decode("utf-8", "replace")))
+    except ValueError as exc:
+        raise click.UsageError(f"stdin: {exc}") from None
+    if not actions:
+        raise click.UsageError("stdin holds no action")
+    for index, pairs in enumerate(actions, 1):
+        if not any(k.lower() == "action" for k, _ in pairs):
+            raise click.UsageError(f"stdin: action {index} has no 'Action:' header")
+        for key, value in pairs:
+            try:
+                check_value(key, value)
+            except ValueError as exc:
+                raise click.UsageError(f"stdin: action {index}: {exc}") from None
+    return actions
+
+
 @click.command()
 @click.argument("action", metavar="ACTION|-")
 @click.argument("headers", nargs=-1, metavar="[Key=Value | 'Key: Value']...")
 @json_option
-def raw(action: str, headers: tuple[str, ...], as_json: bool) -> int:
+@click.option("--no-prefix", is_flag=True, help="With several PBXs: leave out the 'SERVER: ' before each line.")
+def raw(action: str, headers: tuple[str, ...], as_json: bool, no_prefix: bool) -> int:
     """Send ACTION with the given headers and print its whole reply.
 
     The reply is printed as the bytes received (CRLF line ends included),
@@ -50,7 +71,12 @@ def raw(action: str, headers: tuple[str, ...], as_json: bool) -> int:
     QueueStatus, ...); headers are Key=Value or 'Key: Value'.  A header
     line (Key: Value) over 1,024 bytes is refused before anything is sent.
 
-    Exit status: 0 when every reply is a success, 1 when any is an error.
+    With several PBXs, each runs the actions; each line of text (LF line
+    ends) starts with the PBX's name and ': ' (unless --no-prefix), and
+    --json objects carry "Server".
+
+    Exit status: 0 when every reply is a success, 1 when any is an error
+    (9: on some of several PBXs).
 
     \b
     Examples:
@@ -62,47 +88,59 @@ def raw(action: str, headers: tuple[str, ...], as_json: bool) -> int:
     if action == "-":
         if headers:
             raise click.UsageError("with '-', actions come from stdin: give no headers on the command line")
-        try:
-            # Bytes, not text: text mode would turn a lone CR into a line end.
-            actions = list(parse_action_text(sys.stdin.buffer.read().decode("utf-8", "replace")))
-        except ValueError as exc:
-            raise click.UsageError(f"stdin: {exc}") from None
-        if not actions:
-            raise click.UsageError("stdin holds no action")
-        for index, pairs in enumerate(actions, 1):
-            if not any(k.lower() == "action" for k, _ in pairs):
-                raise click.UsageError(f"stdin: action {index} has no 'Action:' header")
-            for key, value in pairs:
-                try:
-                    check_value(key, value)
-                except ValueError as exc:
-                    raise click.UsageError(f"stdin: action {index}: {exc}") from None
+        actions = _actions_from_stdin()
     else:
         actions = [[("Action", action), *(parse_header_arg(h) for h in headers)]]
 
     from ..output import Output, json_line
-    from ..redact import scrub_bytes
 
     out = Output(json=as_json)
     terminal = out.stream.isatty()
-    failed = False
-    with get_app().session() as client:
-        for pairs in actions:
-            reply = client.request(pairs)
-            failed = failed or not reply.ok
-            for msg in reply.messages:
-                if as_json:
-                    out.write(json_line(msg.to_dict()))
-                else:
-                    data = scrub_bytes(msg.raw)
-                    out.write(for_terminal(data) if terminal else data)
-            out.flush()
-    return ExitCode.ACTION_FAILED if failed else ExitCode.OK
+    app = get_app()
+    run = app.runner(json_out=out)
+    if not run.many:
+        failed = False
+        with app.session() as client:
+            for pairs in actions:
+                reply = client.request(pairs)
+                failed = failed or not reply.ok
+                for msg in reply.messages:
+                    out.write(json_line(msg.to_dict()) if as_json else _exact(msg, terminal))
+                out.flush()
+        return ExitCode.ACTION_FAILED if failed else ExitCode.OK
+
+    def work(member: object) -> tuple[bool, list]:
+        # The replies of one PBX are printed together, when it is done.
+        with app.session(settings=member) as client:
+            replies = [client.request(pairs) for pairs in actions]
+        return all(reply.ok for reply in replies), [msg for reply in replies for msg in reply.messages]
+
+    for member, (ok, messages) in run.answers(work):
+        if not ok:
+            run.mark(member, ExitCode.ACTION_FAILED)
+        prefix = b"" if no_prefix else run.label(member).encode("utf-8", "replace") + b": "
+        for msg in messages:
+            if as_json:
+                out.write(json_line(run.tag(member, msg.to_dict())))
+            else:
+                text = _as_text(msg)
+                # Every line, the blank one that ends the message too, as pdsh does.
+                out.write(b"".join(prefix + line + b"\n" for line in text.split(b"\n")[:-1]) if prefix else text)
+        out.flush()
+    return run.exit_code()
 
 
-def for_terminal(data: bytes) -> bytes:
-    """Received bytes made safe to show: LF line ends, control characters as ``\\xNN``."""
+def _exact(msg, terminal: bool) -> bytes:
+    """The message's bytes as received (the secret hidden); on a terminal, :func:`_as_text`."""
+    from ..redact import scrub_bytes
+
+    return _as_text(msg) if terminal else scrub_bytes(msg.raw)
+
+
+def _as_text(msg) -> bytes:
+    """The message for a terminal or prefixed lines: LF line ends, control characters as ``\\xNN``."""
     from ..output import visible
     from ..protocol import decode
+    from ..redact import scrub_bytes
 
-    return visible(decode(data.replace(b"\r\n", b"\n"))).encode("utf-8")
+    return visible(decode(scrub_bytes(msg.raw).replace(b"\r\n", b"\n"))).encode("utf-8")

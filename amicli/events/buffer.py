@@ -6,7 +6,9 @@ import threading
 import time
 from collections import deque
 
-from ..protocol import MAX_HEADERS, Message, Parser
+from ..protocol import Message, Parser, event_region_count
+
+__all__ = ["FULL_GRACE", "Batch", "EventBuffer", "event_region_count"]
 
 #: How long the reader waits for the writer to make room before dropping.
 #: Far below Asterisk's 100 ms ``writetimeout``, and the kernel's socket
@@ -142,23 +144,3 @@ class EventBuffer:
                 self._held -= batch.count
             self._items.clear()
             self._cond.notify_all()
-
-
-def event_region_count(region: bytes, max_size: int) -> int:
-    """How many events ``region`` holds when it is all events of the usual shape, else 0.
-
-    The usual shape is what the parser's fast path sees: CRLF line ends
-    only, every message starting with ``Event:``.  Such bytes give exactly
-    the messages the parser would give, so they can be formatted without
-    making a message object per event.  (One stray empty line before a
-    message may remain; the formats hand such a block to the parser.)
-    """
-    if region[:6] != b"Event:":
-        return 0
-    n = region.count(b"\r\n\r\n")
-    if n != region.count(b"\r\n\r\nEvent:") + 1:
-        return 0
-    newlines = region.count(b"\n")
-    if newlines != region.count(b"\r\n") or newlines > MAX_HEADERS or len(region) > max_size:
-        return 0
-    return n

@@ -5,26 +5,21 @@ from __future__ import annotations
 import os
 import random
 import stat
-import sys
 import threading
 import time
 from dataclasses import dataclass
 from typing import Callable, Iterable
 
+from ..client import RECV_SIZE, Client, RawRead
 from ..errors import AmiError, AmiTimeout, AuthError, ConnectionLost
-from ..protocol import Message, Parser
-from .buffer import Batch, EventBuffer, event_region_count
+from ..protocol import Message
+from .buffer import Batch, EventBuffer
 from .filters import EventFilter
 from .formats import make_format
 from .writes import write_all, write_lines
 
-#: Bytes read per ``recv``: large enough that a busy stream costs few calls.
-RECV_SIZE = 256 * 1024
 #: How often the reader wakes up (to notice a stop request, send a Ping).
 TICK = 0.05
-#: Unfinished bytes kept by the reader before handing them to the parser,
-#: which enforces the protocol's size bounds.
-MAX_PENDING = 64 * 1024
 #: Reconnect backoff: first delay, cap (seconds).
 BACKOFF_FIRST = 0.5
 BACKOFF_CAP = 30.0
@@ -42,7 +37,9 @@ class StreamCut(Exception):
 
 
 #: connect() -> a logged-in client, ready to stream, and the events it already received.
-Connector = Callable[[], "tuple[object, list[Message]]"]
+Connector = Callable[[], "tuple[Client, list[Message]]"]
+#: ``report(text, level)``: one note for people (level ``warning`` or empty).
+Reporter = Callable[[str, str], None]
 
 
 @dataclass
@@ -82,19 +79,23 @@ class EventStream:
 
     ``connect`` opens a logged-in session (used again to reconnect);
     ``client`` and ``early`` are the first session and the events it got
-    while being set up.  Notes for people go to ``err``.
+    while being set up.  The output goes to ``out_fd``; notes for people
+    (drops, reconnects) to ``report``.
     """
+
+    #: Bytes read per ``recv`` (a reader among many reads less at a time: memory).
+    recv_size = RECV_SIZE
 
     def __init__(
         self,
         connect: Connector,
-        client: object,
+        client: Client,
         early: list[Message],
         options: StreamOptions,
         event_filter: EventFilter,
         *,
-        out_fd: int | None = None,
-        err: object = None,
+        out_fd: int,
+        report: Reporter | None = None,
         early_filter: Callable[[Message], bool] | None = None,
     ) -> None:
         self.connect = connect
@@ -102,8 +103,8 @@ class EventStream:
         self.options = options
         self.filter = event_filter
         self.early_filter = early_filter
-        self.out_fd = sys.stdout.fileno() if out_fd is None else out_fd
-        self.err = err if err is not None else sys.stderr
+        self.out_fd = out_fd
+        self.report = report or _no_report
         self.formatter = make_format(options.fmt)
         self.buffer = EventBuffer(options.buffer)
         self.written = 0
@@ -122,26 +123,13 @@ class EventStream:
 
     # -- notes ------------------------------------------------------------
 
-    def note(self, text: str) -> None:
-        try:
-            self.err.write(f"ami: {text}\n")  # type: ignore[attr-defined]
-            self.err.flush()  # type: ignore[attr-defined]
-        except (OSError, ValueError):
-            pass
-
-    def report_drops(self, final: bool = False) -> None:
+    def report_drops(self) -> None:
+        """Say how many events were dropped since the last report (the total is in the result)."""
         dropped = self.buffer.dropped
-        if final:
-            if dropped:
-                self.note(
-                    f"warning: {dropped} event{'s' if dropped != 1 else ''} dropped in all: the output did not keep "
-                    f"up with the PBX (a --buffer of {self.options.buffer} events was full)"
-                )
-            return
         new = dropped - self._dropped_reported
         if new > 0:
             self._dropped_reported = dropped
-            self.note(f"warning: output too slow: {new} events dropped ({dropped} so far)")
+            self.report(f"output too slow: {new} events dropped ({dropped} so far)", "warning")
 
     # -- running ------------------------------------------------------------
 
@@ -160,7 +148,6 @@ class EventStream:
                     break
         except KeyboardInterrupt:
             self._shutdown(drain=False)
-            self.report_drops(final=True)
             return StreamResult("interrupted", self.written, self.buffer.dropped)
         if self.pipe_closed:
             reason = "pipe"
@@ -177,8 +164,6 @@ class EventStream:
             reason = "pipe"
         elif self.count_reached:
             reason = "count"
-        if reason != "pipe":
-            self.report_drops(final=True)
         return StreamResult(reason, self.written, self.buffer.dropped, self.error)
 
     @property
@@ -246,15 +231,15 @@ class EventStream:
             self.buffer.close()
 
     @staticmethod
-    def _close_quietly(client: object) -> None:
-        client.closed = True  # type: ignore[attr-defined]
+    def _close_quietly(client: Client) -> None:
+        client.closed = True
         try:
-            client.close()  # type: ignore[attr-defined]
+            client.close()
         except Exception:  # noqa: BLE001 - the connection is already gone
             pass
 
-    def _reconnect(self, reason: str) -> object | None:
-        self.note(f"warning: stream cut at {_clock()}: {reason}; reconnecting")
+    def _reconnect(self, reason: str) -> Client | None:
+        self.report(f"stream cut at {_clock()}: {reason}; reconnecting", "warning")
         started = time.monotonic()
         attempts = 0
         for delay in backoff_delays():
@@ -268,121 +253,64 @@ class EventStream:
             except AmiError:
                 continue
             gap = time.monotonic() - started
-            self.note(
+            self.report(
                 f"stream resumed at {_clock()} after {gap:.1f} s "
-                f"({attempts} attempt{'s' if attempts != 1 else ''}); events in between are lost"
+                f"({attempts} attempt{'s' if attempts != 1 else ''}); events in between are lost",
+                "",
             )
             self._queue_early(early, time.time())
             return client
         return None  # pragma: no cover - the generator never ends
 
-    def _pump(self, client) -> None:  # noqa: C901 - one loop, kept together for speed
+    def _pump(self, client: Client) -> None:
         """Read until asked to stop; raise StreamCut when the connection ends."""
-        sock = client.sock
-        parser: Parser = client.parser
-        pending = parser.take()
-        max_size = min(parser.max_line, parser.max_message)
-        event_filter = self.filter
-        keepalive = self.options.keepalive
-        dead_after = client.timeout
-        address = client.address
+        keepalive = _Keepalive(client, self.options.keepalive)
         stop = self._stop
-        recv = sock.recv
-        sock.settimeout(TICK)
-        emit = self._emit
         count = self.options.count
-        now = time.monotonic()
-        next_ping = now + keepalive if keepalive else float("inf")
-        ping_sent: float | None = None
-        try:
-            while not stop.is_set():
-                if count is not None and self.queued >= count:
-                    return  # all the events wanted are read
-                try:
-                    data = recv(RECV_SIZE)
-                except TimeoutError:
-                    data = None
-                except OSError as exc:
-                    raise StreamCut(
-                        f"connection to {address} failed: {getattr(exc, 'strerror', None) or exc}",
-                        ConnectionLost(f"connection to {address} lost: {getattr(exc, 'strerror', None) or exc}"),
-                    ) from None
-                if data == b"":
-                    raise StreamCut(
-                        f"{address} closed the connection", ConnectionLost(f"{address} closed the connection")
-                    )
-                now = time.monotonic()
-                if data:
-                    ping_sent = None
-                    received = time.time()
-                    shutdown = None
-                    msgs = None
-                    if parser.buffered == 0:
-                        data = pending + data if pending else data
-                        end = data.rfind(b"\r\n\r\n")
-                        if end < 0:
-                            pending = data
-                            if len(pending) > MAX_PENDING or _lf_framed(pending):
-                                msgs = parser.feed(pending)
-                                pending = b""
-                        else:
-                            end += 4
-                            region = data[:end]
-                            pending = data[end:]
-                            n = 0 if event_filter.active else event_region_count(region, max_size)
-                            if n and b"Event: Shutdown\r\n" in region:
-                                n = 0
-                            if n:
-                                emit(Batch(received, data=region, count=n))
-                            else:
-                                msgs = parser.feed(region)
-                            if _lf_framed(pending):
-                                # A message ended by bare LF after the last CRLF CRLF: the
-                                # parser has it now, not when the next CRLF CRLF comes.
-                                msgs = (msgs or []) + parser.feed(pending)
-                                pending = b""
-                    else:
-                        msgs = parser.feed(pending + data if pending else data)
-                        pending = b""
-                    if msgs:
-                        keep = []
-                        for msg in msgs:
-                            if msg.kind != "event":
-                                continue
-                            if event_filter(msg):
-                                keep.append(msg)
-                            if msg.name == "Shutdown":
-                                shutdown = msg
-                        if keep:
-                            emit(Batch(received, messages=keep))
-                    if shutdown is not None:
-                        what = ", ".join(f"{k}: {shutdown.get(k)}" for k in ("Shutdown", "Restart") if shutdown.get(k))
-                        reason = f"the PBX is shutting down ({what})" if what else "the PBX is shutting down"
-                        raise StreamCut(reason, ConnectionLost(f"{reason}; {address} ended the session"))
-                if keepalive:
-                    if ping_sent is not None and now - ping_sent > dead_after:
-                        message = (
-                            f"no answer from {address} to the keepalive Ping within {dead_after:g} s: "
-                            "the connection is dead"
-                        )
-                        raise StreamCut(message, AmiTimeout(message))
-                    if now >= next_ping:
-                        try:
-                            client.send([("Action", "Ping")])
-                        except AmiError as exc:
-                            raise StreamCut(str(exc), exc) from None
-                        finally:
-                            sock.settimeout(TICK)
-                        if ping_sent is None:
-                            ping_sent = now
-                        next_ping = now + keepalive
-        finally:
-            # Hand the unread bytes back, so the Logoff reply is read in step.
-            if pending:
-                try:
-                    parser.feed(pending)
-                except AmiError:
-                    pass
+        read = client.read_region
+        take = self._take
+        # Without a client-side filter, runs of plain events stay bytes.
+        raw = not self.filter.active
+        while not stop.is_set():
+            if count is not None and self.queued >= count:
+                return  # all the events wanted are read
+            try:
+                got = read(TICK, raw=raw, size=self.recv_size)
+            except ConnectionLost as exc:
+                raise StreamCut(_cut_reason(client, exc), exc) from None
+            if got is not None:
+                keepalive.heard()
+                take(got)
+            keepalive.check(time.monotonic())
+
+    def _take(self, got: RawRead) -> None:
+        """Queue what one read brought: a region as it is, messages filtered; stop at Shutdown."""
+        received = time.time()
+        messages = got.messages
+        if got.region:
+            batch = Batch(received, data=got.region, count=got.count)
+            if b"Event: Shutdown\r\n" not in got.region:
+                self._emit(batch)
+            else:
+                messages = batch.as_messages() + messages
+        if not messages:
+            return
+        event_filter = self.filter
+        keep = []
+        shutdown = None
+        for msg in messages:
+            if msg.kind != "event":
+                continue
+            if event_filter(msg):
+                keep.append(msg)
+            if msg.name == "Shutdown":
+                shutdown = msg
+        if keep:
+            self._emit(Batch(received, messages=keep))
+        if shutdown is not None:
+            what = ", ".join(f"{k}: {shutdown.get(k)}" for k in ("Shutdown", "Restart") if shutdown.get(k))
+            reason = f"the PBX is shutting down ({what})" if what else "the PBX is shutting down"
+            raise StreamCut(reason, ConnectionLost(f"{reason}; {self.client.address} ended the session"))
 
     # -- the writer ---------------------------------------------------------
 
@@ -434,6 +362,49 @@ class EventStream:
             self.finished.set()
 
 
-def _lf_framed(data: bytes) -> bool:
-    """Whether ``data`` may end a message with bare LF line ends (which the parser accepts)."""
-    return b"\n\n" in data or b"\n\r\n" in data
+def _no_report(text: str, level: str) -> None:
+    pass
+
+
+def _cut_reason(client: Client, lost: ConnectionLost) -> str:
+    """Why the stream was cut, for the note that announces a reconnection."""
+    cause = lost.__cause__
+    if isinstance(cause, OSError):
+        return f"connection to {client.address} failed: {cause.strerror or cause}"
+    return str(lost)
+
+
+class _Keepalive:
+    """The keepalive Ping every ``every`` seconds (none when 0 or None).
+
+    A Ping left without any answer for the client's timeout means the
+    connection is dead.
+    """
+
+    def __init__(self, client: Client, every: float | None) -> None:
+        self.client = client
+        self.every = every
+        self.dead_after = client.timeout
+        self.next_ping = time.monotonic() + every if every else float("inf")
+        self.ping_sent: float | None = None
+
+    def heard(self) -> None:
+        self.ping_sent = None
+
+    def check(self, now: float) -> None:
+        if not self.every:
+            return
+        if self.ping_sent is not None and now - self.ping_sent > self.dead_after:
+            message = (
+                f"no answer from {self.client.address} to the keepalive Ping within {self.dead_after:g} s: "
+                "the connection is dead"
+            )
+            raise StreamCut(message, AmiTimeout(message))
+        if now >= self.next_ping:
+            try:
+                self.client.send([("Action", "Ping")])
+            except AmiError as exc:
+                raise StreamCut(str(exc), exc) from None
+            if self.ping_sent is None:
+                self.ping_sent = now
+            self.next_ping = now + self.every

@@ -5,9 +5,10 @@ from __future__ import annotations
 import csv
 import io
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Iterable, Iterator, Mapping
 
+from ..booleans import parse_bool
 from .spec import CallSpec, check_variable_name, parse_var
 
 
@@ -44,9 +45,8 @@ FIELD_ALIASES = {
     "otherchannelid": "other_channel_id",
     "early_media": "early_media",
     "earlymedia": "early_media",
+    "server": "server",
 }
-_TRUE = {"1", "yes", "true", "on", "y"}
-_FALSE = {"0", "no", "false", "off", "n", ""}
 
 
 def _field_name(key: str) -> str:
@@ -60,12 +60,20 @@ def _field_name(key: str) -> str:
 def _as_bool(value: object, name: str) -> bool:
     if isinstance(value, bool):
         return value
-    text = str(value).strip().lower()
-    if text in _TRUE:
-        return True
-    if text in _FALSE:
-        return False
-    raise ValueError(f"{name}: expected yes or no, got {value!r}")
+    text = str(value)
+    truth = parse_bool(text) if text.strip() else False
+    if truth is None:
+        raise ValueError(f"{name}: expected yes or no, got {value!r}")
+    return truth
+
+
+def _as_seconds(value: object) -> float:
+    if isinstance(value, bool):
+        raise ValueError("timeout: expected seconds")
+    try:
+        return float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise ValueError(f"timeout: expected seconds, got {value!r}") from None
 
 
 def _as_text(value: object, name: str) -> str:
@@ -91,34 +99,42 @@ def _variables(value: object) -> list[tuple[str, str]]:
     raise ValueError(f"var: expected an object, a list or KEY=VALUE, got {json.dumps(value)}")
 
 
-def spec_from_fields(fields: Mapping[str, object], defaults: CallSpec | None, line: int) -> CallSpec:
-    """A CallSpec from one batch record; ``defaults`` (the command line) fills the gaps."""
-    values: dict[str, object] = {}
-    variables: list[tuple[str, str]] = []
-    for key, raw in fields.items():
+@dataclass
+class _Fields:
+    """One batch record's values, checked and typed."""
+
+    text: dict[str, str] = field(default_factory=dict)
+    variables: list[tuple[str, str]] = field(default_factory=list)
+    timeout: float | None = None
+    early_media: bool | None = None
+
+    def add(self, key: str, raw: object) -> None:
         if key.lower().startswith("var:"):
             # CSV: a column per variable, "var:NAME".
             name = key[4:].strip()
             check_variable_name(name)
             if raw not in (None, ""):
-                variables.append((name, _as_text(raw, key)))
-            continue
+                self.variables.append((name, _as_text(raw, key)))
+            return
         name = _field_name(key)
         if raw is None or raw == "":
-            continue
+            return
         if name == "variables":
-            variables += _variables(raw)
+            self.variables += _variables(raw)
         elif name == "early_media":
-            values[name] = _as_bool(raw, key)
+            self.early_media = _as_bool(raw, key)
         elif name == "timeout":
-            if isinstance(raw, bool):
-                raise ValueError("timeout: expected seconds")
-            try:
-                values[name] = float(raw)  # type: ignore[arg-type]
-            except (TypeError, ValueError):
-                raise ValueError(f"timeout: expected seconds, got {raw!r}") from None
+            self.timeout = _as_seconds(raw)
         else:
-            values[name] = _as_text(raw, key)
+            self.text[name] = _as_text(raw, key)
+
+
+def spec_from_fields(fields: Mapping[str, object], defaults: CallSpec | None, line: int) -> CallSpec:
+    """A CallSpec from one batch record; ``defaults`` (the command line) fills the gaps."""
+    record = _Fields()
+    for key, raw in fields.items():
+        record.add(key, raw)
+    values = record.text
     base = defaults or CallSpec(channel="")
     if "exten" in values or "app" in values:
         # The line names its own target: the command line's target (and the
@@ -135,21 +151,22 @@ def spec_from_fields(fields: Mapping[str, object], defaults: CallSpec | None, li
         priority = values.get("priority", base.priority)
         data = values.get("data", base.data)
     spec = CallSpec(
-        channel=str(values.get("channel", "")),
-        exten=exten,  # type: ignore[arg-type]
-        context=context,  # type: ignore[arg-type]
-        priority=priority,  # type: ignore[arg-type]
-        app=app,  # type: ignore[arg-type]
-        data=data,  # type: ignore[arg-type]
-        caller_id=values.get("caller_id", base.caller_id),  # type: ignore[arg-type]
-        timeout=values.get("timeout", base.timeout),  # type: ignore[arg-type]
-        variables=list(base.variables) + variables,
-        account=values.get("account", base.account),  # type: ignore[arg-type]
-        codecs=values.get("codecs", base.codecs),  # type: ignore[arg-type]
-        channel_id=values.get("channel_id"),  # type: ignore[arg-type]
-        other_channel_id=values.get("other_channel_id"),  # type: ignore[arg-type]
-        early_media=bool(values.get("early_media", base.early_media)),
+        channel=values.get("channel", ""),
+        exten=exten,
+        context=context,
+        priority=priority,
+        app=app,
+        data=data,
+        caller_id=values.get("caller_id", base.caller_id),
+        timeout=base.timeout if record.timeout is None else record.timeout,
+        variables=list(base.variables) + record.variables,
+        account=values.get("account", base.account),
+        codecs=values.get("codecs", base.codecs),
+        channel_id=values.get("channel_id"),
+        other_channel_id=values.get("other_channel_id"),
+        early_media=base.early_media if record.early_media is None else record.early_media,
         line=line,
+        server=values.get("server"),
     )
     if not spec.channel:
         raise ValueError("no channel")
@@ -217,26 +234,53 @@ def _read_jsonl(lines: Iterable[tuple[int, str | None]], defaults: CallSpec | No
 
 
 def _read_csv(lines: Iterable[tuple[int, str | None]], defaults: CallSpec | None) -> Iterator[CallSpec | BadLine]:
-    # csv needs the physical lines (a quoted value may span several); the
-    # line number reported is that of the record's first line.
     lines = iter(lines)
     header_number, header_text = next(lines)
     try:
-        header = next(csv.reader([header_text or ""]))
+        header = _csv_header(header_text or "")
     except csv.Error as exc:
         yield BadLine(header_number, f"CSV header row: {exc}")
         return
-    header = [h.strip() for h in header]
-    try:
-        for name in header:
-            if not name.lower().startswith("var:"):
-                _field_name(name)
     except ValueError as exc:
         # Without a usable header no row can be read: every row is bad.
         for number, text in lines:
             if text is not None and text.strip():
                 yield BadLine(number, f"CSV header row (line {header_number}): {exc}")
         return
+    for item in _csv_records(lines):
+        if isinstance(item, BadLine):
+            yield item
+            continue
+        start, record = item
+        try:
+            row = next(csv.reader(io.StringIO(record)))
+        except (csv.Error, StopIteration) as exc:
+            yield BadLine(start, f"not CSV: {exc}")
+            continue
+        if len(row) != len(header):
+            yield BadLine(start, f"{len(row)} values for {len(header)} columns")
+            continue
+        try:
+            yield spec_from_fields(_csv_fields(header, row), defaults, start)
+        except ValueError as exc:
+            yield BadLine(start, str(exc))
+
+
+def _csv_header(text: str) -> list[str]:
+    """The column names; csv.Error when the row is not CSV, ValueError for an unknown field."""
+    header = [h.strip() for h in next(csv.reader([text]))]
+    for name in header:
+        if not name.lower().startswith("var:"):
+            _field_name(name)
+    return header
+
+
+def _csv_records(lines: Iterator[tuple[int, str | None]]) -> Iterator[tuple[int, str] | BadLine]:
+    """(number of its first line, text) of each record, blank lines left out.
+
+    csv needs the physical lines (a quoted value may span several); the
+    line number reported is that of the record's first line.
+    """
     pending: list[str] = []
     start = 0
     for number, text in lines:
@@ -252,30 +296,24 @@ def _read_csv(lines: Iterable[tuple[int, str | None]], defaults: CallSpec | None
         if joined.count('"') % 2:  # an open quoted value: the record goes on
             continue
         pending = []
-        try:
-            row = next(csv.reader(io.StringIO(joined)))
-        except (csv.Error, StopIteration) as exc:
-            yield BadLine(start, f"not CSV: {exc}")
-            continue
-        if len(row) != len(header):
-            yield BadLine(start, f"{len(row)} values for {len(header)} columns")
-            continue
-        fields: dict[str, object] = {}
-        var_cells: list[str] = []
-        for name, value in zip(header, row, strict=True):
-            if _field_name_or_none(name) == "variables":
-                if value:
-                    var_cells.append(value)
-            else:
-                fields[name] = value
-        try:
-            if var_cells:
-                fields["var"] = var_cells
-            yield spec_from_fields(fields, defaults, start)
-        except ValueError as exc:
-            yield BadLine(start, str(exc))
+        yield start, joined
     if pending:
         yield BadLine(start, "not CSV: a quoted value is never closed")
+
+
+def _csv_fields(header: list[str], row: list[str]) -> dict[str, object]:
+    """A row as batch fields; the values of every ``var`` column together."""
+    fields: dict[str, object] = {}
+    var_cells: list[str] = []
+    for name, value in zip(header, row, strict=True):
+        if _field_name_or_none(name) == "variables":
+            if value:
+                var_cells.append(value)
+        else:
+            fields[name] = value
+    if var_cells:
+        fields["var"] = var_cells
+    return fields
 
 
 def _field_name_or_none(name: str) -> str | None:

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Callable, Iterable, Iterator
+from typing import Callable, Generator, Iterable, Iterator
 
 from ..client import Client, Reply, error_for, new_action_id
-from ..errors import AmiError, AmiTimeout, ExitCode
+from ..errors import AmiError, AmiTimeout
 from ..protocol import Message
 from .batch import BadLine
 from .outcome import (
-    OUTCOME_EXIT,
     QUEUED,
     REFUSED,
     UNKNOWN,
@@ -61,144 +60,191 @@ def run_calls(
     """
     if parallel < 1:
         raise ValueError("parallel must be at least 1")
-    source = iter(items)
-    inflight: dict[str, _InFlight] = {}
-    exhausted = False
-    events_seen = False
-    first_queued: float | None = None
+    return _Calls(client, iter(items), parallel, grace, wait, clock).run()
 
-    def finish(flight: _InFlight, outcome: str, code: int, **kw: object) -> CallResult:
-        inflight.pop(flight.action_id, None)
+
+class _Calls:
+    """The calls of one run: those in flight, and what the session has shown so far."""
+
+    def __init__(
+        self,
+        client: Client,
+        source: Iterator[CallSpec | BadLine],
+        parallel: int,
+        grace: float,
+        wait: bool,
+        clock: Callable[[], float],
+    ) -> None:
+        self.client = client
+        self.source = source
+        self.parallel = parallel
+        self.grace = grace
+        self.wait = wait
+        self.clock = clock
+        self.inflight: dict[str, _InFlight] = {}
+        self.exhausted = False
+        #: Whether any call event reached the session (so an outcome will too).
+        self.events_seen = False
+        self.first_queued: float | None = None
+
+    def run(self) -> Iterator[CallResult | BadLine]:
+        while True:
+            took_input = yield from self._place()
+            if not self.inflight:
+                return
+            if took_input:
+                # Reading the input may have blocked (a slow stdin): take in what
+                # the PBX sent meanwhile before judging any deadline.
+                yield from self._guarded(_drain, self.client)
+            now = self.clock()
+            ready = self._replies(now) + self._outcomes() + self._overdue(now)
+            if self._no_call_events(now):
+                yield from ready
+                yield from self._give_up()
+            if ready:
+                yield from ready
+                continue
+            # Nothing ready: read until the nearest deadline.
+            yield from self._guarded(self._read_until, self._next_deadline())
+
+    def _finish(self, flight: _InFlight, outcome: str, **details: object) -> CallResult:
+        self.inflight.pop(flight.action_id, None)
         since = flight.queued_at if flight.queued_at is not None else flight.sent_at
-        return CallResult(flight.spec, flight.action_id, outcome, code, seconds=clock() - since, **kw)  # type: ignore[arg-type]
+        return CallResult(flight.spec, flight.action_id, outcome, seconds=self.clock() - since, **details)  # type: ignore[arg-type]
 
-    while True:
+    def _place(self) -> Generator[CallResult | BadLine, None, bool]:
+        """Send calls from the input until ``parallel`` are in flight; whether input was read."""
         took_input = False
-        while not exhausted and len(inflight) < parallel:
+        while not self.exhausted and len(self.inflight) < self.parallel:
             took_input = True
-            item = next(source, None)
+            item = next(self.source, None)
             if item is None:
-                exhausted = True
+                self.exhausted = True
                 break
             if isinstance(item, BadLine):
                 yield item
                 continue
             action_id = new_action_id()
             try:
-                reply = client.submit(item.headers(action_id))
+                reply = self.client.submit(item.headers(action_id))
             except AmiError as exc:
                 # Sent in part, or not at all: nobody can tell whether it rings.
-                lost = _InFlight(item, action_id, Reply(action=[]), clock())
-                yield from _lost(finish, [*inflight.values(), lost], exc)
-            inflight[action_id] = _InFlight(item, action_id, reply, clock())
-        if not inflight:
-            return
-        if took_input:
-            # Reading the input may have blocked (a slow stdin): take in what
-            # the PBX sent meanwhile before judging any deadline.
-            try:
-                _drain(client)
-            except AmiError as exc:
-                yield from _lost(finish, list(inflight.values()), exc)
+                self.inflight[action_id] = _InFlight(item, action_id, Reply(action=[]), self.clock())
+                yield from self._lost(exc)
+            self.inflight[action_id] = _InFlight(item, action_id, reply, self.clock())
+        return took_input
 
-        ready: list[CallResult] = []
-        now = clock()
-        # 1. Replies to the Originate actions: queued, or refused.
-        for flight in list(inflight.values()):
-            if flight.queued_at is None and flight.reply.done:
-                client.wait(flight.reply, 0)  # forget it on the client's side
-                if not flight.reply.ok:
-                    exc = error_for(flight.reply.response, flight.reply.action) if flight.reply.response else None
-                    code = exc.exit_code if exc is not None else ExitCode.ACTION_FAILED
-                    ready.append(finish(flight, REFUSED, code, reply=flight.reply.response, error=str(exc or "")))
-                    continue
-                flight.queued_at = now
-                if first_queued is None:
-                    first_queued = now
-                if not wait:
-                    ready.append(finish(flight, QUEUED, ExitCode.OK, reply=flight.reply.response))
-        # 2. Events: any at all proves call events reach us; ours end calls.
-        while client.events:
-            msg = client.events.popleft()
-            is_outcome = (msg.get("Event") or "").lower() in _OUTCOME_EVENTS
-            events_seen = events_seen or is_outcome or _is_call_event(msg)
-            if not is_outcome:
+    def _replies(self, now: float) -> list[CallResult]:
+        """Replies to the Originate actions: queued, or refused."""
+        ready = []
+        for flight in list(self.inflight.values()):
+            if flight.queued_at is not None or not flight.reply.done:
                 continue
-            flight = inflight.get(msg.action_id or "")
+            self.client.wait(flight.reply, 0)  # forget it on the client's side
+            response = flight.reply.response
+            if not flight.reply.ok:
+                exc = error_for(response, flight.reply.action) if response else None
+                ready.append(self._finish(flight, REFUSED, reply=response, error=str(exc or "")))
+                continue
+            flight.queued_at = now
+            if self.first_queued is None:
+                self.first_queued = now
+            if not self.wait:
+                ready.append(self._finish(flight, QUEUED, reply=response))
+        return ready
+
+    def _outcomes(self) -> list[CallResult]:
+        """Events: any at all proves call events reach us; ours end calls."""
+        ready = []
+        events = self.client.events
+        while events:
+            msg = events.popleft()
+            is_outcome = (msg.get("Event") or "").lower() in _OUTCOME_EVENTS
+            self.events_seen = self.events_seen or is_outcome or _is_call_event(msg)
+            flight = self.inflight.get(msg.action_id or "") if is_outcome else None
             if flight is None:
                 continue
             response = msg.get("Response") or ("Success" if msg.name.lower() == "originatesuccess" else None)
             outcome, _ = outcome_for(msg.get("Reason"), response)
-            ready.append(finish(flight, outcome, OUTCOME_EXIT[outcome], event=msg))
-        # 3. Deadlines.
-        for flight in list(inflight.values()):
+            ready.append(self._finish(flight, outcome, event=msg))
+        return ready
+
+    def _overdue(self, now: float) -> list[CallResult]:
+        """Calls past their deadline: no reply to the action, or no outcome in time."""
+        client = self.client
+        ready = []
+        for flight in list(self.inflight.values()):
             if flight.queued_at is None:
                 if now >= flight.sent_at + client.timeout:
-                    ready.append(
-                        finish(
-                            flight,
-                            UNKNOWN,
-                            ExitCode.OUTCOME_UNKNOWN,
-                            error=f"no reply to Originate from {client.address} within {client.timeout:g} s "
-                            "(the call may ring)",
-                        )
+                    error = (
+                        f"no reply to Originate from {client.address} within {client.timeout:g} s (the call may ring)"
                     )
-            elif now >= flight.queued_at + flight.spec.ring_timeout + grace:
-                ready.append(
-                    finish(
-                        flight,
-                        UNKNOWN,
-                        ExitCode.OUTCOME_UNKNOWN,
-                        error=f"no OriginateResponse within {flight.spec.ring_timeout:g} s ring timeout "
-                        f"+ {grace:g} s grace (the call may have rung)",
-                    )
+                    ready.append(self._finish(flight, UNKNOWN, error=error))
+            elif now >= flight.queued_at + flight.spec.ring_timeout + self.grace:
+                error = (
+                    f"no OriginateResponse within {flight.spec.ring_timeout:g} s ring timeout "
+                    f"+ {self.grace:g} s grace (the call may have rung)"
                 )
-        if wait and not events_seen and first_queued is not None and now >= first_queued + grace and inflight:
-            message = (
-                f"no call events reached this session within {grace:g} s of the call being queued, so its "
-                "outcome cannot be known: the AMI user needs read=call (or read=all) in manager.conf, with "
-                "no eventfilter hiding call events. The call may ring anyway: do not retry it blindly; "
-                "use --no-wait to place calls without waiting for the outcome"
-            )
-            yield from ready
-            for flight in list(inflight.values()):
-                yield finish(flight, UNKNOWN, ExitCode.OUTCOME_UNKNOWN, error="no call events on this session")
-            if not exhausted:
-                # Not read on: the input may be an endless pipe.
-                message += " (the calls of the lines not yet read were not placed)"
-            raise NoCallEvents(message)
-        if ready:
-            yield from ready
-            continue
+                ready.append(self._finish(flight, UNKNOWN, error=error))
+        return ready
 
-        # Nothing ready: read until the nearest deadline.
+    def _awaiting_first_event(self) -> bool:
+        return self.wait and not self.events_seen and self.first_queued is not None
+
+    def _no_call_events(self, now: float) -> bool:
+        """Whether the silence since the first call was queued proves no call event will come."""
+        return (
+            self._awaiting_first_event()
+            and now >= self.first_queued + self.grace  # type: ignore[operator]
+            and bool(self.inflight)
+        )
+
+    def _give_up(self) -> Iterator[CallResult]:
+        """Every call in flight as unknown, then NoCallEvents."""
+        for flight in list(self.inflight.values()):
+            yield self._finish(flight, UNKNOWN, error="no call events on this session")
+        raise NoCallEvents(
+            f"no call events reached this session within {self.grace:g} s of the call being queued, so its "
+            "outcome cannot be known: the AMI user needs read=call (or read=all) in manager.conf, with "
+            "no eventfilter hiding call events. The call may ring anyway: do not retry it blindly",
+            # Not read on: the input may be an endless pipe.
+            unplaced=not self.exhausted,
+        )
+
+    def _next_deadline(self) -> float:
         deadlines = []
-        for flight in inflight.values():
+        for flight in self.inflight.values():
             if flight.queued_at is None:
-                deadlines.append(flight.sent_at + client.timeout)
-            elif wait:
-                deadlines.append(flight.queued_at + flight.spec.ring_timeout + grace)
-        if wait and not events_seen and first_queued is not None:
-            deadlines.append(first_queued + grace)
-        deadline = min(deadlines) if deadlines else clock() + client.timeout
+                deadlines.append(flight.sent_at + self.client.timeout)
+            elif self.wait:
+                deadlines.append(flight.queued_at + flight.spec.ring_timeout + self.grace)
+        if self._awaiting_first_event():
+            deadlines.append(self.first_queued + self.grace)  # type: ignore[operator]
+        return min(deadlines) if deadlines else self.clock() + self.client.timeout
+
+    def _read_until(self, deadline: float) -> None:
         try:
-            client.pump(_wall_deadline(deadline, clock), what="the outcome of Originate")
+            self.client.pump(_wall_deadline(deadline, self.clock), what="the outcome of Originate")
         except AmiTimeout:
             pass
+
+    def _guarded(self, step: Callable[..., None], *args: object) -> Iterator[CallResult]:
+        """Run ``step``; when the session breaks, every call in flight is lost."""
+        try:
+            step(*args)
         except AmiError as exc:
-            yield from _lost(finish, list(inflight.values()), exc)
+            yield from self._lost(exc)
 
+    def _lost(self, exc: AmiError) -> Iterator[CallResult]:
+        """The session broke with calls sent: report each as unknown, then raise.
 
-def _lost(finish: Callable[..., CallResult], flights: list[_InFlight], exc: AmiError) -> Iterator[CallResult]:
-    """The session broke with calls sent: report each as unknown, then raise.
-
-    Once an Originate has left, a lost connection, a timeout or a broken
-    stream says nothing about the call: it may ring.  So the exit status is
-    OUTCOME_UNKNOWN, never CONNECT, which a script could take as safe to retry.
-    """
-    for flight in flights:
-        yield finish(flight, UNKNOWN, ExitCode.OUTCOME_UNKNOWN, error=str(exc))
-    raise OutcomeUnknown(f"{exc}; the call may ring: do not retry it blindly") from exc
+        Once an Originate has left, a lost connection, a timeout or a broken
+        stream says nothing about the call: it may ring.  So the exit status is
+        OUTCOME_UNKNOWN, never CONNECT, which a script could take as safe to retry.
+        """
+        for flight in list(self.inflight.values()):
+            yield self._finish(flight, UNKNOWN, error=str(exc))
+        raise OutcomeUnknown(f"{exc}; the call may ring: do not retry it blindly") from exc
 
 
 def _is_call_event(msg: Message) -> bool:
@@ -227,33 +273,3 @@ def _wall_deadline(deadline: float, clock: Callable[[], float]) -> float:
     if clock is time.monotonic:
         return deadline
     return time.monotonic() + max(0.0, deadline - clock())
-
-
-class BatchStatus:
-    """A batch's exit status, kept up to date result by result (the results themselves are not kept)."""
-
-    def __init__(self) -> None:
-        self._first: tuple[int, int] | None = None  # (line, code) of the first line that failed
-        self._index = 0
-
-    def add(self, item: CallResult | BadLine) -> None:
-        failure: tuple[int, int] | None = None
-        if isinstance(item, BadLine):
-            failure = (item.line, int(ExitCode.USAGE))
-        elif not item.ok:
-            failure = (item.spec.line if item.spec.line is not None else self._index, int(item.exit_code))
-        self._index += 1
-        if failure is not None and (self._first is None or failure < self._first):
-            self._first = failure
-
-    @property
-    def code(self) -> int:
-        return int(ExitCode.OK) if self._first is None else self._first[1]
-
-
-def exit_status(results: Iterable[CallResult | BadLine]) -> int:
-    """A batch's exit status: that of the first line (in input order) that did not end answered."""
-    status = BatchStatus()
-    for item in results:
-        status.add(item)
-    return status.code

@@ -40,6 +40,8 @@ class CallSpec:
     early_media: bool = False
     #: Line number in a batch file (None for a call from the command line).
     line: int | None = None
+    #: The PBX of a fleet to place the call on (a batch line's ``server``); None: the first.
+    server: str | None = None
 
     def check(self) -> "CallSpec":
         """Raise ValueError (one sentence) when the call cannot be sent as given."""

@@ -93,6 +93,8 @@ class PBX:
         self.queues: dict[str, Any] = {}
         #: The PJSIP configuration and state (see sim/pjsip.py), when loaded.
         self.pjsip: Any = None
+        #: An Asterisk 13's chan_sip peers (see sim/chan_sip13.py), by name.
+        self.sip_peers: dict[str, Any] = {}
         self.globals: dict[str, str] = {}
         self.calls_processed = 0
         #: How much faster than real time calls run after the answer (None: AMI_SIM_TIME_SCALE, else 1).

@@ -19,6 +19,7 @@ from ..protocol import Message
 from .dialplan import Dialplan
 from .events import shutdown_pbx
 from .pbx import PBX, Handlers
+from .pjsip import settle, unsettle
 from .session import Session, response_headers
 from .users import DEFAULT_USERS, User
 from .wiring import default_dialplan, default_handlers, load_default_state
@@ -49,9 +50,10 @@ class SimServer:
         system_name: str = "pbx-sim",
         handlers: Handlers | None = None,
         dialplan: Dialplan | None = None,
+        endpoints: int = 0,
     ) -> None:
         self.pbx = PBX(
-            handlers if handlers is not None else default_handlers(),
+            handlers if handlers is not None else default_handlers(asterisk13),
             dialplan if dialplan is not None else default_dialplan(),
             users if users is not None else dict(DEFAULT_USERS),
             asterisk13=asterisk13,
@@ -59,7 +61,7 @@ class SimServer:
             login_fail_delay=login_fail_delay,
             on_close=self.close,
         )
-        load_default_state(self.pbx)
+        load_default_state(self.pbx, endpoints)
         self.tls_context: ssl.SSLContext | None = None
         if tls_cert:
             ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -71,9 +73,16 @@ class SimServer:
         self._threads: list[threading.Thread] = []
         if boot_delay > 0:
             self.pbx.booted_at = None
-            timer = threading.Timer(boot_delay, self.pbx.boot)
+            unsettled = unsettle(self.pbx.pjsip) if self.pbx.pjsip is not None else []
+            timer = threading.Timer(boot_delay, self._boot, (unsettled,))
             timer.daemon = True
             timer.start()
+
+    def _boot(self, unsettled: list) -> None:
+        """FullyBooted, then the PJSIP contacts are qualified and the registrations sent, as after a real boot."""
+        self.pbx.boot()
+        if unsettled or self.pbx.pjsip is not None:
+            settle(self.pbx, unsettled)
 
     # -- what tests and the benchmarks look at ------------------------------
 
