@@ -20,7 +20,7 @@ from typing import Callable, Iterable
 from . import endpoints as ep_lib
 from . import registrations as reg_lib
 from .client import Client
-from .errors import ActionError, AmiError
+from .errors import ActionError, AmiError, PermissionDenied
 
 Labels = tuple[tuple[str, str], ...]
 
@@ -245,7 +245,8 @@ def collect(client: Client, started: float | None = None) -> Registry:
     for name, collector in COLLECTORS:
         try:
             collector(client, reg)
-        except (ActionError, ep_lib.NoDriver):
+        except (ActionError, PermissionDenied, ep_lib.NoDriver):
+            # Not loaded, or not for this user: the rest of the scrape still counts.
             success.add(0, collector=name)
         else:
             success.add(1, collector=name)

@@ -32,10 +32,12 @@ import os
 import re
 import select
 import socket
-import threading
 import time
 from pathlib import Path
 from typing import Sequence, Union
+
+from peers.base import FakePeer, header, split_messages, take_message
+from peers.base import message_headers as message_headers  # for the tests that read recorded messages
 
 Step = tuple[str, bytes]
 Script = Sequence[Step]
@@ -45,8 +47,6 @@ VERSION_DIR = "asterisk-22.10.1"
 
 # One ActionID line in server output: prefix, value, line end.
 _ACTION_ID_LINE = re.compile(rb"^(ActionID:[ \t]*)([^\r\n]*)(\r?\n)", re.MULTILINE | re.IGNORECASE)
-# The end of a client message (as the server reads it: CRLF or bare LF).
-_MESSAGE_END = re.compile(rb"\r?\n\r?\n")
 
 
 # -- transcripts ------------------------------------------------------------
@@ -119,50 +119,6 @@ def server_chunks(steps: Script) -> list[bytes]:
     return [data for direction, data in steps if direction == "server"]
 
 
-# -- reading client messages ------------------------------------------------
-
-
-def take_message(data: bytes) -> tuple[bytes | None, bytes]:
-    """The first complete message in ``data`` (terminator included, or None), and the rest.
-
-    Empty lines before a message are skipped, as Asterisk does.
-    """
-    pos = 0
-    while data.startswith(b"\r\n", pos) or data.startswith(b"\n", pos):
-        pos += 2 if data[pos] == 13 else 1
-    m = _MESSAGE_END.search(data, pos)
-    if m is None:
-        return None, data[pos:]
-    return data[pos : m.end()], data[m.end() :]
-
-
-def split_messages(data: bytes) -> tuple[list[bytes], bytes]:
-    """Every complete message in ``data``, and the incomplete rest."""
-    out: list[bytes] = []
-    while True:
-        message, data = take_message(data)
-        if message is None:
-            return out, data
-        out.append(message)
-
-
-def message_headers(message: bytes) -> list[tuple[str, str]]:
-    """``Key: Value`` pairs of a client message (values stripped)."""
-    headers = []
-    for raw_line in message.decode("utf-8", "replace").split("\n"):
-        line = raw_line.rstrip("\r")
-        if not line:
-            continue
-        key, _, value = line.partition(":")
-        headers.append((key.strip(), value.strip()))
-    return headers
-
-
-def header(message: bytes, key: str) -> str | None:
-    lower = key.lower()
-    return next((v for k, v in message_headers(message) if k.lower() == lower), None)
-
-
 # -- ActionID rewriting -----------------------------------------------------
 
 
@@ -221,7 +177,7 @@ def rewrite_action_ids(chunks: Sequence[bytes], mapping: dict[bytes, bytes | Non
 # -- the server -------------------------------------------------------------
 
 
-class ReplayServer:
+class ReplayServer(FakePeer):
     """Play the server side of ``script`` to one client on 127.0.0.1.
 
     ``script`` is a transcript name or a list of steps.  The server starts at
@@ -229,8 +185,6 @@ class ReplayServer:
     :attr:`received` (each client message, as bytes) and :attr:`errors`
     (empty when the client followed the script), then :meth:`close`.
     """
-
-    host = "127.0.0.1"
 
     def __init__(
         self,
@@ -243,113 +197,37 @@ class ReplayServer:
         accept_timeout: float = 10.0,
     ) -> None:
         if isinstance(script, str):
-            self.name = script
+            name = script
             self.steps: list[Step] = load_transcript(script, transcripts_dir)
         else:
-            self.name = "<script>"
+            name = "<script>"
             self.steps = [(d, bytes(b)) for d, b in script]
         if chunking != "recorded" and not (isinstance(chunking, int) and chunking >= 1):
             raise ValueError(f"chunking must be 'recorded' or a positive int, not {chunking!r}")
         self.chunking = chunking
         self.step_timeout = step_timeout
         self.end_timeout = end_timeout
-        self.accept_timeout = accept_timeout
         #: Every complete message the client sent, in order.
         self.received: list[bytes] = []
-        #: What went wrong (the client left the script, went quiet...).
-        self.errors: list[str] = []
         #: Recorded ActionID -> the client's (None: the client sent none).
         self.id_map: dict[bytes, bytes | None] = {}
         #: Every byte sent to the client.
         self.sent = bytearray()
-        #: Set once a client connected.
-        self.connected = threading.Event()
-        self._stop = threading.Event()
-        self._conn: socket.socket | None = None
         self._inbuf = b""
-        self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._listener.bind((self.host, 0))
-        self._listener.listen(1)
-        self.port: int = self._listener.getsockname()[1]
-        self._thread = threading.Thread(target=self._run, name=f"replay-{self.name}", daemon=True)
-        self._thread.start()
-
-    # -- public -----------------------------------------------------------
-
-    @property
-    def address(self) -> tuple[str, int]:
-        return (self.host, self.port)
-
-    @property
-    def finished(self) -> bool:
-        return not self._thread.is_alive()
-
-    def wait(self, timeout: float = 5.0) -> bool:
-        """Wait for the script (and the client's close) to end; True if it did."""
-        self._thread.join(timeout)
-        return not self._thread.is_alive()
+        super().__init__(max_connections=1, accept_timeout=accept_timeout, backlog=1, name=f"replay-{name}")
+        #: What went wrong (the client left the script, went quiet...): FakePeer.errors.
+        self.name = name
 
     def actions(self) -> list[str | None]:
         """The Action name of every message received."""
         return [header(m, "Action") for m in self.received]
 
-    def close(self) -> None:
-        """Stop serving and release the sockets (safe to call twice)."""
-        self._stop.set()
-        self._thread.join(5.0)
-        for sock in (self._conn, self._listener):
-            if sock is not None:
-                try:
-                    sock.close()
-                except OSError:
-                    pass
-
-    def __enter__(self) -> "ReplayServer":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
     def __repr__(self) -> str:
         return f"ReplayServer({self.name!r}, port={self.port}, chunking={self.chunking!r})"
 
-    # -- the thread -------------------------------------------------------
-
-    def _run(self) -> None:
-        try:
-            conn = self._accept()
-            if conn is None:
-                return
-            self._conn = conn
-            self.connected.set()
-            if self._play(conn):
-                self._drain_until_close(conn)
-        except Exception as exc:  # noqa: BLE001 - surfaced to the test through .errors
-            self.errors.append(f"replay server crashed: {exc!r}")
-        finally:
-            if self._conn is not None:
-                try:
-                    self._conn.close()
-                except OSError:
-                    pass
-            try:
-                self._listener.close()
-            except OSError:
-                pass
-
-    def _accept(self) -> socket.socket | None:
-        deadline = time.monotonic() + self.accept_timeout
-        while not self._stop.is_set():
-            if time.monotonic() > deadline:
-                self.errors.append("no client connected")
-                return None
-            ready, _, _ = select.select([self._listener], [], [], 0.05)
-            if ready:
-                conn, _ = self._listener.accept()
-                conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-                return conn
-        return None
+    def serve(self, conn: socket.socket) -> None:
+        if self._play(conn):
+            self._drain_until_close(conn)
 
     def _play(self, conn: socket.socket) -> bool:
         """Run the script; False when the connection was closed on the way."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+import time
 
 import compose as C
 import pytest
@@ -366,3 +367,14 @@ def test_endpoints_state_filter_each_recorded_contact_status(replay, word):
     proc = run_replayed(replay, script, ["endpoints", "contacts", "--state", word.lower(), "--json"])
     assert proc.returncode == OK, proc.stderr
     assert [r["Status"] for r in json_lines(proc.stdout)] == [word]
+
+
+def test_t_bounds_the_whole_check(replay):
+    # The PBX takes the action and never answers.
+    script = C.banner_and_login() + [("client", C.replay.client_message("PJSIPShowEndpoints", "x"))]
+    started = time.monotonic()
+    proc = run_replayed(replay, script, ["check", "endpoints", "-t", "1"], check=False)
+    assert time.monotonic() - started < 8
+    assert proc.returncode == CRITICAL
+    assert proc.stdout.startswith("AMI ENDPOINTS CRITICAL - ") and "1 s" in proc.stdout
+    assert proc.stderr == ""

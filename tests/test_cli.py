@@ -16,7 +16,8 @@ import threading
 import time
 
 import pytest
-from faults import make_certs
+from peers.base import FakePeer
+from peers.certs import make_certs
 from util import ADMIN, ami_argv, ami_env, run_ami, start_sim
 
 from amicli.errors import ExitCode
@@ -32,27 +33,13 @@ def sim():
 # -- peers that are not a well-behaved Asterisk --------------------------------
 
 
-class Peer:
-    """A one-connection TCP server running ``script(conn)`` in a thread."""
+class Peer(FakePeer):
+    """A one-connection peer running ``script(peer, conn)``; :meth:`read_message` reads what the client sent."""
 
     def __init__(self, script) -> None:
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self.listener.getsockname()[1]
         self.received = b""
-        self.script = script
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.thread.start()
-
-    def _run(self) -> None:
-        try:
-            conn, _ = self.listener.accept()
-        except OSError:
-            return
-        with conn:
-            try:
-                self.script(self, conn)
-            except OSError:
-                pass
+        self._taken = 0
+        super().__init__(script, max_connections=1)
 
     def read_message(self, conn: socket.socket) -> bytes:
         """Read up to the end of one client message (a blank line)."""
@@ -65,11 +52,6 @@ class Peer:
         msg = self.received[self._taken : end]
         self._taken = end
         return msg
-
-    _taken = 0
-
-    def close(self) -> None:
-        self.listener.close()
 
 
 def action_id(msg: bytes) -> str:

@@ -280,6 +280,20 @@ def test_readme_exit_code_table_is_the_real_one() -> None:
     assert [(int(code), name) for code, name in rows] == [(int(m), m.name) for m in sorted(ExitCode)]
 
 
+def test_readme_configuration_table_is_the_real_one() -> None:
+    table = README.split("## Configuration", 1)[1].split("\n\n", 3)[2]
+    for param in cli.params:
+        if isinstance(param, click.Option) and param.envvar:
+            assert re.search(rf"`(-\w, )?{param.opts[-1]}\b", table) and f"`{param.envvar}`" in table, param.opts
+    for key in PROFILE_KEYS:
+        assert f"| `{key}` |" in table, key
+
+
+def test_readme_names_where_pip_installs_the_completions() -> None:
+    for directory, name in INSTALL_PATHS.values():
+        assert f"<prefix>/{directory}/{name}" in README
+
+
 def test_readme_links_resolve() -> None:
     for target in re.findall(r"\]\(((?!https?:|#)[^)#]+)", README + "".join(DOCS.values())):
         assert (REPO / target).exists() or (REPO / "docs" / target).exists(), target
@@ -290,25 +304,38 @@ def _quick_start() -> str:
     return re.findall(r"```sh\n(.*?)```", section, re.S)[0]
 
 
-def test_quick_start_runs_as_written(tmp_path: Path) -> None:
+def _sim_sessions() -> list[str]:
+    """The README's shell blocks that start a simulator: each runs as written."""
+    return [block for block in re.findall(r"```sh\n(.*?)```", README, re.S) if block.startswith("ami sim")]
+
+
+@pytest.mark.parametrize("block", _sim_sessions(), ids=lambda block: block.splitlines()[0].split("#")[0].strip())
+def test_readme_session_runs_as_written(block: str, tmp_path: Path) -> None:
     # In a network namespace of its own, where 127.0.0.1:5038 is free whatever else runs.
     if not (shutil.which("unshare") and shutil.which("ip")):
         pytest.skip("unshare (util-linux) and ip (iproute2) are needed")
+    if "jq " in block and not shutil.which("jq"):
+        pytest.skip("jq is not installed")
     probe = subprocess.run(["unshare", "-rn", "ip", "link", "set", "lo", "up"], capture_output=True, timeout=10)
     if probe.returncode != 0:
         pytest.skip(f"no network namespace here: {probe.stderr.decode().strip()}")
-    script = "ip link set lo up\nset -e\n" + _quick_start() + "wait\n"
     env = ami_env(AMI_CONFIG=os.devnull)
     env["PATH"] = f"{Path(ami_argv()[0]).parent}{os.pathsep}{env.get('PATH', '/usr/bin:/bin')}"
-    env.pop("AMI_USER", None)
-    env.pop("AMI_SECRET", None)
+    for name in ("AMI_USER", "AMI_SECRET", "AMI_PORT", "AMI_HOST"):
+        env.pop(name, None)
+    script = f"ip link set lo up\nset -e\n{block}wait\n"
     proc = subprocess.run(
         ["unshare", "-rn", "bash", "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "AMI OK - admin@127.0.0.1:5038" in proc.stdout
-    assert "answered" in proc.stdout
-    assert "Traceback" not in proc.stderr
+    assert "Traceback" not in proc.stderr and "ami: error" not in proc.stderr
+    assert "ami sim: listening on 127.0.0.1:5038" in proc.stderr
+
+
+def test_quick_start_talks_to_the_simulator() -> None:
+    assert _sim_sessions()[0] == _quick_start()
+    for line in ("ami login-test", "kill %1"):
+        assert line in _quick_start()
 
 
 def test_quick_start_shows_the_error_when_5038_is_taken(tmp_path: Path) -> None:

@@ -291,3 +291,42 @@ def _read_lines(proc: subprocess.Popen, count: int, timeout: float) -> list[str]
 def test_endpoints_needs_no_pbx_for_help():
     proc = run_ami(["endpoints", "--help"])
     assert proc.returncode == 0 and "registrations" in proc.stdout
+
+
+# -- a read-only user (manager.conf's monitor) -----------------------------------------------
+
+
+def _monitor(action: str) -> list:
+    for part in C._parts(C.V22, "pjsip-monitor-user")[1:]:
+        if dict(replay.message_headers(part[0][1])).get("Action") == action:
+            return list(part)
+    raise LookupError(action)
+
+
+def _monitor_script(*actions: str) -> list:
+    parts = C._parts(C.V22, "pjsip-monitor-user")
+    return list(parts[0]) + list(parts[1]) + [s for a in actions for s in _monitor(a)] + list(parts[-1])
+
+
+def test_read_only_user_is_told_permission_denied(replay, chunking):
+    proc = run_replayed(replay, _monitor_script("PJSIPShowEndpoints"), ["endpoints"], chunking)
+    assert proc.returncode == ExitCode.AUTH
+    assert proc.stdout == ""
+    assert proc.stderr.count("\n") == 1 and "permission denied" in proc.stderr
+
+
+def test_read_only_user_check_is_unknown(replay):
+    proc = run_replayed(replay, _monitor_script("PJSIPShowEndpoints"), ["check", "endpoints"])
+    assert proc.returncode == 3
+    assert proc.stdout.startswith("AMI ENDPOINTS UNKNOWN - ") and "permission denied" in proc.stdout
+
+
+def test_read_only_user_gets_registrations_with_passwords_masked(replay, chunking):
+    exchange = _monitor("PJSIPShowRegistrationsOutbound")
+    passwords = [a["Password"] for a in C.events_of(exchange, "AuthDetail") if a.get("Password")]
+    script = _monitor_script("PJSIPShowRegistrationsOutbound")
+    for args in (["endpoints", "registrations", "--json"], ["raw", "PJSIPShowRegistrationsOutbound"]):
+        proc = run_replayed(replay, script, args, chunking)
+        assert proc.returncode == ExitCode.OK, proc.stderr
+        for secret in passwords:
+            assert secret not in proc.stdout + proc.stderr

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import signal
-import socket
 import subprocess
 import threading
 import time
@@ -19,6 +18,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from inprocess import start_in_process
+from peers.script import ScriptPeer
 from replay import ReplayServer, load_transcript, server_stream
 from util import ADMIN, ami_argv, ami_env, run_ami, start_sim
 
@@ -519,41 +519,15 @@ def test_core_restart_now_through_the_command_action(sim, streams) -> None:
     assert [obj["Event"] for obj in json_lines(out)] == ["FullyBooted", "Shutdown", "FullyBooted"]
 
 
-def silent_peer() -> tuple[socket.socket, threading.Thread]:
-    """An AMI server that accepts the login, then never sends another byte."""
-    listener = socket.create_server(("127.0.0.1", 0))
-
-    def serve() -> None:
-        conn, _ = listener.accept()
-        with conn:
-            conn.sendall(b"Asterisk Call Manager/11.0.0\r\n")
-            data = b""
-            while b"\r\n\r\n" not in data:
-                data += conn.recv(4096)
-            action_id = next(
-                (line.split(b": ", 1)[1] for line in data.split(b"\r\n") if line.lower().startswith(b"actionid:")),
-                b"x",
-            )
-            conn.sendall(b"Response: Success\r\nActionID: %s\r\nMessage: Authentication accepted\r\n\r\n" % action_id)
-            while conn.recv(4096):
-                pass
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    return listener, thread
-
-
 def test_keepalive_finds_a_dead_peer(streams) -> None:
-    listener, _ = silent_peer()
-    try:
+    # A peer that accepts the login, then never sends another byte.
+    with ScriptPeer(lambda state, action, action_id: []) as peer:
         started = time.monotonic()
-        stream = streams(["--keepalive", "0.2"], listener.getsockname()[1], global_args=("--timeout", "1"))
+        stream = streams(["--keepalive", "0.2"], peer.port, global_args=("--timeout", "1"))
         out, err, code = stream.finish(timeout=15)
         assert code == 5, err
         assert "keepalive Ping" in err and err.count("\n") == 1
         assert time.monotonic() - started < 6
-    finally:
-        listener.close()
 
 
 def test_keepalive_pings_a_live_peer(sim, streams, monkeypatch) -> None:

@@ -391,6 +391,26 @@ def test_batch_originate_is_routed_by_server(tmp_path, sims):
     assert "takes one PBX; 3 were named (sim1, sim2, sim3)" in single.stderr
 
 
+# -- the timeout is per PBX ----------------------------------------------------------------
+
+
+def test_a_silent_pbx_times_out_alone(tmp_path, sims):
+    # A peer that accepts and never says a word: it times out, the others answer at once.
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        fleet = Fleet(tmp_path, sims, {})
+        text = fleet.config.read_text() + f"[silent]\nhost = 127.0.0.1\nport = {silent.getsockname()[1]}\n"
+        fleet.config.write_text(text)
+        started = time.monotonic()
+        proc = run_ami(["--profile", "sims,silent", "--timeout", "1", "queues", "--json"], env=fleet.env())
+        elapsed = time.monotonic() - started
+    assert sorted({r["Server"] for r in json_lines(proc.stdout)}) == list(SIMS)
+    assert proc.stderr.startswith("ami: silent: not an AMI server: 127.0.0.1:") and proc.stderr.count("\n") == 1
+    assert proc.returncode == 9
+    assert elapsed < 4
+
+
 # -- one PBX is what it always was ----------------------------------------------------------
 
 

@@ -127,3 +127,55 @@ def test_environment_lists(tmp_path):
     assert proc.returncode == ExitCode.CONNECT
     lines = proc.stderr.splitlines()
     assert sorted(line.split(": ")[1] for line in lines) == ["127.0.0.1:1", "127.0.0.1:2"]
+
+
+def test_completion_offers_profiles_and_groups_in_a_list(tmp_path, monkeypatch):
+    from amicli.completion_values import complete_profiles
+
+    monkeypatch.setenv("AMI_CONFIG", write_config(tmp_path, GROUPS))
+    assert complete_profiles(None, None, "call") == ["callcentre"]  # type: ignore[arg-type]
+    assert complete_profiles(None, None, "pbx1,pbx") == ["pbx1,pbx2", "pbx1,pbx3"]  # type: ignore[arg-type]
+    assert "pbx1,everything" in complete_profiles(None, None, "pbx1,")  # type: ignore[arg-type]
+
+
+# -- the runner ------------------------------------------------------------------------
+
+
+class Member:
+    def __init__(self, label: str) -> None:
+        self.label = label
+
+
+def test_fanout_limits_how_many_pbxs_are_asked_at_once():
+    import threading
+    import time
+
+    from amicli.fleet import FleetRun
+
+    lock = threading.Lock()
+    now = {"in": 0, "most": 0}
+
+    def work(member):
+        with lock:
+            now["in"] += 1
+            now["most"] = max(now["most"], now["in"])
+        time.sleep(0.05)
+        with lock:
+            now["in"] -= 1
+        return member.label
+
+    members = [Member(f"pbx{n}") for n in range(8)]
+    run = FleetRun(members, fanout=3, ordered=True)
+    assert [value for _, value in run.answers(work)] == [m.label for m in members]
+    assert now["most"] == 3
+    assert run.exit_code() == 0
+
+
+def test_exit_code_rule():
+    from amicli.fleet import fleet_exit_code
+
+    assert fleet_exit_code([4]) == 4  # one PBX: its own code
+    assert fleet_exit_code([0, 0, 0]) == 0
+    assert fleet_exit_code([0, 3, 0]) == 9
+    assert fleet_exit_code([3, 3]) == 3  # all failed the same way
+    assert fleet_exit_code([3, 5]) == 9

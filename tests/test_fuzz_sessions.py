@@ -32,9 +32,11 @@ import threading
 from collections import Counter
 
 import pytest
-from faults import ScriptPeer, ok_reply, run_timed, split_messages
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
+from matrix import run_timed
+from peers.base import ok_reply, split_messages
+from peers.script import ScriptPeer
 
 from amicli.client import Client
 from amicli.errors import AmiError

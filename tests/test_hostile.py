@@ -15,7 +15,11 @@ import subprocess
 import time
 
 import pytest
-from faults import FaultPeer, ScriptPeer, make_certs, ok_reply, run_measured
+from matrix import run_measured
+from peers.base import ok_reply
+from peers.certs import make_certs
+from peers.faults import FaultPeer
+from peers.script import ScriptPeer
 from util import ADMIN, ami_argv, ami_env, run_ami, run_ami_process, start_sim
 
 from amicli.errors import ExitCode

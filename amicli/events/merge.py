@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 import threading
 from typing import Callable, Sequence
 
@@ -26,6 +27,8 @@ from .pipeline import TICK, Connector, EventStream, Reporter, StreamOptions
 FLEET_GRACE = 1.0
 #: Bytes read per ``recv`` by each PBX's reader.
 FLEET_RECV_SIZE = 64 * 1024
+#: The interpreter's switch interval while several readers run (the default is 0.005 s).
+SWITCH_INTERVAL = 0.05
 #: A message boundary followed by the next message (``--format ami``).
 _NEXT_MESSAGE = re.compile(rb"(\r?\n\r?\n)(?=[^\r\n])")
 
@@ -172,6 +175,15 @@ class FleetEventStream(EventStream):
             if dropped:
                 with self._count_lock:
                     self._queued -= dropped
+
+    def run(self):  # -> StreamResult
+        # Many busy readers: a longer slice each means far fewer hand-overs of the interpreter.
+        before = sys.getswitchinterval()
+        sys.setswitchinterval(SWITCH_INTERVAL)
+        try:
+            return super().run()
+        finally:
+            sys.setswitchinterval(before)
 
     def _read_loop(self) -> None:
         """Start every PBX's reader; end the stream when all have ended (or on stop)."""

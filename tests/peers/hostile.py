@@ -1,6 +1,6 @@
-"""The hostile faults of the fault peer (tests/faults.py): what a server that means harm sends.
+"""The hostile faults of the fault peer (peers/faults.py): what a server that means harm sends.
 
-Each function is called by :class:`faults.Relay` at its point of the
+Each function is called by :class:`peers.faults.Relay` at its point of the
 session and returns whether it answered for the sim (the client's message
 then goes no further).  They are kept here so the fault peer stays about
 the network and the framing.
