@@ -8,21 +8,20 @@ action waiting for them (by ActionID) or to the event queue.
 from __future__ import annotations
 
 import collections
-import hashlib
 import socket
 import time
 from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator, Sequence
 
 from . import protocol
-from .errors import AmiTimeout, AuthError, ChallengeRefused, ConnectError, ConnectionLost, ProtocolError, UsageError
+from .errors import AmiTimeout, AuthError, ConnectError, ConnectionLost, ProtocolError, UsageError
 from .masking import mask_message
 from .protocol import Message
 from .redact import add_secret
-from .reply import MAX_LIST_BYTES, MAX_LIST_ITEMS, MAX_REPLY_TEXT, action_name, is_list_end, is_list_start, joined_text
 from .reply import Headers as Headers
 from .reply import Reply as Reply
 from .reply import Tracer as Tracer
+from .reply import action_name, command_lines, is_list_end, is_list_start, joined_text, login_accepted, md5_credentials
 from .reply import error_for as error_for
 from .reply import new_action_id as new_action_id
 from .reply import redact as redact
@@ -33,6 +32,8 @@ DEFAULT_PORT = 5038
 DEFAULT_TLS_PORT = 5039
 DEFAULT_TIMEOUT = 10.0
 RECV_SIZE = 256 * 1024
+#: Where a list's items go instead of the Reply (None: kept in it).
+ItemSink = Callable[[Message], None] | None
 
 
 @dataclass
@@ -279,7 +280,7 @@ class Client:
                         reply.complete = msg
                         reply.done = True
                     else:
-                        self._add_item(reply, msg)
+                        reply.add_item(msg)
                     return
         if msg.kind == "event":
             name = msg.name
@@ -291,43 +292,14 @@ class Client:
             if self.keep_events:
                 self.events.append(msg)
 
-    def _add_item(self, reply: Reply, msg: Message) -> None:
-        reply.count += 1
-        if reply.on_item is not None:
-            reply.on_item(msg)
-            return
-        reply.size += len(msg.raw)
-        if reply.count > MAX_LIST_ITEMS or reply.size > MAX_LIST_BYTES:
-            raise ProtocolError(
-                f"the list in reply to {action_name(reply.action)} passed {MAX_LIST_ITEMS} items "
-                f"or {MAX_LIST_BYTES >> 20} MiB: refusing to collect more"
-            )
-        reply.events.append(msg)
-
     def _route_text(self, msg: Message) -> None:
         # A headerless block (an empty line included: Asterisk 13 answers an
         # empty IAXnetstats with one) answers the oldest action still without
         # a response.  A Ping sent now is answered after the block ends, so
         # its reply marks the end of the text.
         owner = next((r for r in self._pending.values() if r.response is None and not r.done), None)
-        if owner is None:
+        if owner is None or not owner.add_text(msg, self.address):
             return
-        if action_name(owner.action).lower() in ("login", "challenge"):
-            if not msg.text:
-                return
-            # No AMI server answers a login with text: waiting for more would
-            # let a peer that is not one keep us forever.
-            raise ProtocolError(
-                f"not an AMI server: {self.address} answered {action_name(owner.action)} "
-                f"with text: {msg.text.splitlines()[0][:60]!r}"
-            )
-        owner.size += len(msg.raw)
-        if owner.size > MAX_REPLY_TEXT:
-            raise ProtocolError(
-                f"the text in reply to {action_name(owner.action)} passed {MAX_REPLY_TEXT >> 20} MiB: "
-                "refusing to collect more"
-            )
-        owner.text_blocks.append(msg)
         if owner.fence_id is None:
             owner.fence_id = self.send([("Action", "Ping")])
             self._fences[owner.fence_id] = owner
@@ -338,11 +310,8 @@ class Client:
 
     # -- actions ----------------------------------------------------------
 
-    def submit(self, headers: Headers, on_item: Callable[[Message], None] | None = None) -> Reply:
-        """Send an action without waiting; the returned Reply fills in later.
-
-        ``on_item``: list items go to it as they come, instead of being kept.
-        """
+    def submit(self, headers: Headers, on_item: ItemSink = None) -> Reply:
+        """Send an action without waiting; the Reply fills in later (list items to ``on_item``, if given)."""
         headers = list(headers)
         if not any(k.lower() == "actionid" for k, _ in headers):
             headers.append(("ActionID", new_action_id()))
@@ -362,10 +331,8 @@ class Client:
     def wait(self, reply: Reply, timeout: float | None = None) -> Reply:
         """Wait until ``reply`` is complete (a list to its last event).
 
-        The timeout counts from the last message that belonged to this reply,
-        so a long list that keeps arriving is not cut short; but however it
-        trickles, the whole reply must come within twice the timeout
-        (:func:`reply_deadline`).
+        The timeout counts from the reply's last message, but the whole reply
+        must come within :func:`reply_deadline` (twice it), however it trickles.
         """
         timeout = self.timeout if timeout is None else timeout
         name = action_name(reply.action)
@@ -408,25 +375,8 @@ class Client:
         return self.request(pairs).raise_for_error()
 
     def command(self, cli: str) -> tuple[bool, list[str]]:
-        """Run a CLI command; return (succeeded, output lines).
-
-        Both reply formats give the same lines: Asterisk 14+ (``Output:``
-        headers) and 13 or older (``Response: Follows`` text).
-        """
-        reply = self.request_booted([("Action", "Command"), ("Command", cli)])
-        resp = reply.response
-        if resp is None:
-            return False, []
-        if resp.kind == "text":
-            return True, (resp.text or "").split("\n")
-        lines = resp.get_all("Output")
-        if resp.is_error:
-            if resp.get("Message", "").lower() == "permission denied":
-                raise error_for(resp, reply.action)
-            if not lines:
-                lines = [resp.get("Message") or "command failed"]
-            return False, lines
-        return True, lines
+        """Run a CLI command; return (succeeded, output lines) (see :func:`reply.command_lines`)."""
+        return command_lines(self.request_booted([("Action", "Command"), ("Command", cli)]))
 
     # -- events -----------------------------------------------------------
 
@@ -453,16 +403,14 @@ class Client:
     # -- login and logoff -------------------------------------------------
 
     def login(self, username: str, secret: str, *, auth: str = "plain", events: str = "off") -> Reply:
-        """Log in (``auth`` is ``md5`` or ``plain``); ``events`` is the event mask."""
+        """Log in (``auth`` is ``md5`` or ``plain``); ``events`` is the event mask.
+
+        It succeeds only on ``Response: Success`` to the Login itself.
+        """
         add_secret(secret)
         if auth == "md5":
             challenge = self.request([("Action", "Challenge"), ("AuthType", "MD5")])
-            if not challenge.ok or not challenge.response or not challenge.response.get("Challenge"):
-                why = challenge.message or "no challenge"
-                raise ChallengeRefused(f"{self.address} refused the MD5 challenge ({why})")
-            key = hashlib.md5((challenge.response["Challenge"] + secret).encode("utf-8")).hexdigest()
-            add_secret(key)
-            creds = [("AuthType", "MD5"), ("Username", username), ("Key", key)]
+            creds = md5_credentials(challenge, username, secret, self.address)
         elif auth == "plain":
             creds = [("Username", username), ("Secret", secret)]
         else:
@@ -471,18 +419,13 @@ class Client:
             reply = self.request([("Action", "Login"), *creds, ("Events", events)])
         except ConnectionLost as exc:
             raise ConnectionLost(f"login as {username!r}: {exc}") from None
-        response = reply.response
-        if response is None or response.kind != "response" or (response.get("Response") or "").lower() != "success":
-            reason = reply.message or "refused"
-            raise AuthError(f"login as {username!r} failed: {reason}")
+        if not login_accepted(reply):
+            raise AuthError(f"login as {username!r} failed: {reply.message or 'refused'}")
         self.logged_in = True
         return reply
 
     def request_all(
-        self,
-        requests: Sequence[Headers],
-        timeout: float | None = None,
-        on_item: Callable[[Message], None] | None = None,
+        self, requests: Sequence[Headers], timeout: float | None = None, on_item: ItemSink = None
     ) -> list[Reply]:
         """Send every request at once, wait for each reply in order.
 
@@ -495,8 +438,7 @@ class Client:
         shows a PBX still booting; without SuccessfulAuth nothing is known,
         and nothing is waited for.  No extra action is spent on the check.
 
-        ``on_item``: list items go to it instead of being kept (a failed
-        request has none, so a retry never shows an item twice).
+        ``on_item``: list items go to it, not kept (a failed request has none).
         """
         replies = [self.submit(headers, on_item) for headers in requests]
         for reply in replies:
@@ -513,9 +455,7 @@ class Client:
             replies = [self.wait(self.submit(headers, on_item), timeout) for headers in requests]
         return replies
 
-    def request_booted(
-        self, headers: Headers, timeout: float | None = None, on_item: Callable[[Message], None] | None = None
-    ) -> Reply:
+    def request_booted(self, headers: Headers, timeout: float | None = None, on_item: ItemSink = None) -> Reply:
         """:meth:`request`, waiting for a booting PBX as :meth:`request_all` does."""
         return self.request_all([headers], timeout, on_item)[0]
 

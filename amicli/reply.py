@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import os
 import secrets
@@ -9,8 +10,9 @@ from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
 from . import protocol
-from .errors import ActionError, PermissionDenied
+from .errors import ActionError, ChallengeRefused, PermissionDenied, ProtocolError
 from .protocol import Message
+from .redact import add_secret
 
 #: Header values never shown in a trace (they hold or derive from the secret).
 SECRET_HEADERS = frozenset({"secret", "key"})
@@ -122,6 +124,42 @@ class Reply:
             out.append(self.complete)
         return out
 
+    def add_item(self, msg: Message) -> None:
+        """A list item: to ``on_item``, or kept within the bounds (ProtocolError past them)."""
+        self.count += 1
+        if self.on_item is not None:
+            self.on_item(msg)
+            return
+        self.size += len(msg.raw)
+        if self.count > MAX_LIST_ITEMS or self.size > MAX_LIST_BYTES:
+            raise ProtocolError(
+                f"the list in reply to {action_name(self.action)} passed {MAX_LIST_ITEMS} items "
+                f"or {MAX_LIST_BYTES >> 20} MiB: refusing to collect more"
+            )
+        self.events.append(msg)
+
+    def add_text(self, msg: Message, address: str) -> bool:
+        """A headerless block for this reply; True when it is kept (False: an empty line before a login).
+
+        No AMI server answers a login with text: waiting for more would let a
+        peer that is not one keep us forever (ProtocolError).  Text is kept
+        up to MAX_REPLY_TEXT.
+        """
+        name = action_name(self.action)
+        if name.lower() in ("login", "challenge"):
+            if not msg.text:
+                return False
+            raise ProtocolError(
+                f"not an AMI server: {address} answered {name} with text: {msg.text.splitlines()[0][:60]!r}"
+            )
+        self.size += len(msg.raw)
+        if self.size > MAX_REPLY_TEXT:
+            raise ProtocolError(
+                f"the text in reply to {name} passed {MAX_REPLY_TEXT >> 20} MiB: refusing to collect more"
+            )
+        self.text_blocks.append(msg)
+        return True
+
     def raise_for_error(self) -> "Reply":
         """Raise the matching exception when the PBX refused the action."""
         if self.response is not None and self.response.is_error:
@@ -153,3 +191,42 @@ def is_list_end(msg: Message) -> bool:
     if eventlist in ("complete", "cancelled"):
         return True
     return msg.name.endswith("Complete")
+
+
+def command_lines(reply: Reply) -> tuple[bool, list[str]]:
+    """A CLI command's (succeeded, output lines).
+
+    Both reply formats give the same lines: Asterisk 14+ (``Output:``
+    headers) and 13 or older (``Response: Follows`` text).
+    """
+    resp = reply.response
+    if resp is None:
+        return False, []
+    if resp.kind == "text":
+        return True, (resp.text or "").split("\n")
+    lines = resp.get_all("Output")
+    if resp.is_error:
+        if resp.get("Message", "").lower() == "permission denied":
+            raise error_for(resp, reply.action)
+        if not lines:
+            lines = [resp.get("Message") or "command failed"]
+        return False, lines
+    return True, lines
+
+
+def md5_credentials(challenge: Reply, username: str, secret: str, address: str) -> list[tuple[str, str]]:
+    """The Login headers for ``--auth md5`` from the Challenge's reply (the key hidden from all output)."""
+    if not challenge.ok or not challenge.response or not challenge.response.get("Challenge"):
+        why = challenge.message or "no challenge"
+        raise ChallengeRefused(f"{address} refused the MD5 challenge ({why})")
+    key = hashlib.md5((challenge.response["Challenge"] + secret).encode("utf-8")).hexdigest()
+    add_secret(key)
+    return [("AuthType", "MD5"), ("Username", username), ("Key", key)]
+
+
+def login_accepted(reply: Reply) -> bool:
+    """``Response: Success`` to the Login itself (text, or another word, is no login)."""
+    response = reply.response
+    return (
+        response is not None and response.kind == "response" and (response.get("Response") or "").lower() == "success"
+    )
