@@ -26,6 +26,7 @@ import re
 
 from .actiontext import check_value as check_value
 from .actiontext import parse_action_text as parse_action_text
+from .actiontext import serialize as serialize
 from .errors import ProtocolError
 from .message import Message as Message
 from .message import _kind_of, _split_header, _split_lines
