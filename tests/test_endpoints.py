@@ -248,10 +248,11 @@ def _watch_events(name: str, version: str = C.V22) -> list[dict]:
 
 
 @pytest.mark.parametrize("chunks", ["recorded", 1], ids=["recorded-chunks", "one-byte-reads"])
-def test_watch_prints_each_change_and_ctrl_c_exits_0(chunks):
-    expected = _watch_events("pjsip-state-changes")
+@pytest.mark.parametrize(("version", "name"), [(C.V22, "pjsip-state-changes"), (C.V13, "sip-state-changes")])
+def test_watch_prints_each_change_and_ctrl_c_exits_0(chunks, version, name):
+    expected = _watch_events(name, version)
     assert expected
-    server = replay.ReplayServer(C.load(C.V22, "pjsip-state-changes"), chunking=chunks)
+    server = replay.ReplayServer(C.load(version, name), chunking=chunks)
     env = ami_env(server.port, **ADMIN)
     proc = subprocess.Popen([*ami_argv(), "endpoints", "watch", "--json"], env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE)  # fmt: skip

@@ -19,12 +19,15 @@ from ..thresholds import Range, Result, Status, Thresholds, parse_pair, parse_ra
 #: Each check exits with these statuses instead of the ami ones (amicli/errors.py).
 OWN_EXIT_STATUSES = Status
 
-RANGES_HELP = "Ranges: 10 (outside 0..10), 10: (below 10), ~:10 (above 10), 10:20 (outside), @10:20 (inside)."
+RANGES_HELP = """Ranges alert when the value is: 10 outside 0..10; 10: below 10; ~:10 above 10;
+10:20 outside 10..20; @10:20 inside 10..20 (bounds included)."""
 
 EPILOG = f"""\b
 Exit status: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (usage, configuration,
 the module is not loaded, or the PBX cannot tell).  Unreachable PBX, refused
 login and -t timeout are CRITICAL.
+
+\b
 {RANGES_HELP}
 Options taking WARN,CRIT accept either part empty: `--available 2:,` warns only.
 

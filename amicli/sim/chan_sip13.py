@@ -1,8 +1,8 @@
 """chan_sip and chan_iax2 of an Asterisk 13 PBX on the sim (``ami sim --asterisk13``).
 
 Shapes of the recordings in ``asterisk-13.38.3-sip/`` (``sip-peers``,
-``sip-registry``, ``iax-peers``, ``driver-detect-13``, ``sip-state-changes``):
-SIPpeers, SIPshowregistry, IAXpeers, IAXpeerlist, IAXregistry, IAXnetstats, and
+``sip-peer-detail``, ``sip-registry``, ``iax-peers``, ``driver-detect-13``, ``sip-state-changes``):
+SIPpeers, SIPshowpeer, SIPshowregistry, IAXpeers, IAXpeerlist, IAXregistry, IAXnetstats, and
 ModuleCheck (which, on either version, tells which channel drivers are
 loaded).  ``sim peer NAME reachable|unreachable`` changes a SIP peer's
 state and sends its PeerStatus event.
@@ -47,6 +47,23 @@ IAX_PEERS = (
     ("iax-branch", "4579", False, "UNREACHABLE", ""),
     ("iax-remote", "", True, "UNKNOWN", ""),
 )
+#: The recorded PBX's [sip-hints], in the order ExtensionStateList gives them.
+SIP_HINTS = (
+    ("1004", "SIP/doorphone"),
+    ("1001", "SIP/alice"),
+    ("1002", "SIP/bob"),
+    ("1003", "SIP/carol"),
+    ("2001", "SIP/trunk-down"),
+    ("2000", "SIP/trunk-up"),
+    ("3002", "IAX2/iax-remote"),
+    ("3000", "IAX2/iax-hq"),
+    ("3001", "IAX2/iax-branch"),
+    ("1100", "SIP/alice&SIP/bob"),
+)
+#: Devices whose state changed since boot (DeviceStateList lists only those): the qualified ones.
+CHANGED_SINCE_BOOT = ("SIP/trunk-up", "SIP/alice", "SIP/trunk-down", "IAX2/iax-branch", "SIP/bob")
+#: Extension state numbers and texts, by device state.
+EXTENSION_STATE = {"NOT_INUSE": (0, "Idle"), "UNAVAILABLE": (4, "Unavailable")}
 #: Modules each version has loaded, of those ModuleCheck is asked about.
 LOADED_13 = {"chan_sip", "chan_iax2", "app_queue"}
 LOADED_22 = {"res_pjsip", "chan_pjsip", "app_queue"}
@@ -59,6 +76,32 @@ def load_sip_peers(pbx: PBX) -> None:
 
 def sip_peers(pbx: PBX) -> dict[str, SipPeer]:
     return pbx.sip_peers
+
+
+def device_state(pbx: PBX, device: str) -> str:
+    """NOT_INUSE or UNAVAILABLE, from the peer's status (an unreachable or unknown peer is unavailable)."""
+    tech, _, name = device.partition("/")
+    if tech == "SIP":
+        peer = pbx.sip_peers.get(name)
+        status = peer.status if peer is not None else "UNKNOWN"
+    else:
+        status = next((p[3] for p in IAX_PEERS if p[0] == name), "UNKNOWN")
+    return "UNAVAILABLE" if status in ("UNREACHABLE", "UNKNOWN") else "NOT_INUSE"
+
+
+def hint_state(pbx: PBX, hint: str) -> str:
+    states = [device_state(pbx, device) for device in hint.split("&")]
+    return "UNAVAILABLE" if all(s == "UNAVAILABLE" for s in states) else "NOT_INUSE"
+
+
+def device_list(pbx: PBX) -> list[tuple[str, str]]:
+    """(device, state) of the devices DeviceStateList lists."""
+    return [(device, device_state(pbx, device)) for device in CHANGED_SINCE_BOOT]
+
+
+def hint_list(pbx: PBX) -> list[tuple[str, str, str, int, str]]:
+    """(exten, context, hint, status, text) of the hints, as ExtensionStateList gives them."""
+    return [(exten, "sip-hints", hint, *EXTENSION_STATE[hint_state(pbx, hint)]) for exten, hint in SIP_HINTS]
 
 
 def _peer_entry(peer: SipPeer) -> list[tuple[str, str]]:
@@ -88,6 +131,106 @@ def _peer_entry(peer: SipPeer) -> list[tuple[str, str]]:
 def sip_peers_action(pbx: PBX, session: Session, request: Message) -> None:
     items = [_peer_entry(p) for p in sip_peers(pbx).values()]
     session.send_list(request, items, "Peer status list will follow", "PeerlistComplete")
+
+
+#: SIPshowpeer's flat reply after Response and ActionID, in chan_sip's order, with alice's values
+#: (the recording ``sip-peer-detail``); :func:`_peer_detail` fills in each peer's own.
+PEER_DETAIL: tuple[tuple[str, str], ...] = (
+    ("Channeltype", "SIP"),
+    ("ObjectName", "alice"),
+    ("ChanObjectType", "peer"),
+    ("SecretExist", "Y"),
+    ("RemoteSecretExist", "N"),
+    ("MD5SecretExist", "N"),
+    ("Context", "default"),
+    ("Language", ""),
+    ("ToneZone", "<Not set>"),
+    ("AMAflags", "Unknown"),
+    ("CID-CallingPres", "Presentation Allowed, Not Screened"),
+    ("Callgroup", ""),
+    ("Pickupgroup", ""),
+    ("Named Callgroup", ""),
+    ("Named Pickupgroup", ""),
+    ("MOHSuggest", ""),
+    ("VoiceMailbox", ""),
+    ("TransferMode", "open"),
+    ("LastMsgsSent", "0"),
+    ("Maxforwards", "0"),
+    ("Call-limit", "0"),
+    ("Busy-level", "0"),
+    ("MaxCallBR", "384 kbps"),
+    ("Dynamic", "Y"),
+    ("Callerid", '"" <>'),
+    ("RegExpire", "44 seconds"),
+    ("SIP-AuthInsecure", "no"),
+    ("SIP-Forcerport", "a"),
+    ("SIP-Comedia", "N"),
+    ("ACL", "N"),
+    ("SIP-CanReinvite", "Y"),
+    ("SIP-DirectMedia", "Y"),
+    ("SIP-PromiscRedir", "N"),
+    ("SIP-UserPhone", "N"),
+    ("SIP-VideoSupport", "N"),
+    ("SIP-TextSupport", "N"),
+    ("SIP-T.38Support", "N"),
+    ("SIP-T.38EC", "Unknown"),
+    ("SIP-T.38MaxDtgrm", "4294967295"),
+    ("SIP-Sess-Timers", "Accept"),
+    ("SIP-Sess-Refresh", "uas"),
+    ("SIP-Sess-Expires", "1800"),
+    ("SIP-Sess-Min", "90"),
+    ("SIP-RTP-Engine", "asterisk"),
+    ("SIP-Encryption", "N"),
+    ("SIP-RTCP-Mux", "N"),
+    ("SIP-DTMFmode", "rfc2833"),
+    ("ToHost", ""),
+    ("Address-IP", "127.0.0.1"),
+    ("Address-Port", "5271"),
+    ("Default-addr-IP", "(null)"),
+    ("Default-addr-port", "0"),
+    ("Default-Username", "alice"),
+    ("Codecs", "(ulaw|alaw)"),
+    ("Status", "OK (1 ms)"),
+    ("SIP-Useragent", ""),
+    ("Reg-Contact", "sip:alice@127.0.0.1:5271"),
+    ("QualifyFreq", "5000 ms"),
+    ("Parkinglot", ""),
+    ("SIP-Use-Reason-Header", "N"),
+    ("Description", "Alice front desk"),
+)
+
+
+def _peer_detail(peer: SipPeer) -> list[tuple[str, str]]:
+    registered = peer.dynamic and peer.registered
+    values = {
+        "ObjectName": peer.name,
+        "SecretExist": "Y" if peer.dynamic else "N",
+        "Dynamic": "Y" if peer.dynamic else "N",
+        "RegExpire": "44 seconds" if registered else "-1 seconds",
+        "ToHost": "" if peer.dynamic else "127.0.0.1",
+        "Address-IP": "127.0.0.1" if peer.registered else "(null)",
+        "Address-Port": str(peer.port),
+        "Default-Username": peer.name if peer.dynamic else "",
+        "Status": peer.status,
+        "Reg-Contact": f"sip:{peer.name}@127.0.0.1:{peer.port}" if registered else "",
+        "Description": peer.description,
+    }
+    return [(k, values.get(k, v)) for k, v in PEER_DETAIL]
+
+
+def sip_show_peer(pbx: PBX, session: Session, request: Message) -> None:
+    """SIPshowpeer: one flat reply of about 60 headers, not a list."""
+    name = request.get("Peer") or ""
+    if not name:
+        session.error(request, "Peer: <name> missing.")
+        return
+    peer = sip_peers(pbx).get(name)
+    if peer is None:
+        session.error(request, f"Peer {name} not found.")
+        return
+    with pbx.lock:
+        headers = _peer_detail(peer)
+    session.respond(request, "Success", headers)
 
 
 def sip_show_registry(pbx: PBX, session: Session, request: Message) -> None:
@@ -190,16 +333,36 @@ def sim_peer(pbx: PBX, args: list[str]) -> tuple[bool, list[str]]:
     peer = peers[args[0]]
     reachable = args[1].lower() == "reachable"
     with pbx.lock:
+        before = hint_list(pbx)
+        was = device_state(pbx, f"SIP/{peer.name}")
         peer.status = "OK (1 ms)" if reachable else "UNREACHABLE"
-    headers = [("Event", "PeerStatus"), ("ChannelType", "SIP"), ("Peer", f"SIP/{peer.name}")]
-    headers += [("PeerStatus", "Reachable")] if reachable else [("PeerStatus", "Unreachable"), ("Time", "-1")]
-    pbx.broadcast("system", headers)
+        headers = [("Event", "PeerStatus"), ("ChannelType", "SIP"), ("Peer", f"SIP/{peer.name}")]
+        headers += [("PeerStatus", "Reachable")] if reachable else [("PeerStatus", "Unreachable"), ("Time", "-1")]
+        pbx.broadcast("system", headers)
+        state = device_state(pbx, f"SIP/{peer.name}")
+        if state != was:
+            pbx.broadcast("call", [("Event", "DeviceStateChange"), ("Device", f"SIP/{peer.name}"), ("State", state)])
+        for old, new in zip(before, hint_list(pbx), strict=True):
+            if old != new:
+                exten, context, hint, status, text = new
+                pbx.broadcast(
+                    "call",
+                    [
+                        ("Event", "ExtensionStatus"),
+                        ("Exten", exten),
+                        ("Context", context),
+                        ("Hint", hint),
+                        ("Status", str(status)),
+                        ("StatusText", text),
+                    ],
+                )
     return True, [f"Peer {peer.name} is now {'Reachable' if reachable else 'Unreachable'}"]
 
 
 #: (action, handler, write class needed) of an Asterisk 13 PBX
 ACTIONS = (
     ("SIPpeers", sip_peers_action, "system,reporting"),
+    ("SIPshowpeer", sip_show_peer, "system,reporting"),
     ("SIPshowregistry", sip_show_registry, "system,reporting"),
     ("IAXpeers", iax_peers, "system,reporting"),
     ("IAXpeerlist", iax_peer_list, "system,reporting"),

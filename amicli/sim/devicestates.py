@@ -8,9 +8,28 @@ and the PJSIP endpoints), ExtensionStateList the hints.
 from __future__ import annotations
 
 from ..protocol import Message
+from . import chan_sip13
 from .pbx import PBX
 from .pjsip import EXTENSION_STATE, Pjsip
 from .session import Session
+
+
+def _devices(pbx: PBX) -> list[tuple[str, str]]:
+    """(device, state) of the channel drivers' devices that changed state since boot."""
+    pjsip: Pjsip | None = pbx.pjsip
+    with pbx.lock:
+        if pjsip is not None:
+            return list(pjsip.devices.items())
+        return chan_sip13.device_list(pbx) if pbx.sip_peers else []
+
+
+def _hints(pbx: PBX) -> list[tuple[str, str, str, int, str]]:
+    """(exten, context, hint, status, text) of every hint."""
+    pjsip: Pjsip | None = pbx.pjsip
+    with pbx.lock:
+        if pjsip is not None:
+            return [(e, c, h, *EXTENSION_STATE[pjsip.hint_state(h)]) for e, c, h in pjsip.hints]
+        return chan_sip13.hint_list(pbx) if pbx.sip_peers else []
 
 
 def _queue_devices(pbx: PBX) -> list[tuple[str, str]]:
@@ -29,45 +48,28 @@ def device_state_list(pbx: PBX, session: Session, request: Message) -> None:
         name = request.get("Action") or ""
         session.error(request, f"Invalid/unknown command: {name}. Use Action: ListCommands to show available commands.")
         return
-    devices = _queue_devices(pbx)
-    pjsip: Pjsip | None = pbx.pjsip
-    if pjsip is not None:
-        with pbx.lock:
-            devices += list(pjsip.devices.items())
+    devices = _queue_devices(pbx) + _devices(pbx)
     items = [[("Event", "DeviceStateChange"), ("Device", device), ("State", state)] for device, state in devices]
     session.send_list(request, items, "Device State Changes will follow", "DeviceStateListComplete")
 
 
-def _hint_status(pjsip: Pjsip, hint: str) -> list[tuple[str, str]]:
-    status, text = EXTENSION_STATE[pjsip.hint_state(hint)]
+def _status(hint: str, status: int, text: str) -> list[tuple[str, str]]:
     return [("Hint", hint), ("Status", str(status)), ("StatusText", text)]
 
 
 def extension_state_list(pbx: PBX, session: Session, request: Message) -> None:
-    pjsip: Pjsip | None = pbx.pjsip
-    items = []
-    if pjsip is not None:
-        with pbx.lock:
-            for exten, context, hint in pjsip.hints:
-                items.append(
-                    [("Event", "ExtensionStatus"), ("Exten", exten), ("Context", context), *_hint_status(pjsip, hint)]
-                )
+    items = [
+        [("Event", "ExtensionStatus"), ("Exten", exten), ("Context", context), *_status(hint, status, text)]
+        for exten, context, hint, status, text in _hints(pbx)
+    ]
     session.send_list(request, items, "Extension Statuses will follow", "ExtensionStateListComplete")
 
 
 def extension_state(pbx: PBX, session: Session, request: Message) -> None:
     exten = request.get("Exten") or ""
     context = request.get("Context") or "default"
-    pjsip: Pjsip | None = pbx.pjsip
-    found = None
-    if pjsip is not None:
-        found = next((h for e, c, h in pjsip.hints if e == exten and c == context), None)
-    with pbx.lock:
-        state = (
-            _hint_status(pjsip, found)
-            if pjsip is not None and found
-            else [("Hint", ""), ("Status", "-1"), ("StatusText", "Unknown")]
-        )
+    found = next((h for h in _hints(pbx) if h[0] == exten and h[1] == context), None)
+    state = _status(*found[2:]) if found else _status("", -1, "Unknown")
     session.respond(
         request, "Success", [("Message", "Extension Status"), ("Exten", exten), ("Context", context), *state]
     )
