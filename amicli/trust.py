@@ -39,6 +39,8 @@ def check_profile_file(path: Path, has_secret: bool) -> None:
     read it.  A symlink is judged by the file it points to.
     """
     st = path.stat()
+    if not stat.S_ISREG(st.st_mode):
+        return  # /dev/null (no profiles), a pipe: nothing another user could swap
     if not _trusted_owner(st):
         raise ConfigError(f"{path} is owned by another user (uid {st.st_uid}): not trusted")
     if has_secret:
