@@ -54,6 +54,13 @@ PLUGIN_COMMANDS = {"login-test"}
 PLUGIN_UNKNOWN = 3
 
 
+def _not_empty(ctx: click.Context, param: click.Parameter, value: object) -> object:
+    """An option given as '' is a mistake (an unset variable in a script), not "use the default"."""
+    if isinstance(value, str) and not value.strip():
+        raise click.BadParameter("must not be empty")
+    return value
+
+
 class LazyGroup(click.Group):
     """A group that imports a subcommand's module only when it is used."""
 
@@ -108,6 +115,7 @@ unknown.  See `man ami`.
     "-H",
     "--host",
     envvar="AMI_HOST",
+    callback=_not_empty,
     metavar="HOST[:PORT],...",
     help="PBX address [default: 127.0.0.1]; a comma-separated list asks several at once (IPv6: [::1]:5038). "
     "Example: -H pbx1,pbx2:5039",
@@ -116,17 +124,25 @@ unknown.  See `man ami`.
     "-P", "--port", envvar="AMI_PORT", type=int, metavar="PORT", help="AMI port [default: 5038, 5039 with --tls]."
 )
 @click.option(
-    "-u", "--user", envvar="AMI_USER", metavar="NAME", help="AMI user, a section of manager.conf. Example: -u admin"
+    "-u",
+    "--user",
+    envvar="AMI_USER",
+    callback=_not_empty,
+    metavar="NAME",
+    help="AMI user, a section of manager.conf. Example: -u admin",
 )
 @click.option(
     "--secret-file",
     envvar="AMI_SECRET_FILE",
+    type=click.Path(),  # completes file names; checked when read
+    callback=_not_empty,
     metavar="PATH",
     help="Read the secret from the first line of PATH ('-': stdin). Or set AMI_SECRET, or use a profile.",
 )
 @click.option(
     "--profile",
     envvar="AMI_PROFILE",
+    callback=_not_empty,
     metavar="NAME,...",
     shell_complete=complete_profiles,
     help="Profile (section) of ~/.config/ami/config [default: default]; a comma-separated list, or a group "
@@ -158,7 +174,12 @@ unknown.  See `man ami`.
 )
 @click.option("--tls/--no-tls", default=None, envvar="AMI_TLS", help="Use TLS (AMI over TLS, port 5039 unless -P).")
 @click.option(
-    "--ca-file", envvar="AMI_CA_FILE", metavar="PATH", help="Trust the CA certificates in PATH (PEM) for --tls."
+    "--ca-file",
+    envvar="AMI_CA_FILE",
+    type=click.Path(),  # completes file names; checked when read
+    callback=_not_empty,
+    metavar="PATH",
+    help="Trust the CA certificates in PATH (PEM) for --tls.",
 )
 @click.option(
     "--insecure/--no-insecure",
@@ -194,7 +215,9 @@ def cli(
     (AMI_HOST, AMI_PORT, AMI_USER, AMI_SECRET, AMI_PROFILE, AMI_TIMEOUT, ...),
     then the profile file, then the defaults.
     """
-    given["secret"] = os.environ.get("AMI_SECRET") or None
+    # --secret-file on the command line beats AMI_SECRET (options beat the environment).
+    from_option = ctx.get_parameter_source("secret_file") == click.core.ParameterSource.COMMANDLINE
+    given["secret"] = None if from_option else (os.environ.get("AMI_SECRET") or None)
     ctx.obj = AppContext(
         given=given, secret_file=secret_file, fanout=fanout, sort=sort_servers, errors_as_rows=errors_as_rows
     )
@@ -203,6 +226,20 @@ def cli(
 def _one_line_usage(exc: click.UsageError) -> str:
     where = exc.ctx.command_path if exc.ctx else "ami"
     return f"{exc.format_message()} (see '{where} --help')"
+
+
+def _plugin_in_args(args: list[str]) -> str | None:
+    """The check's name (as :func:`_plugin_name`) when ``args`` run a Monitoring Plugins command."""
+    # The subcommand: the first word that names one (a global option's value seldom does).
+    index = next((i for i, arg in enumerate(args) if arg in COMMANDS), None)
+    if index is None:
+        return None
+    if args[index] in PLUGIN_COMMANDS:
+        return ""
+    if args[index] == "check":
+        rest = args[index + 1 :]
+        return rest[0].upper() if rest and not rest[0].startswith("-") else "CHECK"
+    return None
 
 
 def _plugin_name(ctx: click.Context | None) -> str | None:
@@ -217,9 +254,14 @@ def _plugin_name(ctx: click.Context | None) -> str | None:
     return None
 
 
-def _usage_exit(exc: click.ClickException) -> int:
+def _usage_exit(exc: click.ClickException, args: list[str]) -> int:
     no_args = getattr(click.exceptions, "NoArgsIsHelpError", ())
-    plugin = _plugin_name(getattr(exc, "ctx", None))
+    ctx = getattr(exc, "ctx", None)
+    plugin = _plugin_name(ctx)
+    if plugin is None and (ctx is None or ctx.info_name == "ami"):
+        # `ami --timeout abc login-test`, AMI_PORT=abc: the global options fail before
+        # the check runs, and its caller still reads one status line and a plugin code.
+        plugin = _plugin_in_args(args)
     if plugin is not None:
         name = f"{plugin} " if plugin else ""
         first = exc.format_message().strip().splitlines()[0] if exc.format_message().strip() else "usage"
@@ -229,36 +271,72 @@ def _usage_exit(exc: click.ClickException) -> int:
         # `ami` alone: the help, on stderr (it is not data), as a usage error.
         sys.stderr.write(exc.format_message() + "\n")
         return ExitCode.USAGE
-    message = _one_line_usage(exc) if isinstance(exc, click.UsageError) else exc.format_message()
-    error_line(message)
+    from .output import report
+
+    report(_one_line_usage(exc) if isinstance(exc, click.UsageError) else exc.format_message(), "error")
     return exc.exit_code
+
+
+def _not_utf8(args: list[str]) -> str | None:
+    """The first argument that is not UTF-8 text (undecodable bytes arrive as surrogates), or None."""
+    for arg in args:
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError:
+            return arg
+    return None
+
+
+def _shown(text: str) -> str:
+    """``text`` with its undecodable bytes as ``\\xNN`` escapes."""
+    return text.encode("utf-8", "surrogateescape").decode("ascii", "backslashreplace")
+
+
+def _usage_line(args: list[str], message: str) -> int:
+    """A usage error found before click ran: one line, or a check's status line."""
+    plugin = _plugin_in_args(args)
+    if plugin is not None:
+        name = f"{plugin} " if plugin else ""
+        sys.stdout.write(f"AMI {name}UNKNOWN - usage: {message}\n")
+        return PLUGIN_UNKNOWN
+    sys.stderr.write(f"ami: error: {message}\n")
+    return ExitCode.USAGE
 
 
 def error_line(message: str) -> None:
     """``ami: error: MESSAGE`` on stderr: one line, no secret, no control character."""
-    from .output import visible
-    from .redact import scrub
+    from .output import report
 
-    text = visible(scrub(message)).replace("\n", " ").replace("\t", " ")
-    try:
-        sys.stderr.write(f"ami: error: {text}\n")
-        sys.stderr.flush()
-    except (OSError, ValueError):
-        pass  # stderr is gone: the exit status still tells
+    report(message, "error")
 
 
 def run(argv: list[str] | None = None) -> int:
     """Run ``ami`` and return its exit code; every error is mapped here."""
     from .errors import AmiError
+    from .output import report
 
-    debug = "--debug" in (argv if argv is not None else sys.argv[1:]) or bool(os.environ.get("AMI_DEBUG"))
+    args = list(argv if argv is not None else sys.argv[1:])
+    debug = "--debug" in args or bool(os.environ.get("AMI_DEBUG"))
+    bad = _not_utf8(args)
+    if bad is not None:
+        return _usage_line(args, f"argument '{_shown(bad)}' is not UTF-8 text (AMI speaks UTF-8)")
+    bad_env = next((k for k, v in os.environ.items() if k.startswith("AMI_") and _not_utf8([v]) is not None), None)
+    if bad_env is not None:
+        message = f"environment variable {bad_env} is not UTF-8 text (AMI speaks UTF-8)"
+        plugin = _plugin_in_args(args)
+        if plugin is not None:
+            name = f"{plugin} " if plugin else ""
+            sys.stdout.write(f"AMI {name}UNKNOWN - {message}\n")
+            return PLUGIN_UNKNOWN
+        sys.stderr.write(f"ami: error: {message}\n")
+        return ExitCode.CONFIG
     try:
         result = cli.main(args=argv, prog_name="ami", standalone_mode=False)
         return int(result) if isinstance(result, int) else ExitCode.OK
     except click.exceptions.Exit as exc:
         return exc.exit_code
     except click.ClickException as exc:
-        return _usage_exit(exc)
+        return _usage_exit(exc, args)
     except (click.Abort, KeyboardInterrupt):
         return ExitCode.INTERRUPTED
     except BrokenPipeError:
@@ -278,19 +356,12 @@ def run(argv: list[str] | None = None) -> int:
     except AmiError as exc:
         if debug:
             _print_traceback()
-        error_line(str(exc))
+        report(str(exc), "error")
         return exc.exit_code
-    except OSError as exc:
-        # Only local files and streams raise it this far (the client turns
-        # socket errors into AmiError): a full disk, a closed descriptor.
-        if debug:
-            _print_traceback()
-        error_line(f"cannot write the output: {exc.strerror or exc}")
-        return ExitCode.ACTION_FAILED
     except Exception as exc:  # noqa: BLE001 - the last line of defence: no traceback for users
         if debug:
             _print_traceback()
-        error_line(f"internal error: {type(exc).__name__}: {exc} (run with --debug for details)")
+        report(f"internal error: {type(exc).__name__}: {exc} (run with --debug for details)", "error")
         return ExitCode.ACTION_FAILED
 
 

@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator, Sequence
 
-from . import protocol
+from . import boot, protocol
 from .errors import AmiTimeout, AuthError, ConnectError, ConnectionLost, ProtocolError, UsageError
 from .masking import mask_message
 from .protocol import Message
@@ -21,12 +21,15 @@ from .redact import add_secret
 from .reply import Headers as Headers
 from .reply import Reply as Reply
 from .reply import Tracer as Tracer
-from .reply import action_name, command_lines, is_list_end, is_list_start, joined_text, login_accepted, md5_credentials
+from .reply import action_name, is_list_end, is_list_start, joined_text, login_accepted, md5_credentials
 from .reply import error_for as error_for
 from .reply import new_action_id as new_action_id
 from .reply import redact as redact
 from .reply import reply_deadline as reply_deadline
 from .tls import wrap_tls
+
+#: How Asterisk's CLI starts the output of a command that failed.
+CLI_FAILURES = ("No such command", "Usage: ")
 
 DEFAULT_PORT = 5038
 DEFAULT_TLS_PORT = 5039
@@ -100,6 +103,12 @@ class Client:
         self.closed = False
         #: FullyBooted's ``Uptime`` and when it came (monotonic), for uptime.
         self.boot_uptime: tuple[str | None, float] | None = None
+        #: When the PBX finished booting (``time.monotonic`` clock), from FullyBooted.
+        self.booted_at: float | None = None
+        #: When the connection was opened (``time.monotonic`` clock).
+        self.started_at = time.monotonic()
+        # Responses routed since the login: none yet means a FullyBooted came with it.
+        self._responses_since_login = 0
 
     # -- connection -------------------------------------------------------
 
@@ -114,6 +123,7 @@ class Client:
 
     def connect(self) -> "Client":
         """Connect (and TLS handshake), then read and check the banner."""
+        self.started_at = time.monotonic()
         try:
             sock = socket.create_connection((self.host, self.port), timeout=self.timeout)
         except TimeoutError:
@@ -146,8 +156,9 @@ class Client:
                     f"not an AMI server: {self.address} closed the connection without a banner"
                 ) from None
             except AmiTimeout:
-                raise ProtocolError(
-                    f"not an AMI server: {self.address} sent no banner within {self.timeout:g} s"
+                # A deadlocked or stopped Asterisk accepts TCP and says nothing: a timeout, not a stranger.
+                raise AmiTimeout(
+                    f"no AMI banner from {self.address} within {self.timeout:g} s (is the PBX hung?)"
                 ) from None
 
     def _read(self, deadline: float | None, what: str = "a reply") -> list[Message]:
@@ -282,10 +293,13 @@ class Client:
                     else:
                         reply.add_item(msg)
                     return
+        if msg.kind == "response" and self.logged_in:
+            self._responses_since_login += 1
         if msg.kind == "event":
             name = msg.name
             if name == "FullyBooted":
                 self.fully_booted = True
+                self.booted_at = boot.boot_moment(msg, at_login=self._responses_since_login == 0)
                 self.boot_uptime = (msg.get("Uptime"), time.monotonic())
             elif name == "SuccessfulAuth":
                 self.saw_auth_event = True
@@ -375,8 +389,26 @@ class Client:
         return self.request(pairs).raise_for_error()
 
     def command(self, cli: str) -> tuple[bool, list[str]]:
-        """Run a CLI command; return (succeeded, output lines) (see :func:`reply.command_lines`)."""
-        return command_lines(self.request_booted([("Action", "Command"), ("Command", cli)]))
+        """Run a CLI command; return (succeeded, output lines).
+
+        Both reply formats give the same lines: Asterisk 14+ (``Output:``
+        headers) and 13 or older (``Response: Follows`` text).
+        """
+        reply = self.request_booted([("Action", "Command"), ("Command", cli)])
+        resp = reply.response
+        if resp is None:
+            return False, []
+        if resp.kind == "text":
+            lines = (resp.text or "").split("\n")
+        else:
+            lines = resp.get_all("Output")
+        if resp.is_error:
+            if resp.get("Message", "").lower() == "permission denied":
+                raise error_for(resp, reply.action)
+            return False, lines or [resp.get("Message") or "command failed"]
+        # Asterisk 13 says "Response: Follows" even when the command failed.
+        first = next((line for line in lines if line.strip()), "")
+        return not first.startswith(CLI_FAILURES), lines
 
     # -- events -----------------------------------------------------------
 
@@ -429,31 +461,11 @@ class Client:
     ) -> list[Reply]:
         """Send every request at once, wait for each reply in order.
 
-        When one fails on a PBX that is still booting, all are tried once
-        more after FullyBooted (a failed request changed nothing, so a retry
-        is safe).  Asterisk accepts logins before its modules are loaded.
-        Right after the login response it writes FullyBooted (to sessions
-        that get system events) when it is ready, then SuccessfulAuth
-        (security events).  So SuccessfulAuth without FullyBooted before it
-        shows a PBX still booting; without SuccessfulAuth nothing is known,
-        and nothing is waited for.  No extra action is spent on the check.
-
-        ``on_item``: list items go to it, not kept (a failed request has none).
+        On a session that watches the boot, requests that fail because the
+        PBX is still booting are asked again until the timeout (see
+        :mod:`amicli.boot`).
         """
-        replies = [self.submit(headers, on_item) for headers in requests]
-        for reply in replies:
-            self.wait(reply, timeout)
-        failed = [r for r in replies if not r.ok]
-        if (
-            failed
-            and self.watch_boot
-            and self.saw_auth_event
-            and not self.fully_booted
-            and not any(r.message.lower() == "permission denied" for r in failed)
-            and self.wait_booted(timeout)
-        ):
-            replies = [self.wait(self.submit(headers, on_item), timeout) for headers in requests]
-        return replies
+        return boot.request_all(self, requests, timeout)
 
     def request_booted(self, headers: Headers, timeout: float | None = None, on_item: ItemSink = None) -> Reply:
         """:meth:`request`, waiting for a booting PBX as :meth:`request_all` does."""

@@ -79,3 +79,15 @@ def complete_table_formats(ctx: click.Context, param: click.Parameter, incomplet
         return _matching(table_formats(), incomplete)
     except Exception:  # noqa: BLE001
         return []
+
+
+def complete_states(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
+    """Channel state words for --state (after the last comma of a list)."""
+    try:
+        from .channels import STATE_BY_NAME
+
+        head, _, last = incomplete.rpartition(",")
+        prefix = head + "," if head else ""
+        return [prefix + name for name in _matching(STATE_BY_NAME, last.lower())]
+    except Exception:  # noqa: BLE001 - completion must never break the shell prompt
+        return []

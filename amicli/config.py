@@ -49,6 +49,10 @@ def read_profiles(path: Path | None = None, *, check: bool = False) -> configpar
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
+        explicit = os.environ.get("AMI_CONFIG")
+        if explicit and Path(explicit) == path:
+            # Named on purpose: a typo must not silently mean "no profiles".
+            raise ConfigError(f"AMI_CONFIG names {path}, which does not exist") from None
         return parser
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}") from None
@@ -212,6 +216,8 @@ def _apply_connection(
     ca_file = pick("ca_file")
     settings.ca_file = str(ca_file) if ca_file else None
     check_tls_options(settings.tls, settings.ca_file, settings.insecure, given)
+    if settings.ca_file:
+        check_ca_file(settings.ca_file)
     auth = pick("auth")
     if auth:
         if str(auth) not in AUTH_METHODS:
@@ -331,11 +337,26 @@ def resolve_fleet(
     return fleet
 
 
+def check_ca_file(name: str) -> None:
+    """Refuse a --ca-file that is missing, unreadable or holds no certificate (ConfigError)."""
+    import ssl  # only when a CA file is named
+
+    try:
+        ssl.create_default_context(cafile=name)
+    except OSError as exc:
+        if isinstance(exc, ssl.SSLError):
+            raise ConfigError(f"--ca-file {name}: not a PEM certificate file") from None
+        raise ConfigError(f"--ca-file {name}: {exc.strerror or exc}") from None
+
+
 def read_secret_file(name: str) -> str:
-    """The first line of a file (``-``: standard input), without its newline."""
+    """The first line of a file (``-``: standard input), without its newline.
+
+    A file that others can read is refused, as a profile holding a secret is.
+    """
     try:
         if name == "-":
-            text = sys.stdin.readline()
+            text = sys.stdin.buffer.readline().decode("utf-8")
         else:
             check_secret_file(name)
             with open(name, encoding="utf-8") as fh:

@@ -97,7 +97,8 @@ class AppContext:
         user = _require_user(settings)
         secret = _load_secret(settings)
         if need_booted and events == "off":
-            # FullyBooted and SuccessfulAuth tell whether the PBX has booted.
+            # FullyBooted (system) tells whether the PBX has booted; SuccessfulAuth
+            # (security) that the session's events flow when FullyBooted is late.
             events = "system,security"
         client = self.client(settings=settings, **kwargs)
         client.watch_boot = need_booted

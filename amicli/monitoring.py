@@ -8,6 +8,7 @@ one status line, the long output (a line per PBX) and the exit code.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass, field
 from enum import IntEnum
@@ -46,7 +47,7 @@ class PbxCheck:
     status: PluginStatus
     text: str
     passed: bool
-    perf: list[tuple[str, float, str, float | None, float | None]] = field(default_factory=list)
+    perf: list = field(default_factory=list)
 
 
 def perf_label(server: str, name: str) -> str:
@@ -58,11 +59,20 @@ def perf_label(server: str, name: str) -> str:
 
 
 def perfdata(checks: Sequence[PbxCheck]) -> str:
+    """Every PBX's perfdata, each label prefixed with the PBX's name.
+
+    An item is ``(name, value, unit, warn, crit)``, or a dataclass with a
+    ``label`` that prints itself as perfdata (``thresholds.Perf``).
+    """
     parts = []
     for check in checks:
-        for name, value, unit, warn, crit in check.perf:
-            limits = ";".join("" if v is None else f"{v:.3f}" for v in (warn, crit))
-            parts.append(f"{perf_label(check.server, name)}={value:.3f}{unit};{limits};0")
+        for item in check.perf:
+            if isinstance(item, tuple):
+                name, value, unit, warn, crit = item
+                limits = ";".join("" if v is None else f"{v:.3f}" for v in (warn, crit))
+                parts.append(f"{perf_label(check.server, name)}={value:.3f}{unit};{limits};0")
+            else:
+                parts.append(str(dataclasses.replace(item, label=f"{check.server}_{item.label}")))
     return " ".join(parts)
 
 

@@ -46,22 +46,70 @@ fields_option = click.option(
 
 no_headers_option = click.option("--no-headers", is_flag=True, help="Leave out the table's header row.")
 
-#: --json, --fmt, --fields and --no-headers, for every command that prints rows.
-output_options = _stack(json_option, fmt_option, fields_option, no_headers_option)
+
+def _remember(ctx: click.Context, param: click.Parameter, value: object) -> object:
+    # Kept aside rather than passed: every command that prints rows takes them, none needs them by name.
+    ctx.meta[f"ami_output_{param.name}"] = value
+    return value
 
 
-def make_output(as_json: bool, fmt: str | None, fields: str | None, no_headers: bool, valid: list[str] | None = None):
-    """Build the Output for the shared options, checking --fields and --fmt early."""
-    from .output import DEFAULT_FMT, Output, check_fields, parse_fields, table_formats
+csv_option = click.option(
+    "--csv",
+    is_flag=True,
+    expose_value=False,
+    callback=_remember,
+    help="Print CSV (RFC 4180: CRLF line ends, quotes where needed) instead of a table.",
+)
 
+wide_option = click.option(
+    "--wide",
+    is_flag=True,
+    expose_value=False,
+    callback=_remember,
+    help="Show every column, however wide (by default a table fits the terminal, COLUMNS or 100 in a pipe).",
+)
+
+#: --json, --csv, --fmt, --fields, --no-headers and --wide, for every command that prints rows.
+output_options = _stack(json_option, csv_option, fmt_option, fields_option, no_headers_option, wide_option)
+
+
+def make_output(
+    as_json: bool,
+    fmt: str | None,
+    fields: str | None,
+    no_headers: bool,
+    valid: list[str] | None = None,
+    schema: object = None,
+):
+    """Build the Output for the shared options, checking --fields and --fmt early.
+
+    ``schema`` (an :class:`amicli.rowtext.Schema`) says what the rows hold;
+    ``valid`` (JSON keys only) is the short form.
+    """
+    from .output import DEFAULT_FMT, Output, Schema, check_fields, parse_fields, table_formats
+
+    meta = click.get_current_context().meta
+    as_csv, wide = bool(meta.get("ami_output_csv")), bool(meta.get("ami_output_wide"))
     chosen = parse_fields(fields)
-    if valid is not None:
-        check_fields(chosen, valid)
+    if schema is None and valid is not None:
+        schema = Schema(json_keys=list(valid))
+    if schema is not None:
+        check_fields(chosen, schema)  # type: ignore[arg-type]
     if fmt is not None and fmt not in table_formats():
         raise click.BadParameter(
             f"unknown table format {fmt!r}; valid: {', '.join(table_formats())}", param_hint="--fmt"
         )
-    return Output(json=as_json, fmt=fmt or DEFAULT_FMT, fields=chosen, headers=not no_headers)
+    if as_csv and (as_json or fmt is not None):
+        raise click.UsageError("--csv goes alone: not with --json or --fmt")
+    return Output(
+        json=as_json,
+        fmt=fmt or DEFAULT_FMT,
+        fields=chosen,
+        headers=not no_headers,
+        csv=as_csv,
+        wide=wide,
+        schema=schema,  # type: ignore[arg-type]
+    )
 
 
 def one_line(ctx: click.Context, param: click.Parameter, value: object) -> object:

@@ -9,21 +9,18 @@ stdout never holds half a line.
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
 from dataclasses import dataclass, field
 from typing import IO, Iterable, Mapping, Sequence
 
-from .errors import AmiError, ExitCode
 from .redact import scrub
+from .rowtext import FieldError, Schema, csv_text, fit_columns, tsv
 
 DEFAULT_FMT = "simple"
 
-
-class FieldError(AmiError):
-    """``--fields`` named a field that does not exist."""
-
-    exit_code = ExitCode.USAGE
+__all__ = ["DEFAULT_FMT", "FieldError", "Output", "Schema", "check_fields", "get_field", "json_line", "parse_fields"]
 
 
 # C0 controls but TAB and LF, DEL, and C1 controls (U+0080-U+009F: U+009B
@@ -66,14 +63,11 @@ def parse_fields(text: str | None) -> list[str] | None:
     return names or None
 
 
-def check_fields(wanted: Sequence[str] | None, valid: Sequence[str]) -> None:
+def check_fields(wanted: Sequence[str] | None, valid: Sequence[str] | Schema) -> None:
     """Raise FieldError naming the valid fields when one is unknown."""
-    if not wanted:
-        return
-    lower = {v.lower() for v in valid}
-    for name in wanted:
-        if name.lower() not in lower:
-            raise FieldError(f"unknown field {name!r}; valid fields: {', '.join(valid)}")
+    schema = valid if isinstance(valid, Schema) else Schema(json_keys=list(valid))
+    for name in wanted or ():
+        schema.resolve(name)
 
 
 def get_field(row: Mapping[str, object], *names: str) -> object:
@@ -92,6 +86,9 @@ def get_field(row: Mapping[str, object], *names: str) -> object:
     return None
 
 
+_pick = get_field
+
+
 @dataclass
 class Output:
     """Where and how a command writes its data.
@@ -105,6 +102,12 @@ class Output:
     fields: list[str] | None = None
     headers: bool = True
     stream: IO[bytes] = field(default_factory=lambda: sys.stdout.buffer)
+    #: RFC 4180 CSV instead of a table.
+    csv: bool = False
+    #: Every column, whatever the terminal's width.
+    wide: bool = False
+    #: What the rows hold: resolves --fields (titles or JSON keys).
+    schema: Schema | None = None
 
     def write(self, data: bytes) -> None:
         self.stream.write(data)
@@ -116,7 +119,10 @@ class Output:
     def emit_json(self, obj: Mapping[str, object], flush: bool = True) -> None:
         """Write one JSON object as one line (restricted to ``--fields``)."""
         if self.fields:
-            obj = {name: get_field(obj, name) for name in self.fields}
+            schema = self.schema or Schema()
+            keys = [_resolve_or_keep(schema, name) for name in self.fields]
+            full = schema.full_row(obj)
+            obj = {key: _pick(full, key) for key in keys}
         self.stream.write(json_line(obj))
         if flush:
             self.stream.flush()
@@ -127,42 +133,110 @@ class Output:
     def rows(
         self,
         rows: Iterable[Mapping[str, object]],
-        columns: Sequence[str],
+        columns: Sequence[str] = (),
         *,
         titles: Mapping[str, str] | None = None,
+        empty: str | None = None,
         flush: bool = True,
     ) -> int:
         """Write rows as JSON Lines or as one table; return how many.
 
-        ``columns`` are the keys shown in a table by default (in order);
-        JSON shows every key of each row unless ``--fields`` is given.
-        ``flush``: each JSON line as it is written (for a consumer that reads
-        as rows come); else once at the end (a list fetched whole).
+        ``rows`` are the JSON rows; with a :class:`Schema` the table row is
+        derived from each.  Without one, ``columns`` and ``titles`` describe
+        the table.  ``empty`` ("no channels") is said on stderr when a
+        terminal would otherwise show an empty table.
         """
-        count = 0
+        schema = self.schema
+        if schema is None or (columns and not schema.columns):
+            # A command that names its columns here (not in a Schema): they and their titles count too.
+            json_keys = schema.json_keys if schema is not None else ()
+            schema = Schema(json_keys=json_keys, columns=list(columns), titles=dict(titles or {}))
+        keys = [schema.resolve(name, table=not self.json) for name in self.fields] if self.fields else None
         if self.json:
+            count = 0
             for row in rows:
-                self.emit_json(row, flush=flush)
+                if keys:
+                    full = schema.full_row(row)
+                    row = {key: _pick(full, key) for key in keys}
+                self.stream.write(json_line(row))
                 count += 1
-            if not flush:
-                self.stream.flush()
+                if flush:
+                    self.stream.flush()
+            self.stream.flush()
             return count
-        names = list(self.fields or columns)
-        table = []
-        for row in rows:
-            table.append([_cell(get_field(row, name)) for name in names])
-            count += 1
-        self.table(table, [(titles or {}).get(n, n) for n in names])
-        return count
+        names = keys or list(columns or schema.columns)
+        if schema.table_row is not None:
+            # The table's values beside the row's own (a "Server" tag, a JSON key in --fields).
+            shown = [schema.full_row(row, table_first=True) for row in rows]
+        else:
+            shown = list(rows)
+        table = [[_cell(_pick(row, key)) for key in names] for row in shown]
+        del shown
+        if not table:
+            # Nothing to show: stdout stays empty; a person at a terminal is told why.
+            if empty and _is_tty(self.stream):
+                sys.stderr.write(f"ami: {empty}\n")
+                sys.stderr.flush()
+            return 0
+        headers = [schema.title(key) for key in names]
+        if not keys and not self.wide and not self.csv and self.fmt != "tsv":
+            ranked = [names.index(k) for k in schema.priority if k in names]
+            if "Server" in names and names.index("Server") not in ranked:
+                ranked.insert(1, names.index("Server"))  # with several PBXs, which one matters
+            ranked += [i for i in range(len(names)) if i not in ranked]
+            keep = fit_columns(table, headers, ranked, self.fmt, terminal_width())
+            if len(keep) < len(names):
+                table = [[row[i] for i in keep] for row in table]
+                headers = [headers[i] for i in keep]
+        self.table(table, headers)
+        return len(table)
 
     def table(self, table: list[list[object]], headers: Sequence[str]) -> None:
-        """Draw a table with tabulate (imported only when a table is drawn)."""
-        from tabulate import tabulate
-
+        """Draw a table: CSV, unpadded TSV, or tabulate's format (imported only then)."""
         if not table and not self.headers:
             return
-        text = tabulate(table, headers=list(headers) if self.headers else (), tablefmt=self.fmt, disable_numparse=True)
+        shown = list(headers) if self.headers else None
+        if self.csv:
+            self.write_text(csv_text(table, shown))
+            return
+        if self.fmt == "tsv":
+            self.write_text(tsv(table, shown))
+            return
+        from tabulate import tabulate
+
+        text = tabulate(table, headers=shown or (), tablefmt=self.fmt, disable_numparse=True)
         self.write_text(text + "\n")
+
+
+#: The table width when stdout is not a terminal and COLUMNS is unset.
+PIPE_WIDTH = 100
+
+
+def terminal_width() -> int:
+    """``COLUMNS``, else the terminal's width, else :data:`PIPE_WIDTH` when not a terminal."""
+    text = os.environ.get("COLUMNS", "").strip()
+    if text.isdigit() and int(text) > 0:
+        return int(text)
+    try:
+        if sys.stdout.isatty():
+            return os.get_terminal_size(sys.stdout.fileno()).columns
+    except (OSError, ValueError):
+        pass
+    return PIPE_WIDTH
+
+
+def _resolve_or_keep(schema: Schema, name: str) -> str:
+    try:
+        return schema.resolve(name)
+    except FieldError:
+        return name
+
+
+def _is_tty(stream: object) -> bool:
+    try:
+        return bool(stream.isatty())  # type: ignore[attr-defined]
+    except (AttributeError, ValueError):
+        return False
 
 
 def _cell(value: object) -> object:

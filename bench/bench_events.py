@@ -228,7 +228,7 @@ def main() -> int:
     blocks = transcript_blocks()
     server = SimServer("127.0.0.1", 0).start()
     env = {k: v for k, v in os.environ.items() if not k.startswith("AMI_")}
-    env.update(AMI_USER=USER, AMI_SECRET=SECRET, AMI_PORT=str(server.port), AMI_CONFIG=os.devnull + ".none")
+    env.update(AMI_USER=USER, AMI_SECRET=SECRET, AMI_PORT=str(server.port), AMI_CONFIG=os.devnull)
     port = str(server.port)
     total = str(args.events + LOGIN_EVENTS)
     clients: dict[str, list[str]] = {

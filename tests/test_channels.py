@@ -64,7 +64,7 @@ def count(port: int) -> int:
 
 
 def test_table(busy):
-    proc = run_ami(["channels"], port=busy.port)
+    proc = run_ami(["channels", "--wide"], port=busy.port)
     assert (proc.returncode, proc.stderr) == (0, "")
     header = proc.stdout.splitlines()[0]
     for title in (
@@ -343,7 +343,7 @@ def test_recorded_busy_channels_json(replay, recorded, chunking):
 
 
 def test_recorded_busy_channels_table_and_filters(replay, recorded, chunking):
-    proc = run_replayed(replay, recorded("busy-coreshowchannels", 2), ["channels", "*ringonly*"], chunking)
+    proc = run_replayed(replay, recorded("busy-coreshowchannels", 2), ["channels", "*ringonly*", "--wide"], chunking)
     rows = table_rows(proc.stdout)
     assert [r[:2] for r in rows] == [
         ["Local/1002@ringonly-0000000f;2", "Ring"],
@@ -451,9 +451,12 @@ def test_old_server_json_keeps_what_was_sent(replay, chunking):
 
 
 def test_old_server_table(replay):
+    # TSV: every column, cells without padding, as many cells on every line.
     proc = run_replayed(replay, old_server(OLD_CHANNEL, OLD_RINGING), ["channels", "--fmt", "tsv"])
-    rows = [[cell.strip() for cell in line.split("\t")] for line in proc.stdout.splitlines()]
-    assert rows[1] == [
+    rows = [line.split("\t") for line in proc.stdout.splitlines()]
+    assert all(cell == cell.strip() for row in rows for cell in row)
+    assert {len(row) for row in rows} == {10}
+    assert rows[1][:9] == [
         "SIP/1001-00000001",
         "Up",
         "Alice <1001>",
@@ -464,6 +467,6 @@ def test_old_server_table(replay):
         "SIP/1002-00000002",
         "1400000000.1",
     ]
-    assert rows[2] == ["DAHDI/1-1", "Ringing"]  # the state decoded from its number; the rest empty
+    assert rows[2] == ["DAHDI/1-1", "Ringing", *[""] * 8]  # the state decoded from its number; the rest empty
     proc = run_replayed(replay, old_server(OLD_CHANNEL, OLD_RINGING), ["channels", "--count", "--state", "ringing"])
     assert proc.stdout == "1\n"

@@ -118,7 +118,7 @@ def test_login_test_ok(sim):
     assert proc.returncode == 0, proc.stderr
     assert re.fullmatch(
         r"AMI OK - admin@127\.0\.0\.1:\d+ logged in in \d+ ms, Asterisk 22\.10\.1, Asterisk Call Manager/11\.0\.0"
-        r" \| time=\d+\.\d{3}s;1\.000;2\.000;0\n",
+        r" \| time=\d+\.\d{3}s;1;2;0\n",
         proc.stdout,
     )
     assert proc.stderr == ""
@@ -323,13 +323,18 @@ def test_connection_refused_exit_code():
     assert proc.stdout == "" and proc.stderr == f"ami: error: cannot connect to 127.0.0.1:{port}: connection refused\n"
 
 
-def test_silent_peer_times_out_as_protocol_error():
+def test_silent_peer_is_a_timeout():
+    # A hung PBX (deadlocked, SIGSTOPped) accepts TCP and sends no banner: exit 5, CRITICAL for login-test.
     peer = Peer(lambda p, c: time.sleep(3))
     started = time.monotonic()
     proc = run_ami(["--timeout", "0.5", "raw", "Ping"], port=peer.port)
     assert time.monotonic() - started < 2.5
-    assert proc.returncode == ExitCode.PROTOCOL
-    assert "sent no banner within 0.5 s" in proc.stderr
+    assert (proc.returncode, proc.stdout) == (ExitCode.TIMEOUT, "")
+    assert proc.stderr == f"ami: error: no AMI banner from 127.0.0.1:{peer.port} within 0.5 s (is the PBX hung?)\n"
+    peer = Peer(lambda p, c: time.sleep(3))
+    proc = run_ami(["--timeout", "0.5", "login-test"], port=peer.port)
+    assert (proc.returncode, proc.stderr) == (2, "")
+    assert proc.stdout.startswith("AMI CRITICAL - no AMI banner from") and proc.stdout.count("\n") == 1
 
 
 def test_reply_timeout():

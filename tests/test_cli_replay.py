@@ -83,8 +83,12 @@ def test_command_multiline_output_is_exact(replay, compose, chunking):
     assert proc.stdout.endswith("   No Callers\n\n")
 
 
-def test_command_failure_against_asterisk22(replay, compose, chunking):
-    script = compose(("command", 1, 5), logoff("command"))
+def test_command_failure_against_asterisk22(replay, load_transcript, chunking):
+    # The recording's session had events off; `ami command` asks for system events, and a PBX that
+    # booted long ago then sends FullyBooted right behind the login reply: the failure is final at once.
+    parts = exchanges(load_transcript("command"))
+    booted = b"Event: FullyBooted\r\nPrivilege: system,all\r\nUptime: 3600\r\nStatus: Fully Booted\r\n\r\n"
+    script = [*parts[0], *parts[1], ("server", booted), *parts[5], *parts[-1]]
     proc = run_replayed(replay, script, ["command", "no such command here"], chunking)
     assert proc.returncode == 1 and proc.stdout == ""
     assert proc.stderr.startswith("ami: error: No such command 'no such command here'")

@@ -9,8 +9,8 @@ written.  The completion tests drive real shells (bash always; zsh and fish
 when installed) against the real `ami`.
 
 Debian packages for the optional tools: mandoc (mandoc -T lint), groff-base
-(groff), man-db (man -l), zsh, fish; util-linux and iproute2 (the quick start
-runs in a network namespace of its own, so port 5038 is free).
+(groff), man-db (man -l), zsh, fish; util-linux, iproute2 and jq (the README's
+sessions run in a network namespace of their own, so port 5038 is free).
 """
 
 from __future__ import annotations

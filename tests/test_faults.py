@@ -94,7 +94,7 @@ def row(login_test: int, others: int, says: str, **overrides: int) -> Expect:
 # went well and the check says OK (without the version).
 EXPECTED: dict[str, Expect] = {
     "refused": row(CRITICAL, ExitCode.CONNECT, "connection refused"),
-    "silent": row(UNKNOWN, ExitCode.PROTOCOL, "sent no banner within 1 s"),
+    "silent": row(CRITICAL, ExitCode.TIMEOUT, "no AMI banner from 127.0.0.1"),
     "http": row(UNKNOWN, ExitCode.PROTOCOL, "not an AMI server: it greeted with 'HTTP/1.1 400 Bad Request'"),
     "ssh": row(UNKNOWN, ExitCode.PROTOCOL, "not an AMI server: it greeted with 'SSH-2.0-OpenSSH"),
     "close-after-banner": row(CRITICAL, ExitCode.CONNECT, "closed the connection"),

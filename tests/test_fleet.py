@@ -268,6 +268,20 @@ def test_login_test_counts_the_fleet(tmp_path, sims, replay, compose):
     assert proc.stdout.startswith("AMI WARNING - 3/4 PBXs logged in") and proc.returncode == 1
 
 
+def test_check_counts_the_fleet_too(tmp_path, sims):
+    fleet = Fleet(tmp_path, sims, {})
+    proc = run_ami(["--profile", "fleet", "check", "channels", "-w", "80", "-c", "100"], env=fleet.env())
+    head, *long_output = proc.stdout.splitlines()
+    status, perf = head.split(" | ")
+    assert status == "AMI CHANNELS CRITICAL - 3/4 PBXs OK"
+    assert [item.split("=")[0] for item in perf.split()] == [
+        f"{name}_{what}" for name in SIMS for what in ("channels", "calls")
+    ]
+    assert [line.split(": ")[0] for line in long_output] == [*SIMS, "dead"]
+    assert long_output[-1].startswith("dead: CRITICAL - cannot connect")
+    assert proc.returncode == 2
+
+
 # -- events --------------------------------------------------------------------------
 
 
@@ -406,7 +420,8 @@ def test_a_silent_pbx_times_out_alone(tmp_path, sims):
         proc = run_ami(["--profile", "sims,silent", "--timeout", "1", "queues", "--json"], env=fleet.env())
         elapsed = time.monotonic() - started
     assert sorted({r["Server"] for r in json_lines(proc.stdout)}) == list(SIMS)
-    assert proc.stderr.startswith("ami: silent: not an AMI server: 127.0.0.1:") and proc.stderr.count("\n") == 1
+    # No banner within --timeout is a hung PBX: a timeout, not "not an AMI server".
+    assert proc.stderr.startswith("ami: silent: no AMI banner from 127.0.0.1:") and proc.stderr.count("\n") == 1
     assert proc.returncode == 9
     assert elapsed < 4
 

@@ -74,7 +74,7 @@ def ami(sim_server, *args: str, **kwargs):
 
 
 def test_answered_prints_a_table_and_exits_0(sim):
-    proc = ami(sim, "originate", "Local/100@default", "--app", "Wait", "--data", "1")
+    proc = ami(sim, "originate", "Local/100@default", "--app", "Wait", "--data", "1", "--wide")
     assert proc.returncode == ExitCode.OK, proc.stderr
     assert proc.stderr == ""
     header, rule, row = proc.stdout.splitlines()

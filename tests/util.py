@@ -26,7 +26,7 @@ def ami_argv() -> list[str]:
 def ami_env(port: int | None = None, **extra: str) -> dict[str, str]:
     """A clean environment for `ami`: no AMI_* from the caller, no profile file."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("AMI_")}
-    env["AMI_CONFIG"] = os.devnull + ".nonexistent"
+    env["AMI_CONFIG"] = os.devnull  # an empty file: no profiles
     if port is not None:
         env["AMI_PORT"] = str(port)
     env.update(extra)

@@ -11,6 +11,7 @@ import re
 
 import click
 
+from ..completion_values import complete_states
 from ..context import get_app
 from ..errors import ExitCode
 from ..options import make_output, one_line, output_options
@@ -19,6 +20,35 @@ from . import tables
 from .default_group import DefaultGroup
 from .queues import fleet_fields
 from .watching import check_watch, run_watch, table_text, watch_option
+
+#: The columns kept first when the terminal is narrow.
+PRIORITY = [
+    "Channel",
+    "State",
+    "Duration",
+    "CallerID",
+    "Location",
+    "App",
+    "Connected",
+    "BridgeId",
+    "Uniqueid",
+    "Linkedid",
+]
+
+
+def channel_schema():
+    """What a channel row holds, for --fields and the table (amicli.rowtext.Schema)."""
+    from .. import channels as lib
+    from ..rowtext import Schema
+
+    return Schema(
+        json_keys=fleet_fields(lib.KNOWN_FIELDS),
+        columns=tables.TABLE_COLUMNS,
+        titles=tables.TABLE_TITLES,
+        priority=PRIORITY,
+        table_row=lambda row: tables.table_row(row, False),  # type: ignore[arg-type]
+    )
+
 
 STATE_HELP = "up, ring, ringing, down, busy, dialing, offhook, rsrvd, dialing-offhook, pre-ring (or 0-9)"
 
@@ -79,6 +109,7 @@ def channels() -> None:
     "states",
     multiple=True,
     callback=_states,
+    shell_complete=complete_states,
     metavar="STATE",
     help=f"Only channels in this state; repeat or comma-separate for several: {STATE_HELP}. Example: --state up",
 )
@@ -125,7 +156,7 @@ def list_channels(
     from .. import channels as lib
 
     check_watch(watch, as_json, count)
-    out = make_output(as_json, fmt, fields, no_headers, valid=fleet_fields(lib.KNOWN_FIELDS + tables.TABLE_COLUMNS))
+    out = make_output(as_json, fmt, fields, no_headers, schema=channel_schema())
     if watch is not None:
         return _watch_channels(out, pattern, states, watch)
     if len(get_app().fleet()) > 1:
@@ -138,7 +169,7 @@ def list_channels(
             return ExitCode.OK
         rows = lib.fetch_channels(client)
     rows = lib.filter_channels(rows, pattern, states)
-    _write_channels(out, rows)
+    _write_channels(out, rows, empty="no channels")
     return ExitCode.OK
 
 
@@ -154,16 +185,9 @@ def _watch_channels(out, pattern: str | None, states: list[int], interval: float
     return run_watch(render, title="ami channels", interval=interval, triggers=CHANNEL_TRIGGERS, events="call,system")
 
 
-def _write_channels(out, rows: list[dict[str, object]]) -> None:
-
-    if out.json:
-        out.rows(rows, tables.TABLE_COLUMNS, flush=False)
-    elif rows:
-        # Only --fields can ask for an original header in a table.
-        originals = bool(out.fields)
-        table = [tables.table_row(r, originals) for r in rows]
-        rows.clear()
-        out.rows(table, tables.TABLE_COLUMNS, titles=tables.TABLE_TITLES)
+def _write_channels(out, rows: list[dict[str, object]], empty: str | None = None) -> int:
+    """Print the channels (JSON Lines or a table, derived by the output's schema); return how many."""
+    return out.rows(rows, empty=empty, flush=False)
 
 
 @channels.command("hangup")
@@ -221,13 +245,12 @@ def hangup(
       ami channels hangup --match '^Local/200@default-' --dry-run
       ami channels hangup --match ';2$' --yes --json
     """
-    from .. import channels as lib
 
     if regex is not None and names:
         raise click.UsageError("give channel names or --match REGEX, not both")
     if regex is None and not names:
         raise click.UsageError("give the channels to hang up, or --match REGEX")
-    out = make_output(as_json, fmt, fields, no_headers, valid=fleet_fields(lib.KNOWN_FIELDS + tables.TABLE_COLUMNS))
+    out = make_output(as_json, fmt, fields, no_headers, schema=channel_schema())
     if len(get_app().fleet()) > 1:
         from .channels_fleet import hangup_fleet
 
@@ -241,30 +264,56 @@ def hangup(
 def _hangup_named(client, out, names: list[str], dry_run: bool, cause: int | None) -> int:
     from .. import channels as lib
 
-    failed = False
     if dry_run:
-        up = {str(row.get("Channel")): row for row in lib.fetch_channels(client)}
-        rows = []
-        for name in names:
-            if name in up:
-                rows.append(up[name])
-            else:
-                report(f"no such channel: {name} (it is not up, or has already hung up)", "error")
-                failed = True
-        _write_channels(out, rows)
-        report(f"dry run: {len(rows)} channel(s) would be hung up")
-        return ExitCode.ACTION_FAILED if failed else ExitCode.OK
+        return _dry_run_named(client, out, names)
+    failed = False
     done: list[dict[str, object]] = []
-    for _name, result in lib.hangup_many(client, names, cause):
+    for name, result in lib.hangup_many(client, names, cause):
         if isinstance(result, Exception):
             report(str(result), "error")
             failed = True
+        elif not result:
+            # A /regex/ that matched nothing: the same failure as a name that is not up.
+            report(no_match(name), "error")
+            failed = True
         else:
             done.extend({"Channel": gone} for gone in result)
-    if out.json:
+    if done:
         out.rows(done, ["Channel"], flush=False)
-    elif done:
-        out.rows(done, ["Channel"])
+    return ExitCode.ACTION_FAILED if failed else ExitCode.OK
+
+
+def no_match(name: str) -> str:
+    """What `hangup` says when NAME (a channel, or a /regex/) matched no channel up now."""
+    if is_regex_name(name):
+        return f"no channel matches {name}"
+    return f"no such channel: {name} (it is not up, or has already hung up)"
+
+
+def is_regex_name(name: str) -> bool:
+    """``/regex/``: Asterisk's Hangup takes a regular expression between slashes."""
+    return len(name) >= 2 and name.startswith("/") and name.endswith("/")
+
+
+def _dry_run_named(client, out, names: list[str]) -> int:
+    from .. import channels as lib
+    from ..posixre import posix_regex
+
+    up = lib.fetch_channels(client)
+    rows: list[dict[str, object]] = []
+    failed = False
+    for name in names:
+        if is_regex_name(name):
+            regex = posix_regex(name[1:-1])
+            found = [row for row in up if regex.search(str(row.get("Channel", "")))]
+        else:
+            found = [row for row in up if str(row.get("Channel")) == name]
+        if not found:
+            report(no_match(name), "error")
+            failed = True
+        rows.extend(row for row in found if row not in rows)
+    count = _write_channels(out, rows) if rows else 0
+    report(f"dry run: {count} channel(s) would be hung up")
     return ExitCode.ACTION_FAILED if failed else ExitCode.OK
 
 
@@ -276,8 +325,8 @@ def _hangup_matching(client, out, regex: re.Pattern[str], yes: bool, dry_run: bo
         report(f"no channel matches {regex.pattern!r}", "error")
         return ExitCode.ACTION_FAILED
     if dry_run:
-        _write_channels(out, matched)
-        report(f"dry run: {len(matched)} channel(s) would be hung up")
+        count = _write_channels(out, matched)
+        report(f"dry run: {count} channel(s) would be hung up")
         return ExitCode.OK
     if len(matched) > 1 and not yes:
         names = [str(row["Channel"]) for row in matched]

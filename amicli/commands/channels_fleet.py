@@ -11,12 +11,8 @@ from . import tables
 
 
 def channel_rows(out, rows: list[dict[str, object]]) -> list[dict[str, object]]:
-    """Rows as written: as they are for JSON, the display rows of a table."""
-
-    if out.json:
-        return rows
-    originals = bool(out.fields)
-    return [tables.table_row(r, originals) for r in rows]
+    """Rows as written: as they are; the output's schema derives a table's display rows."""
+    return rows
 
 
 def list_fleet(out, pattern: str | None, states: list[int], count: bool) -> int:

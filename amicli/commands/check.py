@@ -30,6 +30,9 @@ login and -t timeout are CRITICAL.
 \b
 {RANGES_HELP}
 Options taking WARN,CRIT accept either part empty: `--available 2:,` warns only.
+With several PBXs (-H a,b or a --profile group): one counted status line
+(AMI QUEUE OK - 12/12 PBXs OK), the worst state as the code, then a line
+per PBX; perfdata labels start with the PBX's name (pbx1_time=...).
 
 \b
 Examples:
@@ -115,25 +118,15 @@ def _alarm(signum: int, frame: object) -> None:
     raise AmiTimeout("the check did not finish within -t")
 
 
-def run_check(name: str, body: Callable[[object, Result], None], check_timeout: float | None) -> int:
-    """Open a session, run ``body(client, result)``, print the result; the plugin exit code."""
+def check_one(app, name: str, body: Callable[[object, Result], None], member: object = None) -> Result:
+    """Open a session (to ``member``, one PBX of a fleet), run ``body(client, result)``; the result."""
     from ..endpoints import NoDriver
     from ..errors import ActionError, AmiError, PermissionDenied
     from ..monitoring import status_for_error
 
-    app = get_app()
     result = Result(name)
-    # Each reply is bounded by the timeout; the alarm bounds the whole check
-    # (a PBX that trickles a list).  Signals work only in the main thread.
-    alarm = check_timeout is not None and threading.current_thread() is threading.main_thread()
-    previous = None
-    if check_timeout is not None:
-        app.given["timeout"] = check_timeout
-    if alarm:
-        previous = signal.signal(signal.SIGALRM, _alarm)
-        signal.setitimer(signal.ITIMER_REAL, check_timeout + 0.5)
     try:
-        with app.session(need_booted=True) as client:
+        with app.session(need_booted=True, settings=member) as client:
             body(client, result)
     except NoDriver as exc:
         result.status, result.text = Status.UNKNOWN, str(exc)
@@ -146,12 +139,44 @@ def run_check(name: str, body: Callable[[object, Result], None], check_timeout: 
         result.status, result.text = Status.UNKNOWN, text
     except AmiError as exc:
         result.status, result.text = Status(int(status_for_error(exc))), str(exc)
+    return result
+
+
+def run_check(name: str, body: Callable[[object, Result], None], check_timeout: float | None) -> int:
+    """Open a session, run ``body(client, result)``, print the result; the plugin exit code."""
+    app = get_app()
+    if check_timeout is not None:
+        app.given["timeout"] = check_timeout
+    if _several(app):
+        from .check_fleet import run_check_fleet
+
+        # Each PBX within its own timeout, in parallel: one counted status line.
+        return run_check_fleet(app, name, lambda member: check_one(app, name, body, member))
+    # Each reply is bounded by the timeout; the alarm bounds the whole check
+    # (a PBX that trickles a list).  Signals work only in the main thread.
+    alarm = check_timeout is not None and threading.current_thread() is threading.main_thread()
+    previous = None
+    if alarm:
+        previous = signal.signal(signal.SIGALRM, _alarm)
+        signal.setitimer(signal.ITIMER_REAL, check_timeout + 0.5)
+    try:
+        result = check_one(app, name, body)
     finally:
         if alarm:
             signal.setitimer(signal.ITIMER_REAL, 0)
             signal.signal(signal.SIGALRM, previous)
     click.echo(result.render(), nl=False)
     return int(result.status)
+
+
+def _several(app) -> bool:
+    """Whether several PBXs were named (a bad configuration is reported by the check itself)."""
+    from ..errors import AmiError
+
+    try:
+        return len(app.fleet()) > 1
+    except AmiError:
+        return False
 
 
 @click.group(epilog=EPILOG)

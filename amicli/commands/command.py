@@ -36,6 +36,10 @@ def command(cli_command: tuple[str, ...], no_prefix: bool, as_json: bool) -> int
     from ..output import Output
 
     text = " ".join(cli_command)
+    if not text.strip():
+        raise click.BadParameter("must not be empty", param_hint="'CLI COMMAND'")
+    if "\r" in text or "\n" in text:
+        raise click.BadParameter("must be one line (no line breaks)", param_hint="'CLI COMMAND'")
     app = get_app()
     out = Output(json=as_json)
     run = app.runner(json_out=out)

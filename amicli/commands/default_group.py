@@ -18,6 +18,9 @@ class DefaultGroup(click.Group):
         self.default_command = default_command
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if not args and ctx.resilient_parsing:
+            # Tab completion after `ami queues `: offer the subcommands.
+            return super().parse_args(ctx, args)
         if not args:
             args = [self.default_command]
         elif args[0] == "--":
@@ -32,6 +35,15 @@ class DefaultGroup(click.Group):
             else:
                 args = [self.default_command, *args]
         return super().parse_args(ctx, args)
+
+    def shell_complete(self, ctx: click.Context, incomplete: str) -> list:
+        """The subcommands, and (for an option) the default subcommand's options too."""
+        items = super().shell_complete(ctx, incomplete)
+        default = self.commands.get(self.default_command)
+        if default is not None and incomplete.startswith("-"):
+            known = {item.value for item in items}
+            items += [item for item in default.shell_complete(ctx, incomplete) if item.value not in known]
+        return items
 
     def _first_word(self, args: list[str]) -> str | None:
         """The first argument that is not an option of the default command or its value."""

@@ -53,9 +53,7 @@ def rtt_ms(usec: object) -> str:
 
 
 def endpoint_row(ep) -> dict[str, object]:
-    row = ep.as_dict()
-    row["Contacts"] = [c.as_dict() for c in ep.contacts]
-    return row
+    return ep.as_dict()
 
 
 def endpoint_table_row(ep) -> dict[str, object]:
@@ -125,7 +123,7 @@ def list_endpoints(
         out.write_text(f"{len(found)}\n")
         return ExitCode.OK
     if as_json:
-        out.rows((endpoint_row(ep) for ep in found), ENDPOINT_COLUMNS)
+        out.rows((endpoint_row(ep) for ep in found), ENDPOINT_COLUMNS, flush=False)
     else:
         out.rows((endpoint_table_row(ep) for ep in found), ENDPOINT_COLUMNS, titles=ENDPOINT_TITLES)
     return ExitCode.OK
@@ -160,7 +158,9 @@ def list_contacts(
     if count:
         out.write_text(f"{len(contacts)}\n")
         return ExitCode.OK
-    out.rows((contact_row(c, table=not as_json) for c in contacts), CONTACT_COLUMNS, titles={"RTT": "RTT (ms)"})
+    out.rows(
+        (contact_row(c, table=not as_json) for c in contacts), CONTACT_COLUMNS, titles={"RTT": "RTT (ms)"}, flush=False
+    )
     return ExitCode.OK
 
 
@@ -186,7 +186,7 @@ def list_registrations(
     if count:
         out.write_text(f"{len(found)}\n")
         return ExitCode.OK
-    out.rows((r.as_dict() for r in found), REGISTRATION_COLUMNS, titles=REGISTRATION_TITLES)
+    out.rows((r.as_dict() for r in found), REGISTRATION_COLUMNS, titles=REGISTRATION_TITLES, flush=False)
     return ExitCode.OK
 
 

@@ -85,7 +85,9 @@ def _check_server_filters(ctx: click.Context, param: click.Parameter, value: tup
     metavar="REGEX",
     callback=_check_server_filters,
     help="Ask the PBX to send only events whose text matches REGEX (the Filter action; '!REGEX' excludes). "
-    "Without the permission for it, filters here instead. Example: --server-filter 'Event: Hangup'",
+    "REGEX is POSIX: \\r is not a carriage return, end a name with [[:space:]] so Hangup leaves out "
+    "HangupRequest. Without the permission for it, filters here instead, reading REGEX the same way. "
+    "Example: --server-filter 'Event: Hangup[[:space:]]'",
 )
 @click.option("--count", "-n", type=click.IntRange(min=1), metavar="N", help="Exit 0 after N matching events.")
 @click.option(
@@ -119,6 +121,11 @@ def _check_server_filters(ctx: click.Context, param: click.Parameter, value: tup
     metavar="SECONDS",
     help="Send a Ping every SECONDS; no answer within the global --timeout means the connection is dead.",
 )
+@click.option(
+    "--fields",
+    metavar="A,B,...",
+    help="Only these headers (any case): the JSON keys kept, or the fields of each line. Example: --fields Cause",
+)
 def events(
     names: tuple[str, ...],
     tests: list,
@@ -131,6 +138,7 @@ def events(
     buffer_size: int | None,
     reconnect: bool,
     keepalive: float | None,
+    fields: str | None,
 ) -> int:
     """Stream the events the PBX sends, until interrupted.
 
@@ -154,9 +162,11 @@ def events(
     verbose, command, agent, user, config, dtmf, reporting, cdr, dialplan,
     originate, agi, cc, aoc, test, security, message, or all; the user's
     read= still applies); --server-filter sends Asterisk's Filter action,
-    which matches the event's `Key: Value` text, so 'Event: Hangup' also
-    lets HangupRequest through (anchor it: 'Event: Hangup\\r').  A user
-    without write=system gets one note and the same filter applied here.
+    which matches the event's `Key: Value` text with a POSIX regular
+    expression, so 'Event: Hangup' also lets HangupRequest through: end the
+    name with 'Event: Hangup[[:space:]]' (\\r is the letter r in POSIX).  A
+    user without write=system gets one note and the same filter applied
+    here, read the same way.
 
     Reading never waits on the output: if the consumer cannot keep up,
     events past --buffer are dropped and the number is reported on stderr
@@ -196,13 +206,21 @@ def events(
     event_filter = EventFilter(names, tests)
     connect = _Connector(mask, server_filters, event_filter, ServerFilter(server_filters) if server_filters else None)
     output = "json" if as_json else (fmt or "text")
+    from ..output import parse_fields
+
+    chosen = parse_fields(fields)
+    if chosen and output == "ami":
+        raise click.UsageError("--fields goes with the text or JSON format, not --format ami")
     options = StreamOptions(output, count, duration, buffer_size or DEFAULT_BUFFER, reconnect, keepalive)
     if len(connect.app.fleet()) > 1:
         from .events_fleet import stream_fleet
 
         return stream_fleet(connect.app, connect, options, event_filter, connect.emulated)
     client, early = connect()
-    return _stream(connect, client, early, options, event_filter)
+    from ..events.formats import FieldsFormat
+
+    formatter = FieldsFormat(chosen, as_json=output == "json") if chosen else None
+    return _stream(connect, client, early, options, event_filter, formatter)
 
 
 class _Connector:
@@ -223,7 +241,7 @@ class _Connector:
         """A session to the one PBX, or to ``settings`` (one PBX of a fleet), and its early events."""
         client = self.app.session(events=self.mask or "on", keep_events=True, settings=settings)
         try:
-            self._add_filters(client)
+            self._add_filters(client, settings or self.app.settings())
             # The events received so far; a zero timeout drains what was
             # read and parsed without waiting for more.
             early = []
@@ -235,7 +253,7 @@ class _Connector:
             raise
         return client, early
 
-    def _add_filters(self, client) -> None:
+    def _add_filters(self, client, settings) -> None:
         from ..errors import ActionError
 
         for pattern in self.server_filters:
@@ -247,7 +265,7 @@ class _Connector:
                 if not self.noted:
                     self.noted = True
                     report(
-                        f"user {self.app.settings().user!r} may not use the Filter action (it needs "
+                        f"user {settings.user!r} may not use the Filter action (it needs "
                         "write=system in manager.conf); filtering here instead",
                         "note",
                     )
@@ -256,7 +274,7 @@ class _Connector:
             raise ActionError(f"--server-filter {pattern!r}: the PBX refused it: {reply.message or 'error'}")
 
 
-def _stream(connect: _Connector, client, early, options, event_filter) -> int:
+def _stream(connect: _Connector, client, early, options, event_filter, formatter=None) -> int:
     """Run the stream to its end; the exit status from how it ended."""
     import sys
 
@@ -280,6 +298,7 @@ def _stream(connect: _Connector, client, early, options, event_filter) -> int:
             out_fd=sys.stdout.fileno(),
             report=report,
             early_filter=connect.emulated,
+            formatter=formatter,
         )
         result = stream.run()
     except BaseException:

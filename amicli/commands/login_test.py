@@ -50,13 +50,34 @@ def _positive(ctx: click.Context, param: click.Parameter, value: float | None) -
 )
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing when OK, so cron mails only failures.")
 @click.option(
+    "-t",
+    "--timeout",
+    type=float,
+    metavar="SECONDS",
+    callback=_positive,
+    help="As the global --timeout, here too as plugins take it. Example: -t 5",
+)
+@click.option("-H", "--host", metavar="HOST", help="As the global -H, here too as plugins take it.")
+@click.option(
+    "-P", "--port", type=click.IntRange(1, 65535), metavar="PORT", help="As the global -P, here too as plugins take it."
+)
+@click.option(
     "--min-ok",
     type=click.IntRange(min=1),
     metavar="N",
     help="With several PBXs: OK while at least N log in; fewer (but some) is WARNING [default: all].",
 )
 @json_option
-def login_test(warning: float, critical: float, quiet: bool, min_ok: int | None, as_json: bool) -> int:
+def login_test(
+    warning: float,
+    critical: float,
+    quiet: bool,
+    timeout: float | None,
+    host: str | None,
+    port: int | None,
+    min_ok: int | None,
+    as_json: bool,
+) -> int:
     """Connect, log in and log off; print one status line.
 
     The line follows the Monitoring Plugins format, with the connect-and-login
@@ -87,11 +108,17 @@ def login_test(warning: float, critical: float, quiet: bool, min_ok: int | None,
 
     \b
     Examples:
-      */5 * * * * ami --profile pbx1 login-test --quiet
+      */5 * * * * /usr/local/bin/ami --profile pbx1 login-test --quiet
       ami login-test -w 0.5 -c 1 --json
       ami --profile callcentre login-test --min-ok 2
       AMI_SECRET_FILE=/etc/nagios/ami.secret ami -H "$HOSTADDRESS" -u monitor login-test -w 0.5 -c 1
     """
+    if host is not None and not host.strip():
+        raise click.BadParameter("must not be empty", param_hint="'-H' / '--host'")
+    app = get_app()
+    for name, value in (("timeout", timeout), ("host", host), ("port", port)):
+        if value is not None:
+            app.given[name] = value
     return run_login_test(warning, critical, quiet, as_json, min_ok=min_ok)
 
 
@@ -103,7 +130,11 @@ def run_login_test(
     Several PBXs: one counted line for them all (see login_test_fleet), ``min_ok`` of them enough for OK.
     """
     from .. import client as _client  # noqa: F401 - imported before the clock starts
+    from ..context import _load_secret as load_secret
+    from ..context import _require_user as require_user
 
+    if warning > critical:
+        raise click.UsageError(f"-w {warning:g} is above -c {critical:g}: WARNING must come before CRITICAL")
     app = get_app()
     if _several(app):
         from .login_test_fleet import login_test_fleet
@@ -114,6 +145,9 @@ def run_login_test(
     try:
         settings = app.settings()
         facts.update(host=settings.host, port=settings.effective_port, user=settings.user)
+        # A secret typed at the prompt is read before the clock starts: a person's typing is no PBX's delay.
+        require_user(settings)
+        load_secret(settings)
         started = time.monotonic()
         with app.session() as client:
             elapsed = time.monotonic() - started
@@ -146,6 +180,14 @@ def _several(app) -> bool:
         return False
 
 
+def _plain(value: float) -> str:
+    """A threshold as given: 0.0005 stays 0.0005 (never 0.000), 2.0 is 2, no exponent."""
+    from decimal import Decimal
+
+    text = f"{Decimal(repr(value)):f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
 def _report(
     status: PluginStatus,
     text: str,
@@ -167,7 +209,7 @@ def _report(
         record.update(warning=warning, critical=critical)
         Output(json=True).emit_json(record)
     else:
-        perf = f"time={elapsed:.3f}s;{warning:.3f};{critical:.3f};0"
+        perf = f"time={elapsed:.3f}s;{_plain(warning)};{_plain(critical)};0"
         name = f"{check_name.upper()} " if check_name else ""
         click.echo(f"AMI {name}{status.name} - {plugin_text(text)} | {perf}")
     return int(status)

@@ -9,6 +9,7 @@ import click
 
 from ..context import get_app
 from ..errors import AmiError, ExitCode
+from ..output import report
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -82,7 +83,7 @@ def metrics(listen: str | None) -> int:
         sys.stdout.buffer.write(text.encode("utf-8"))
         sys.stdout.flush()
         if error is not None:
-            sys.stderr.write(f"ami: error: {error}\n")
+            report(str(error), "error")
             return error.exit_code
         return ExitCode.OK
     host, port = parse_listen(listen)
@@ -100,7 +101,7 @@ def serve(host: str, port: int) -> int:
             if path == "/metrics":
                 text, error = scrape()
                 if error is not None:
-                    sys.stderr.write(f"ami: warning: scrape failed: {error}\n")
+                    report(f"scrape failed: {error}", "warning")
                 self._send(200, CONTENT_TYPE, text)
             elif path == "/":
                 self._send(200, "text/html; charset=utf-8", '<a href="/metrics">/metrics</a>\n')
@@ -130,8 +131,7 @@ def serve(host: str, port: int) -> int:
     except OSError as exc:
         raise click.UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     bound = server.server_address
-    sys.stderr.write(f"ami: serving metrics on http://{host}:{bound[1]}/metrics (Ctrl-C to stop)\n")
-    sys.stderr.flush()
+    report(f"serving metrics on http://{host}:{bound[1]}/metrics (Ctrl-C to stop)")
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -121,6 +121,7 @@ def _grace(ctx: click.Context, param: click.Parameter, value: float) -> float:
 )
 @click.option(
     "--batch",
+    type=click.Path(dir_okay=False, allow_dash=True),
     metavar="FILE",
     help="Place one call per line of FILE ('-': stdin): JSON Lines with the option names as keys, or CSV "
     "with a header row. Prints one JSON line per call as each ends.",
@@ -224,15 +225,22 @@ def _run_one(spec, grace: float, wait: bool, out) -> int:
 
     results: list = []
     failure: AmiError | None = None
+    progress = TerminalProgress() if sys.stderr.isatty() else None
     with get_app().session(events="call" if wait else "off", keep_events=wait) as client:
         try:
-            results.extend(lib.run_calls(client, [spec], grace=grace, wait=wait))
+            results.extend(lib.run_calls(client, [spec], grace=grace, wait=wait, progress=progress))
+        except KeyboardInterrupt:
+            if progress is not None:
+                progress.interrupted(spec)
+            raise
         except AmiError as exc:
             # The session cannot tell the outcome (no call events, connection lost):
             # the call, queued or not, is printed first, then the error.
             if not results:
                 raise
             failure = worded(exc) if isinstance(exc, lib.NoCallEvents) else exc
+    if progress is not None:
+        progress.clear()
     result = results[0]
     if result.outcome == lib.REFUSED:
         # The PBX refused the action itself: an error, nothing was placed.
@@ -349,3 +357,46 @@ def _run_batch(name: str, defaults, parallel: int, grace: float, wait: bool, out
         if stream is not sys.stdin.buffer:
             stream.close()
     return status.code
+
+
+class TerminalProgress:
+    """On a terminal: one stderr line, rewritten in place, saying what the call waits for.
+
+    Ctrl-C then says whether the call may still ring, and its ActionID (to
+    find it in the PBX's log).  Never used when stderr is not a terminal.
+    """
+
+    def __init__(self) -> None:
+        self.action_id: str | None = None
+        self.queued = False
+        self.shown = False
+
+    def __call__(self, spec, action_id: str, queued: bool, seconds: float) -> None:
+        self.action_id, self.queued = action_id, queued
+        if queued:
+            what = f"ringing, waiting for an answer: {seconds:.0f} s of {spec.ring_timeout:g} s"
+        else:
+            what = f"waiting for the PBX to queue it: {seconds:.0f} s"
+        sys.stderr.write(f"\r\x1b[Kami: calling {spec.channel}: {what}")
+        sys.stderr.flush()
+        self.shown = True
+
+    def clear(self) -> None:
+        if self.shown:
+            sys.stderr.write("\r\x1b[K")
+            sys.stderr.flush()
+            self.shown = False
+
+    def interrupted(self, spec) -> None:
+        self.clear()
+        if self.action_id is None:
+            text = f"interrupted before the call to {spec.channel} was sent: it will not ring"
+        elif self.queued:
+            text = f"interrupted: the call to {spec.channel} was queued and may still ring (ActionID {self.action_id})"
+        else:
+            text = (
+                f"interrupted: the call to {spec.channel} was sent, not yet queued, and may still ring "
+                f"(ActionID {self.action_id})"
+            )
+        sys.stderr.write(f"ami: {text}\n")
+        sys.stderr.flush()

@@ -29,6 +29,32 @@ def explain_unknown_action(exc: ActionError) -> ActionError:
     return exc
 
 
+#: The queue columns kept first when the terminal is narrow.
+QUEUE_PRIORITY = [
+    "Queue",
+    "Calls",
+    "LongestHoldTime",
+    "LoggedIn",
+    "Available",
+    "PausedMembers",
+    "Holdtime",
+    "TalkTime",
+    "Completed",
+    "Abandoned",
+    "ServicelevelPerf",
+    "Strategy",
+    "ServiceLevel",
+]
+
+
+def _schema(json_keys, columns, titles, table_row=None):
+    """What a listing's rows hold (amicli.rowtext.Schema): --fields by title or JSON key, the table."""
+    from ..rowtext import Schema
+
+    priority = QUEUE_PRIORITY if "Strategy" in columns else ()
+    return Schema(json_keys=json_keys, columns=columns, titles=titles, priority=priority, table_row=table_row)
+
+
 def fleet_fields(valid: Sequence[str]) -> list[str]:
     """The fields --fields may name: ``Server`` too when several PBXs were named."""
     from ..fleet import SERVER_KEY
@@ -147,7 +173,8 @@ def list_queues(
     from ..fleet import MergedRows
 
     check_watch(watch, as_json)
-    out = make_output(as_json, fmt, fields, no_headers, valid=fleet_fields(lib.QUEUE_FIELDS))
+    schema = _schema(fleet_fields(lib.QUEUE_FIELDS), tables.QUEUE_COLUMNS, tables.QUEUE_TITLES, tables.queue_table_row)
+    out = make_output(as_json, fmt, fields, no_headers, schema=schema)
     if watch is not None:
         return _watch_queues(out, names, watch)
     run, answers = _run_listing(out, lambda client: lib.queue_status(client, names))
@@ -155,7 +182,7 @@ def list_queues(
     for member, status in answers:
         rows = status.queues
         if rows:
-            merged.add(member, rows if out.json else [tables.queue_table_row(q) for q in rows])
+            merged.add(member, rows)  # the schema derives the table rows
         elif not names:
             run.note(member, "the PBX has no queues")
         _missing(run, member, status.missing)
@@ -172,8 +199,7 @@ def _watch_queues(out, names: tuple[str, ...], interval: float) -> int:
         waiting = sum(q.get("Calls") or 0 for q in rows)  # type: ignore[misc]
         available = sum(q.get("Available") or 0 for q in rows)  # type: ignore[misc]
         totals = f"{len(rows)} queues, {waiting} waiting, {available} agents available"
-        table = [tables.queue_table_row(q) for q in rows]
-        text = table_text(out, lambda o: o.rows(table, tables.QUEUE_COLUMNS, titles=tables.QUEUE_TITLES))
+        text = table_text(out, lambda o: o.rows(rows))
         return totals, text
 
     return run_watch(render, title="ami queues", interval=interval, triggers=QUEUE_TRIGGERS, events="agent,system")
@@ -229,7 +255,10 @@ def list_members(
             members = [m for m in members if lib.member_available(m)]
         return members
 
-    out = make_output(as_json, fmt, fields, no_headers, valid=fleet_fields(lib.MEMBER_FIELDS))
+    schema = _schema(
+        fleet_fields(lib.MEMBER_FIELDS), tables.MEMBER_COLUMNS, tables.MEMBER_TITLES, tables.member_table_row
+    )
+    out = make_output(as_json, fmt, fields, no_headers, schema=schema)
     return _print_rows(out, names, pick, tables.member_table_row, tables.MEMBER_COLUMNS, tables.MEMBER_TITLES)
 
 
@@ -251,7 +280,10 @@ def list_callers(names: tuple[str, ...], as_json: bool, fmt: str | None, fields:
     """
     from .. import queues as lib
 
-    out = make_output(as_json, fmt, fields, no_headers, valid=fleet_fields(lib.CALLER_FIELDS))
+    schema = _schema(
+        fleet_fields(lib.CALLER_FIELDS), tables.CALLER_COLUMNS, tables.CALLER_TITLES, tables.caller_table_row
+    )
+    out = make_output(as_json, fmt, fields, no_headers, schema=schema)
     return _print_rows(
         out, names, lambda status: status.callers, tables.caller_table_row, tables.CALLER_COLUMNS, tables.CALLER_TITLES
     )
@@ -266,7 +298,7 @@ def _print_rows(out, names, pick, table_row, columns, titles) -> int:
     merged = MergedRows(run, out, columns, titles)
     for member, status in answers:
         rows = pick(status)
-        merged.add(member, rows if out.json else [table_row(r) for r in rows])
+        merged.add(member, rows)  # the schema derives the table rows
         if not names and not status.queues:
             run.note(member, "the PBX has no queues")
         _missing(run, member, status.missing)
@@ -292,7 +324,8 @@ def summary(names: tuple[str, ...], as_json: bool, fmt: str | None, fields: str 
     from .. import queues as lib
     from ..fleet import MergedRows
 
-    out = make_output(as_json, fmt, fields, no_headers, valid=fleet_fields(lib.SUMMARY_FIELDS))
+    schema = _schema(fleet_fields(lib.SUMMARY_FIELDS), tables.SUMMARY_COLUMNS, tables.SUMMARY_TITLES)
+    out = make_output(as_json, fmt, fields, no_headers, schema=schema)
     run, answers = _run_listing(out, lambda client: lib.queue_summary(client, names))
     merged = MergedRows(run, out, tables.SUMMARY_COLUMNS, tables.SUMMARY_TITLES)
     for member, (rows, missing) in answers:

@@ -75,14 +75,15 @@ def raw(action: str, headers: tuple[str, ...], as_json: bool, no_prefix: bool) -
     ends) starts with the PBX's name and ': ' (unless --no-prefix), and
     --json objects carry "Server".
 
-    Exit status: 0 when every reply is a success, 1 when any is an error
-    (9: on some of several PBXs).
+    Exit status: 0 when every reply is a success, 1 when any is an error,
+    4 when one was refused for permission (the reply is printed all the
+    same); 9: on some of several PBXs.
 
     \b
     Examples:
       ami raw Ping
       ami raw CoreShowChannels --json | jq -r .Channel
-      ami raw Getvar Variable=CDR(dst) Channel=PJSIP/100-00000001
+      ami raw Getvar 'Variable=CDR(dst)' Channel=PJSIP/100-00000001
       printf 'Action: Ping\\n\\nAction: CoreStatus\\n' | ami raw -
     """
     if action == "-":
@@ -99,15 +100,18 @@ def raw(action: str, headers: tuple[str, ...], as_json: bool, no_prefix: bool) -
     app = get_app()
     run = app.runner(json_out=out)
     if not run.many:
-        failed = False
+        code = ExitCode.OK
         with app.session() as client:
             for pairs in actions:
                 reply = client.request(pairs)
-                failed = failed or not reply.ok
+                if not reply.ok:
+                    # Permission denied is 4 here as in every command; any other error 1.
+                    denied = reply.message.lower() == "permission denied"
+                    code = max(code, ExitCode.AUTH if denied else ExitCode.ACTION_FAILED)
                 for msg in reply.messages:
                     out.write(json_line(msg.to_dict()) if as_json else _exact(msg, terminal))
                 out.flush()
-        return ExitCode.ACTION_FAILED if failed else ExitCode.OK
+        return code
 
     def work(member: object) -> tuple[bool, list]:
         # The replies of one PBX are printed together, when it is done.

@@ -25,11 +25,17 @@ import click
 )
 @click.option(
     "--tls-cert",
+    type=click.Path(dir_okay=False),
     metavar="PEM",
     help="Speak TLS with this certificate (PEM). Example: --tls-cert ami.crt --tls-key ami.key",
 )
-@click.option("--tls-key", metavar="PEM", help="The private key for --tls-cert (PEM).")
-@click.option("--manager-conf", metavar="PATH", help="Take users from this manager.conf instead of the built-in ones.")
+@click.option("--tls-key", type=click.Path(dir_okay=False), metavar="PEM", help="The private key for --tls-cert (PEM).")
+@click.option(
+    "--manager-conf",
+    type=click.Path(dir_okay=False),
+    metavar="PATH",
+    help="Take users from this manager.conf instead of the built-in ones.",
+)
 @click.option(
     "--asterisk13",
     is_flag=True,

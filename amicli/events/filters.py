@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
+from ..posixre import posix_regex
 from ..protocol import Message, decode
 
 _FILTER_SYNTAX = re.compile(r"\s*([A-Za-z0-9_\-.()/]+)\s*(!=|!~|=|~)(.*)\Z", re.DOTALL)
@@ -57,16 +58,18 @@ def parse_filter(text: str) -> HeaderTest:
 class ServerFilter:
     """Asterisk's ``Filter`` action, done here when the user may not use it.
 
-    Asterisk matches each filter (a regular expression) against the event's
-    text, ``Key: Value`` lines in CRLF.  A filter starting with ``!``
-    excludes; otherwise it includes.  With include filters an event must
-    match one of them, and it must match no exclude filter.
+    Asterisk matches each filter (a POSIX extended regular expression) against
+    the event's text, ``Key: Value`` lines in CRLF.  A filter starting with
+    ``!`` excludes; otherwise it includes.  With include filters an event must
+    match one of them, and it must match no exclude filter.  The expressions
+    are read as POSIX reads them (:mod:`amicli.posixre`), so a filter means
+    the same here as on the PBX.
     """
 
     def __init__(self, patterns: Sequence[str]) -> None:
         self.patterns = list(patterns)
-        self.include = [re.compile(p) for p in patterns if not p.startswith("!")]
-        self.exclude = [re.compile(p[1:]) for p in patterns if p.startswith("!")]
+        self.include = [posix_regex(p) for p in patterns if not p.startswith("!")]
+        self.exclude = [posix_regex(p[1:]) for p in patterns if p.startswith("!")]
 
     def __call__(self, msg: Message) -> bool:
         raw = msg.raw
@@ -79,10 +82,10 @@ class ServerFilter:
 
 
 def check_server_filter(pattern: str) -> None:
-    """Raise ValueError when ``pattern`` (``!`` prefix allowed) does not compile."""
+    """Raise ValueError when ``pattern`` (``!`` prefix allowed) is not a POSIX regular expression."""
     try:
-        re.compile(pattern[1:] if pattern.startswith("!") else pattern)
-    except re.error as exc:
+        posix_regex(pattern[1:] if pattern.startswith("!") else pattern)
+    except ValueError as exc:
         raise ValueError(f"{pattern!r}: bad regular expression: {exc}") from None
 
 

@@ -355,6 +355,37 @@ class TextFormat:
         return f"{clock} {name:<18} {summary}".rstrip()
 
 
+class FieldsFormat:
+    """``--fields``: only the named headers (any case), as JSON Lines or one line per event.
+
+    A header the event does not carry is null in JSON and left out of a line.
+    """
+
+    def __init__(self, names: list[str], as_json: bool) -> None:
+        self.names = names
+        self.as_json = as_json
+
+    def _pairs(self, msg: Message) -> list[tuple[str, str | None]]:
+        by_lower = {k.lower(): (k, v) for k, v in reversed(msg.headers)}
+        return [by_lower.get(name.lower(), (name, None)) for name in self.names]
+
+    def format(self, batch: Batch) -> bytes:
+        from ..output import json_line
+
+        received = batch.received
+        out = []
+        for msg in batch.as_messages():
+            pairs = self._pairs(msg)
+            if self.as_json:
+                out.append(json_line(dict(pairs)))
+                continue
+            when = event_time(msg, received)
+            clock = time.strftime("%H:%M:%S", time.localtime(when)) + f".{int(when * 1000) % 1000:03d}"
+            shown = " ".join(f"{k}={_show(v)}" for k, v in pairs if v is not None)
+            out.append(f"{clock} {msg.name or '?':<18} {shown}".rstrip().encode("utf-8", "replace") + b"\n")
+        return b"".join(out)
+
+
 def make_format(name: str) -> JsonFormat | AmiFormat | TextFormat:
     if name == "json":
         return JsonFormat()

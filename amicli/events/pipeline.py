@@ -97,6 +97,7 @@ class EventStream:
         out_fd: int,
         report: Reporter | None = None,
         early_filter: Callable[[Message], bool] | None = None,
+        formatter: object = None,
     ) -> None:
         self.connect = connect
         self.client = client
@@ -105,7 +106,8 @@ class EventStream:
         self.early_filter = early_filter
         self.out_fd = out_fd
         self.report = report or _no_report
-        self.formatter = make_format(options.fmt)
+        # ``formatter``: anything with format(batch) -> bytes (--fields brings its own).
+        self.formatter = formatter if formatter is not None else make_format(options.fmt)
         self.buffer = EventBuffer(options.buffer)
         self.written = 0
         #: Events formatted and queued (not dropped): --count stops the reader there.
@@ -331,6 +333,11 @@ class EventStream:
                 batches = buffer.take(TICK)
                 if batches is None:
                     return
+                if not batches and piecewise and reader_gone(fd):
+                    # `ami events | head -1` on an idle PBX: the reader left, and
+                    # no event may come for minutes to find it out by writing.
+                    self.pipe_closed = True
+                    return
                 for batch in batches:
                     if self._writer_stop.is_set():
                         buffer.release(batch.count)
@@ -360,6 +367,19 @@ class EventStream:
                 self.error = exc
         finally:
             self.finished.set()
+
+
+def reader_gone(fd: int) -> bool:
+    """Whether the reading end of the pipe or socket ``fd`` has been closed (poll says POLLERR or POLLHUP)."""
+    import select
+
+    poller = select.poll()
+    poller.register(fd, 0)  # errors and hang-ups are always reported
+    try:
+        events = poller.poll(0)
+    except OSError:
+        return False
+    return any(mask & (select.POLLERR | select.POLLHUP) for _, mask in events)
 
 
 def _no_report(text: str, level: str) -> None:

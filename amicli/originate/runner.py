@@ -39,6 +39,12 @@ class _InFlight:
     queued_at: float | None = None
 
 
+#: ``progress(spec, action_id, queued, seconds)``: where a call in flight stands.
+Progress = Callable[[CallSpec, str, bool, float], None]
+#: Seconds between two progress reports while waiting.
+PROGRESS_TICK = 0.5
+
+
 def run_calls(
     client: Client,
     items: Iterable[CallSpec | BadLine],
@@ -47,6 +53,7 @@ def run_calls(
     grace: float = DEFAULT_GRACE,
     wait: bool = True,
     clock: Callable[[], float] = time.monotonic,
+    progress: Progress | None = None,
 ) -> Iterator[CallResult | BadLine]:
     """Place the calls, at most ``parallel`` in flight, and yield each result as it ends.
 
@@ -56,11 +63,15 @@ def run_calls(
     queuing (``queued``).  Raises :class:`NoCallEvents` (after yielding the
     calls in flight as ``unknown``) when the session turns out to receive no
     call events; the calls not yet placed are then never placed.  Nothing is
-    ever sent twice.
+    ever sent twice.  ``progress`` is told, at least every
+    :data:`PROGRESS_TICK` seconds while waiting, where each call in flight
+    stands.
     """
     if parallel < 1:
         raise ValueError("parallel must be at least 1")
-    return _Calls(client, iter(items), parallel, grace, wait, clock).run()
+    calls = _Calls(client, iter(items), parallel, grace, wait, clock)
+    calls.progress = progress
+    return calls.run()
 
 
 class _Calls:
@@ -86,6 +97,7 @@ class _Calls:
         #: Whether any call event reached the session (so an outcome will too).
         self.events_seen = False
         self.first_queued: float | None = None
+        self.progress: Progress | None = None
 
     def run(self) -> Iterator[CallResult | BadLine]:
         while True:
@@ -105,7 +117,7 @@ class _Calls:
                 yield from ready
                 continue
             # Nothing ready: read until the nearest deadline.
-            yield from self._guarded(self._read_until, self._next_deadline())
+            yield from self._guarded(self._read_until, self._report_progress(self._next_deadline()))
 
     def _finish(self, flight: _InFlight, outcome: str, **details: object) -> CallResult:
         self.inflight.pop(flight.action_id, None)
@@ -221,6 +233,16 @@ class _Calls:
         if self._awaiting_first_event():
             deadlines.append(self.first_queued + self.grace)  # type: ignore[operator]
         return min(deadlines) if deadlines else self.clock() + self.client.timeout
+
+    def _report_progress(self, deadline: float) -> float:
+        """Tell ``progress`` where each call stands; the deadline, no later than the next report."""
+        if self.progress is None:
+            return deadline
+        now = self.clock()
+        for flight in self.inflight.values():
+            since = flight.queued_at if flight.queued_at is not None else flight.sent_at
+            self.progress(flight.spec, flight.action_id, flight.queued_at is not None, now - since)
+        return min(deadline, now + PROGRESS_TICK)
 
     def _read_until(self, deadline: float) -> None:
         try:

@@ -1,0 +1,413 @@
+"""Output that pipes cleanly, completion and feedback: `ami` as a real process against the sim."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import pty
+import shutil
+import signal
+import subprocess
+import time
+
+import pytest
+from util import ADMIN, ami_argv, ami_env, json_lines, run_ami, start_sim
+
+from amicli.errors import ExitCode
+from amicli.posixre import posix_regex
+from amicli.sim.channels import populate_demo
+
+
+@pytest.fixture(scope="module")
+def busy():
+    server = start_sim()
+    populate_demo(server.pbx)
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def demo():
+    server = start_sim()
+    populate_demo(server.pbx)
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="module")
+def idle():
+    server = start_sim()
+    yield server
+    server.close()
+
+
+def run_on_tty(args, port, *, stdout_tty=True, stderr_tty=True, columns=None, seconds=20):
+    """Run `ami` with stdout and/or stderr on a pseudo-terminal; (exit code, stdout text, stderr text)."""
+    leader, follower = pty.openpty()
+    env = ami_env(port, **ADMIN)
+    if columns:
+        env["COLUMNS"] = str(columns)
+    proc = subprocess.Popen(
+        [*ami_argv(), *args],
+        stdin=subprocess.DEVNULL,
+        stdout=follower if stdout_tty else subprocess.PIPE,
+        stderr=follower if stderr_tty else subprocess.PIPE,
+        env=env,
+    )
+    os.close(follower)
+    out, err = proc.communicate(timeout=seconds)
+    piped = out if out is not None else err
+    tty = b""
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        tty += chunk
+    os.close(leader)
+    text = tty.decode().replace("\r\n", "\n")
+    piped_text = (piped or b"").decode()
+    return proc.returncode, (text if stdout_tty else piped_text), (text if stderr_tty else piped_text)
+
+
+# -- TSV and CSV -----------------------------------------------------------------------------------
+
+ROW_COMMANDS = [
+    ["channels"],
+    ["queues"],
+    ["queues", "members"],
+    ["queues", "callers"],
+    ["queues", "summary"],
+]
+
+
+@pytest.mark.parametrize("args", ROW_COMMANDS, ids=" ".join)
+def test_csv_and_unpadded_tsv_on_every_listing(busy, args):
+    as_json = json_lines(run_ami([*args, "--json"], port=busy.port).stdout)
+    proc = run_ami([*args, "--csv"], port=busy.port)
+    assert (proc.returncode, proc.stderr) == (0, "")
+    assert proc.stdout.endswith("\r\n")  # RFC 4180 line ends
+    rows = list(csv.reader(io.StringIO(proc.stdout, newline="")))
+    assert len(rows) == len(as_json) + 1 and len({len(r) for r in rows}) == 1
+    tsv = run_ami([*args, "--fmt", "tsv"], port=busy.port)
+    lines = [line.split("\t") for line in tsv.stdout.splitlines()]
+    assert lines[0] == rows[0]  # the same columns, every one of them
+    assert all(cell == cell.strip() for line in lines for cell in line)
+
+
+def test_csv_quotes_what_needs_quoting(busy):
+    proc = run_ami(["channels", "--csv", "--fields", "Channel,Application(Data)"], port=busy.port)
+    rows = list(csv.reader(io.StringIO(proc.stdout, newline="")))
+    assert rows[0] == ["Channel", "Application(Data)"] and len(rows) == 13
+    assert '"Queue(support,,,,600)"' in proc.stdout  # a comma inside: quoted
+    assert ["Local/300@default-0000000d;2", "Queue(support,,,,600)"] in rows
+
+
+def test_csv_goes_alone(busy):
+    proc = run_ami(["channels", "--csv", "--json"], port=busy.port)
+    assert (proc.returncode, proc.stdout) == (ExitCode.USAGE, "")
+    assert proc.stderr == "ami: error: --csv goes alone: not with --json or --fmt (see 'ami channels list --help')\n"
+
+
+# -- --fields -------------------------------------------------------------------------------------
+
+
+def test_fields_by_title_or_json_key_never_silently_null(busy):
+    proc = run_ami(["channels", "--json", "--fields", "Channel,State"], port=busy.port)
+    rows = json_lines(proc.stdout)
+    assert all(set(r) == {"Channel", "State"} and r["State"] in ("Up", "Ring", "Ringing") for r in rows)
+    proc = run_ami(["channels", "--json", "--fields", "channel,caller id,channelstatedesc"], port=busy.port)
+    row = json_lines(proc.stdout)[0]
+    assert set(row) == {"Channel", "CallerID", "ChannelStateDesc"} and None not in row.values()
+    table = run_ami(["channels", "--fields", "exten@context:prio,CHANNELSTATE", "--fmt", "tsv"], port=busy.port)
+    lines = [line.split("\t") for line in table.stdout.splitlines()]
+    assert lines[0] == ["Exten@Context:Prio", "ChannelState"]
+    assert all(cell for line in lines[1:] for cell in line)
+
+
+def test_fields_status_means_what_the_output_shows(busy):
+    # Status is a number in JSON and words in the table: each output keeps its own.
+    table = run_ami(["queues", "members", "--fields", "name,status", "--fmt", "tsv"], port=busy.port)
+    assert table.stdout.splitlines()[1] == "Alice\tIn use"
+    json_rows = json_lines(run_ami(["queues", "members", "--json", "--fields", "name,status"], port=busy.port).stdout)
+    assert json_rows[0] == {"Name": "Alice", "Status": 2}
+
+
+@pytest.mark.parametrize("args", ROW_COMMANDS, ids=" ".join)
+def test_unknown_field_lists_valid_fields_once(busy, args):
+    proc = run_ami([*args, "--fields", "Nope"], port=busy.port)
+    assert (proc.returncode, proc.stdout) == (ExitCode.USAGE, "")
+    assert proc.stderr.startswith("ami: error: unknown field 'Nope'; valid fields: ")
+    names = proc.stderr.split("valid fields: ")[1].strip().split(", ")
+    assert len(names) == len({n.lower() for n in names})
+
+
+def test_channels_field_list_names_titles_not_internal_keys(busy):
+    proc = run_ami(["channels", "--fields", "Nope"], port=busy.port)
+    names = proc.stderr.split("valid fields: ")[1].strip().split(", ")
+    assert "Caller ID" in names and "Exten@Context:Prio" in names and "ChannelStateDesc" in names
+    assert "Location" not in names and "App" not in names  # the table's internal keys
+
+
+def test_events_takes_fields(idle):
+    proc = run_ami(["events", "--json", "-n", "1", "--fields", "event,status"], port=idle.port)
+    assert (proc.returncode, proc.stderr) == (0, "")
+    assert json_lines(proc.stdout) == [{"Event": "FullyBooted", "Status": "Fully Booted"}]
+    text = run_ami(["events", "-n", "1", "--fields", "Status"], port=idle.port)
+    assert text.stdout.rstrip("\n").endswith('Status="Fully Booted"') and "Uptime" not in text.stdout
+
+
+# -- width -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("args", [["channels"], ["queues"]], ids=" ".join)
+def test_default_tables_fit_the_terminal(busy, args):
+    piped = run_ami(args, port=busy.port)  # not a terminal, no COLUMNS: 100
+    assert max(len(line) for line in piped.stdout.splitlines()) <= 100
+    narrow = run_ami(args, port=busy.port, env={"COLUMNS": "60"})
+    assert max(len(line) for line in narrow.stdout.splitlines()) <= 60
+    assert narrow.stdout.split()[0] in ("Channel", "Queue")  # the most useful column stays
+    wide = run_ami([*args, "--wide"], port=busy.port, env={"COLUMNS": "60"})
+    assert max(len(line) for line in wide.stdout.splitlines()) > 120
+    code, out, _ = run_on_tty(args, busy.port, stderr_tty=False, columns=80)
+    assert code == 0 and max(len(line) for line in out.splitlines()) <= 80
+
+
+# -- empty listings --------------------------------------------------------------------------------
+
+
+def test_empty_listing_on_a_terminal_says_so_on_stderr(idle):
+    code, out, err = run_on_tty(["channels"], idle.port, stderr_tty=False)
+    assert (code, out, err) == (0, "", "ami: no channels\n")
+    piped = run_ami(["channels"], port=idle.port)
+    assert (piped.returncode, piped.stdout, piped.stderr) == (0, "", "")
+
+
+# -- channels hangup ------------------------------------------------------------------------------
+
+
+def test_nothing_matched_is_the_same_failure_by_name_regex_or_match(demo):
+    for args, says in (
+        (["channels", "hangup", "PJSIP/none-00000001"], "no such channel: PJSIP/none-00000001"),
+        (["channels", "hangup", "/^PJSIP/none/"], "no channel matches /^PJSIP/none/"),
+        (["channels", "hangup", "--match", "^PJSIP/none"], "no channel matches '^PJSIP/none'"),
+        (["channels", "hangup", "--dry-run", "/^PJSIP/none/"], "no channel matches /^PJSIP/none/"),
+    ):
+        proc = run_ami(args, port=demo.port)
+        assert (proc.returncode, proc.stdout) == (ExitCode.ACTION_FAILED, ""), args
+        assert proc.stderr.startswith(f"ami: error: {says}"), proc.stderr
+
+
+def test_dry_run_counts_what_it_lists(demo):
+    proc = run_ami(["channels", "hangup", "--dry-run", "--match", "^Local/200@default-0000000a"], port=demo.port)
+    assert proc.returncode == 0
+    assert len(proc.stdout.splitlines()) == 2 + 2  # header, rule, two channels
+    assert proc.stderr == "ami: dry run: 2 channel(s) would be hung up\n"
+    proc = run_ami(["channels", "hangup", "--dry-run", "/0000000[ab];1$/"], port=demo.port)
+    assert proc.stderr == "ami: dry run: 2 channel(s) would be hung up\n"
+    assert run_ami(["channels", "--count"], port=demo.port).stdout == "12\n"  # nothing was hung up
+
+
+# -- events and pipes -------------------------------------------------------------------------------
+
+
+def test_events_into_head_ends_on_an_idle_pbx(idle):
+    reader, writer = os.pipe()
+    proc = subprocess.Popen(
+        [*ami_argv(), "events"], stdout=writer, stderr=subprocess.PIPE, env=ami_env(idle.port, **ADMIN)
+    )
+    os.close(writer)
+    with os.fdopen(reader, "rb") as pipe:
+        first = pipe.readline()  # what `head -1` reads, then it goes
+    gone = time.monotonic()
+    code = proc.wait(timeout=20)
+    assert first.startswith(b"") and b"FullyBooted" in first
+    assert time.monotonic() - gone < 1.0 + 1.5  # a second, and a margin for a loaded machine
+    assert (code, proc.stderr.read()) == (0, b"")
+
+
+# -- --server-filter: POSIX expressions here as on the PBX -------------------------------------------
+
+
+def test_server_filter_reads_posix_classes_without_warnings(idle):
+    monitor = {"AMI_USER": "monitor", "AMI_SECRET": "m0nitor"}  # may not use Filter: the fallback here
+    proc = run_ami(
+        ["events", "--server-filter", "Event: FullyBooted[[:space:]]", "-n", "1", "--json"],
+        port=idle.port,
+        user=monitor,
+        env={"PYTHONWARNINGS": "error"},
+    )
+    assert proc.returncode == 0 and json_lines(proc.stdout)[0]["Event"] == "FullyBooted"
+    assert "Warning" not in proc.stderr and proc.stderr.count("\n") == 1  # only the note on the fallback
+
+
+def test_posix_expressions_mean_what_they_mean_on_the_pbx():
+    event = "Event: Hangup\r\nPrivilege: call,all\r\n"
+    assert posix_regex("Event: Hangup[[:space:]]").search(event)
+    assert not posix_regex("Event: Hangup[[:space:]]").search("Event: HangupRequest\r\n")
+    assert not posix_regex(r"Event: Hangup\r").search(event)  # POSIX: \r is the letter r
+    assert posix_regex(r"[[:digit:]]{3}-[\]").search("123-\\")
+
+
+# -- completion ---------------------------------------------------------------------------------------
+
+
+def complete(shell: str, words: str) -> list[str]:
+    env = ami_env()
+    cword = len(words.split()) - (0 if words.endswith(" ") else 1)
+    env.update(COMP_WORDS=words, COMP_CWORD=str(cword), _AMI_COMPLETE=f"{shell}_complete")
+    if shell != "bash":
+        env.update(COMP_WORDS=words, COMP_CWORD=words.split(" ")[-1])
+    out = subprocess.run(ami_argv(), env=env, capture_output=True, timeout=20).stdout.decode()
+    return out.split()
+
+
+@pytest.mark.parametrize(
+    "words, wanted",
+    [
+        ("ami queues ", {"members", "callers", "summary", "add", "pause"}),
+        ("ami channels ", {"list", "hangup"}),
+        ("ami channels --state ri", {"ring", "ringing"}),
+        ("ami --auth ", {"md5", "plain"}),
+        ("ami queues --fmt gith", {"github"}),
+    ],
+)
+def test_bash_completes_subcommands_and_values(words, wanted):
+    got = {line.split(",", 1)[1] for line in complete("bash", words) if "," in line}
+    assert wanted <= got, got
+
+
+@pytest.mark.parametrize(
+    "words", ["ami --secret-file ", "ami --ca-file ", "ami originate --batch ", "ami sim --tls-cert "]
+)
+def test_file_options_complete_file_paths(words):
+    assert complete("bash", words) == ["file,"]
+
+
+# -- originate on a terminal ----------------------------------------------------------------------
+
+
+def test_originate_progress_and_ctrl_c_on_a_terminal(idle):
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen(
+        [*ami_argv(), "originate", "Local/noanswer@default", "--app", "Wait", "--timeout", "20"],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=follower,
+        env=ami_env(idle.port, **ADMIN),
+    )
+    os.close(follower)
+    seen = b""
+    deadline = time.monotonic() + 15
+    while b"ringing" not in seen and time.monotonic() < deadline:
+        seen += os.read(leader, 4096)
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=15)
+    try:
+        while chunk := os.read(leader, 4096):
+            seen += chunk
+    except OSError:
+        pass
+    os.close(leader)
+    text = seen.decode()
+    assert proc.returncode == ExitCode.INTERRUPTED and out == b""
+    assert "ami: calling Local/noanswer@default: ringing, waiting for an answer" in text
+    assert "ami: interrupted: the call to Local/noanswer@default was queued and may still ring (ActionID ami-" in text
+
+
+def test_originate_says_nothing_of_progress_off_a_terminal(idle):
+    proc = run_ami(["originate", "Local/noanswer@default", "--app", "Wait", "--timeout", "1", "--json"], port=idle.port)
+    assert proc.returncode == ExitCode.NO_ANSWER
+    assert proc.stderr == "" and json.loads(proc.stdout)["Outcome"] == "no-answer"
+
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _shell(argv: list[str], script: str) -> str:
+    env = ami_env()
+    env["PATH"] = os.path.dirname(ami_argv()[0]) + os.pathsep + env.get("PATH", "")
+    proc = subprocess.run([*argv, script], cwd=REPO, env=env, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
+
+
+def test_bash_script_completes_subcommands_and_states():
+    script = "\n".join(
+        [
+            "source completions/ami",
+            'COMPREPLY=(); COMP_WORDS=(ami queues ""); COMP_CWORD=2; _ami_completion ami; echo "${COMPREPLY[*]}"',
+            'COMPREPLY=(); COMP_WORDS=(ami channels ""); COMP_CWORD=2; _ami_completion ami; echo "${COMPREPLY[*]}"',
+            "COMPREPLY=(); COMP_WORDS=(ami channels --state ri); COMP_CWORD=3; _ami_completion ami",
+            'echo "${COMPREPLY[*]}"',
+        ]
+    )
+    queues, channels, states = _shell(["bash", "--norc", "-c"], script).splitlines()
+    assert {"members", "callers", "summary", "add", "remove", "pause", "unpause"} <= set(queues.split())
+    assert set(channels.split()) == {"list", "hangup"}
+    assert states.split() == ["ring", "ringing"]
+
+
+def test_zsh_script_completes_subcommands_and_states():
+    if not shutil.which("zsh"):
+        pytest.skip("zsh is not installed (Debian: apt-get install zsh)")
+    script = "\n".join(
+        [
+            "compdef() { : }",
+            "source completions/_ami",
+            '_describe() { print -rl -- "${completions_with_descriptions[@]}" }',
+            'compadd() { print -rl -- "${completions[@]}" }',
+            "words=(ami queues ''); CURRENT=3; _ami_completion; print -- ---",
+            "words=(ami channels --state ri); CURRENT=4; _ami_completion",
+        ]
+    )
+    queues, states = _shell(["zsh", "-f", "-c"], script).split("---\n")
+    assert {"members", "callers", "summary"} <= {line.split(":")[0] for line in queues.splitlines()}
+    assert states.split() == ["ring", "ringing"]
+
+
+def test_fish_script_completes_subcommands_and_states():
+    if not shutil.which("fish"):
+        pytest.skip("fish is not installed (Debian: apt-get install fish)")
+    script = "source completions/ami.fish; complete -C 'ami queues '; echo ---; complete -C 'ami channels --state ri'"
+    queues, states = _shell(["fish", "--no-config", "-c"], script).split("---\n")
+    assert {"members", "callers", "summary"} <= {line.split("\t")[0] for line in queues.splitlines()}
+    assert [line.split("\t")[0] for line in states.splitlines()] == ["ring", "ringing"]
+
+
+# -- examples run as written -------------------------------------------------------------------------
+
+
+def _example_blocks() -> list[tuple[str, str]]:
+    import re
+
+    from click.testing import CliRunner
+
+    from amicli.cli import COMMANDS, cli
+
+    blocks = []
+    for name in ["README.md", *(f"docs/{n}" for n in sorted(os.listdir(os.path.join(REPO, "docs"))))]:
+        with open(os.path.join(REPO, name), encoding="utf-8") as fh:
+            text = fh.read()
+        blocks += [(name, b) for b in re.findall(r"```(?:sh|bash|shell)\n(.*?)```", text, re.S)]
+    for command in COMMANDS:
+        help_text = CliRunner().invoke(cli, [command, "--help"], prog_name="ami").output
+        examples = help_text.split("Examples:\n", 1)[1] if "Examples:" in help_text else ""
+        lines = []
+        for line in examples.splitlines():
+            if not line.startswith("    "):
+                break
+            lines.append(line.strip())
+        blocks.append((f"ami {command} --help", "\n".join(lines)))
+    return blocks
+
+
+@pytest.mark.parametrize("where, block", _example_blocks(), ids=lambda v: v if "\n" not in v else "")
+def test_examples_are_valid_bash(where, block):
+    # Parentheses in an unquoted word (Variable=CDR(dst)) are a bash syntax error.
+    proc = subprocess.run(["bash", "-n"], input=block, capture_output=True, text=True, timeout=20)
+    assert proc.returncode == 0, f"{where}: {proc.stderr}"
