@@ -343,18 +343,11 @@ class Client:
         return reply
 
     def wait(self, reply: Reply, timeout: float | None = None) -> Reply:
-        """Wait until ``reply`` is complete (a list to its last event).
-
-        The timeout counts from the reply's last message, but the whole reply
-        must come within :func:`reply_deadline` (twice it), however it trickles.
-        """
+        """Wait for all of ``reply``: ``timeout`` from its last message, :func:`reply_deadline` in all."""
         timeout = self.timeout if timeout is None else timeout
-        name = action_name(reply.action)
+        name, now, seen = action_name(reply.action), time.monotonic(), 0
         action_id = next(v for k, v in reply.action if k.lower() == "actionid")
-        now = time.monotonic()
-        final = now + reply_deadline(timeout)
-        deadline = now + timeout
-        seen = 0
+        final, deadline = now + reply_deadline(timeout), now + timeout
         try:
             while not reply.done:
                 try:
@@ -459,13 +452,8 @@ class Client:
     def request_all(
         self, requests: Sequence[Headers], timeout: float | None = None, on_item: ItemSink = None
     ) -> list[Reply]:
-        """Send every request at once, wait for each reply in order.
-
-        On a session that watches the boot, requests that fail because the
-        PBX is still booting are asked again until the timeout (see
-        :mod:`amicli.boot`).
-        """
-        return boot.request_all(self, requests, timeout)
+        """Send every request at once, wait for each in order; a booting PBX is asked again (:mod:`amicli.boot`)."""
+        return boot.request_all(self, requests, timeout, on_item)
 
     def request_booted(self, headers: Headers, timeout: float | None = None, on_item: ItemSink = None) -> Reply:
         """:meth:`request`, waiting for a booting PBX as :meth:`request_all` does."""

@@ -25,7 +25,7 @@ __all__ = ["DEFAULT_FMT", "FieldError", "Output", "Schema", "check_fields", "get
 
 # C0 controls but TAB and LF, DEL, and C1 controls (U+0080-U+009F: U+009B
 # alone starts a terminal escape sequence, as ESC [ does).
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]|\r(?!\n)")  # CRLF (CSV) kept
 _C1 = re.compile("[\x80-\x9f]")
 
 
