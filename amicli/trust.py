@@ -66,7 +66,7 @@ def check_secret_file(name: str) -> None:
     if not _trusted_owner(st):
         raise ConfigError(f"secret file {name} is owned by another user (uid {st.st_uid}): not trusted")
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise ConfigError(f"secret file {name} is readable by others (mode {mode:o}); run: chmod 600 {name}")
+        raise ConfigError(f"{name} holds a secret and is readable by others (mode {mode:o}); run: chmod 600 {name}")
 
 
 def one_line(value: str, what: str) -> str:
