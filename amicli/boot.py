@@ -15,8 +15,8 @@ the login reply and ``main/asterisk.c`` at the end of start-up):
 * ``SuccessfulAuth`` (security events) comes with the login reply or a
   little later, on a booting PBX too.  Seen without FullyBooted, it shows
   that the session's events flow, so FullyBooted is only late: the PBX is
-  booting.  With neither (a user that may read neither class, or a session
-  recorded with events off), nothing shows a boot, and the error is final.
+  booting.  With neither after a few seconds (a user that may read neither
+  class), nothing shows a boot, and the error is final.
 
 So a request that fails in one of these two ways while the PBX may still be
 booting is asked again, with a short back-off, until it succeeds or the
@@ -40,8 +40,9 @@ if TYPE_CHECKING:
 POST_BOOT_GRACE = 3.0
 #: Pauses between attempts, in seconds; the last one repeats.
 BACKOFF = (0.05, 0.1, 0.2, 0.3, 0.5)
-#: How long a failure waits for FullyBooted or SuccessfulAuth when neither has come yet.
-EVIDENCE_WAIT = 0.5
+#: How long a failure waits (once a session) for FullyBooted or SuccessfulAuth when neither
+#: has come: SuccessfulAuth may never come, and the recorded boots ended 1.2 and 2.0 s after login.
+EVIDENCE_WAIT = 3.0
 
 
 class StillBooting(AmiTimeout):
@@ -100,8 +101,9 @@ def request_all(
     attempt = 0
     while True:
         failed = [i for i, reply in enumerate(replies) if is_boot_failure(reply)]
-        if failed and not client.fully_booted and not client.saw_auth_event:
-            # SuccessfulAuth often comes after the first reply: give the evidence a moment.
+        if failed and not client.fully_booted and not client.saw_auth_event and not client.boot_evidence_awaited:
+            # SuccessfulAuth comes late or never, FullyBooted at the end of the boot: give them a moment.
+            client.boot_evidence_awaited = True
             _await_evidence(client, min(time.monotonic() + EVIDENCE_WAIT, deadline))
         if not failed or not may_be_booting(client):
             return replies

@@ -109,6 +109,8 @@ class Client:
         self.started_at = time.monotonic()
         # Responses routed since the login: none yet means a FullyBooted came with it.
         self._responses_since_login = 0
+        #: Set once a failure has waited for a sign of the boot (amicli.boot).
+        self.boot_evidence_awaited = False
 
     # -- connection -------------------------------------------------------
 
