@@ -35,8 +35,7 @@ DEFAULT_PORT = 5038
 DEFAULT_TLS_PORT = 5039
 DEFAULT_TIMEOUT = 10.0
 RECV_SIZE = 256 * 1024
-#: Where a list's items go instead of the Reply (None: kept in it).
-ItemSink = Callable[[Message], None] | None
+ItemSink = Callable[[Message], None] | None  # where a list's items go instead of the Reply (None: kept)
 
 
 @dataclass
