@@ -2,15 +2,29 @@
 
 from __future__ import annotations
 
+import re
 from typing import Iterable, Iterator
+
+#: The longest header line sent (``Key: Value`` and its CRLF), in bytes.
+#: Asterisk reads lines into 1,024 bytes; older versions split a longer one
+#: and read its rest as a header of its own.
+MAX_HEADER_LINE = 1024
+# Line and record separators (what str.splitlines() splits on) and NUL:
+# none may reach a value, where a server or a log could split at it.
+_SEPARATORS = re.compile("[\x00\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
 
 
 def check_value(key: str, value: str) -> None:
-    """Refuse a header that would break the framing (CR or LF inside)."""
-    if "\r" in key or "\n" in key or ":" in key or not key:
+    """Refuse a header that would break the framing: a separator or NUL inside, or too long a line."""
+    if _SEPARATORS.search(key) or ":" in key or not key:
         raise ValueError(f"invalid header name {key!r}")
-    if "\r" in value or "\n" in value:
-        raise ValueError(f"header {key!r}: a value cannot contain a line break")
+    found = _SEPARATORS.search(value)
+    if found:
+        what = "NUL" if found.group() == "\0" else f"a line break (U+{ord(found.group()):04X})"
+        raise ValueError(f"header {key!r}: a value cannot contain {what}")
+    size = len(key.encode("utf-8", "replace")) + 2 + len(value.encode("utf-8", "replace")) + 2
+    if size > MAX_HEADER_LINE:
+        raise ValueError(f"header {key!r}: the line would be {size} bytes, over the {MAX_HEADER_LINE} AMI allows")
 
 
 def serialize(headers: Iterable[tuple[str, str]]) -> bytes:
@@ -30,8 +44,18 @@ def parse_action_text(text: str) -> Iterator[list[tuple[str, str]]]:
     ``ami raw -`` to read actions from stdin.
     """
     current: list[tuple[str, str]] = []
-    for lineno, raw_line in enumerate(text.splitlines(), 1):
-        line = raw_line.rstrip("\r")
+    # Only LF (or CRLF) ends a line: str.splitlines() would also split at
+    # CR, VT, FF, FS, GS, RS, NEL, U+2028 and U+2029, and a value holding one
+    # would become a second header or action.
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    for lineno, raw_line in enumerate(lines, 1):
+        line = raw_line[:-1] if raw_line.endswith("\r") else raw_line
+        found = _SEPARATORS.search(line)
+        if found:
+            what = "NUL" if found.group() == "\0" else f"U+{ord(found.group()):04X}, a line or record separator"
+            raise ValueError(f"line {lineno}: {what} inside a line (only LF or CRLF end a line)")
         if not line.strip():
             if current:
                 yield current

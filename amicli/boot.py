@@ -83,13 +83,16 @@ def may_be_booting(client: "Client") -> bool:
     return client.saw_auth_event
 
 
-def request_all(client: "Client", requests: Sequence["Headers"], timeout: float | None = None) -> list["Reply"]:
+def request_all(
+    client: "Client", requests: Sequence["Headers"], timeout: float | None = None, on_item=None
+) -> list["Reply"]:
     """Send every request at once and wait for each reply; ask again while booting.
 
     Only sessions opened to watch the boot (``client.watch_boot``) wait; the
     wait ends with the session's own timeout, counted from its start.
     """
-    replies = [client.submit(headers) for headers in requests]
+    # on_item: list items go to it, not kept (a failed request has none to repeat).
+    replies = [client.submit(headers, on_item) for headers in requests]
     for reply in replies:
         client.wait(reply, timeout)
     if not client.watch_boot:
@@ -109,7 +112,7 @@ def request_all(client: "Client", requests: Sequence["Headers"], timeout: float 
         _pause(client, BACKOFF[min(attempt, len(BACKOFF) - 1)], deadline)
         attempt += 1
         for i in failed:
-            replies[i] = client.submit(requests[i])
+            replies[i] = client.submit(requests[i], on_item)
         for i in failed:
             client.wait(replies[i], timeout)
 

@@ -174,6 +174,27 @@ def fetch_channels(client: Client) -> list[dict[str, object]]:
     return list(convert_events(reply, "CoreShowChannel", channel_from_event))
 
 
+def count_channels(client: Client, pattern: str | None = None, states: Sequence[int] = ()) -> int:
+    """How many channels match, counted as the list streams in (no channel is kept)."""
+    match = glob_matcher(pattern)
+    wanted = set(states)
+    matched = 0
+
+    def see(msg: Message) -> None:
+        nonlocal matched
+        if msg.name != "CoreShowChannel":
+            return
+        name = msg.peek("Channel")
+        if name is None or not match(name):
+            return
+        if wanted and state_number(channel_from_event(msg)) not in wanted:
+            return
+        matched += 1
+
+    client.request_booted([("Action", "CoreShowChannels")], on_item=see).raise_for_error()
+    return matched
+
+
 def convert_events(reply: Reply, event: str, convert) -> Iterator[dict[str, object]]:
     """``convert`` each list event named ``event``, dropping each message once converted.
 

@@ -303,6 +303,13 @@ def _usage_line(args: list[str], message: str) -> int:
     return ExitCode.USAGE
 
 
+def error_line(message: str) -> None:
+    """``ami: error: MESSAGE`` on stderr: one line, no secret, no control character."""
+    from .output import report
+
+    report(message, "error")
+
+
 def run(argv: list[str] | None = None) -> int:
     """Run ``ami`` and return its exit code; every error is mapped here."""
     from .errors import AmiError
@@ -348,16 +355,27 @@ def run(argv: list[str] | None = None) -> int:
         return exc.code if isinstance(exc.code, int) else ExitCode.ACTION_FAILED
     except AmiError as exc:
         if debug:
-            import traceback
-
-            traceback.print_exc()
+            _print_traceback()
         report(str(exc), "error")
         return exc.exit_code
     except Exception as exc:  # noqa: BLE001 - the last line of defence: no traceback for users
         if debug:
-            raise
+            _print_traceback()
         report(f"internal error: {type(exc).__name__}: {exc} (run with --debug for details)", "error")
         return ExitCode.ACTION_FAILED
+
+
+def _print_traceback() -> None:
+    """--debug: the traceback on stderr, secrets hidden as everywhere else."""
+    import traceback
+
+    from .output import visible
+    from .redact import scrub
+
+    try:
+        sys.stderr.write(visible(scrub(traceback.format_exc())))
+    except (OSError, ValueError):
+        pass
 
 
 def _silence_stdout() -> None:
@@ -368,13 +386,38 @@ def _silence_stdout() -> None:
         pass
 
 
+def _open_std_streams() -> None:
+    """Put /dev/null on a standard descriptor that is closed.
+
+    Else the first socket would get descriptor 1 or 2, and what `ami` prints
+    would go to the PBX.  Output to a closed stdout is then lost, as with
+    ``>/dev/null``; the exit status is that of the command.
+    """
+    for fd in (0, 1, 2):
+        try:
+            os.fstat(fd)
+        except OSError:
+            null = os.open(os.devnull, os.O_RDWR)
+            if null != fd:
+                os.dup2(null, fd)
+                os.close(null)
+    if sys.stdin is None:
+        sys.stdin = open(0, encoding="utf-8", closefd=False)  # noqa: SIM115 - lives as long as the process
+    if sys.stdout is None:
+        sys.stdout = open(1, "w", encoding="utf-8", closefd=False)  # noqa: SIM115
+    if sys.stderr is None:
+        sys.stderr = open(2, "w", encoding="utf-8", closefd=False)  # noqa: SIM115
+
+
 def main() -> None:
     """Console-script entry point."""
+    _open_std_streams()
     code = run()
     try:
         sys.stdout.flush()
     except BrokenPipeError:
         _silence_stdout()
     except (OSError, ValueError):
-        pass
+        error_line("cannot write the output")
+        code = code or ExitCode.ACTION_FAILED
     sys.exit(code)

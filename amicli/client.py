@@ -8,23 +8,25 @@ action waiting for them (by ActionID) or to the event queue.
 from __future__ import annotations
 
 import collections
-import hashlib
 import socket
 import time
+from contextlib import suppress
 from dataclasses import dataclass
-from typing import Iterable, Iterator, Sequence
+from typing import Callable, Iterable, Iterator, Sequence
 
 from . import boot, protocol
-from .errors import AmiTimeout, AuthError, ChallengeRefused, ConnectError, ConnectionLost, ProtocolError
+from .errors import AmiTimeout, AuthError, ConnectError, ConnectionLost, ProtocolError, UsageError
 from .masking import mask_message
 from .protocol import Message
+from .redact import add_secret
 from .reply import Headers as Headers
 from .reply import Reply as Reply
 from .reply import Tracer as Tracer
+from .reply import action_name, is_list_end, is_list_start, joined_text, login_accepted, md5_credentials
 from .reply import error_for as error_for
-from .reply import is_list_end, is_list_start
 from .reply import new_action_id as new_action_id
 from .reply import redact as redact
+from .reply import reply_deadline as reply_deadline
 from .tls import wrap_tls
 
 #: How Asterisk's CLI starts the output of a command that failed.
@@ -34,6 +36,7 @@ DEFAULT_PORT = 5038
 DEFAULT_TLS_PORT = 5039
 DEFAULT_TIMEOUT = 10.0
 RECV_SIZE = 256 * 1024
+ItemSink = Callable[[Message], None] | None  # where a list's items go instead of the Reply (None: kept)
 
 
 @dataclass
@@ -98,7 +101,6 @@ class Client:
         self._fences: dict[str, Reply] = {}
         self._inbox: collections.deque[Message] = collections.deque()
         self.closed = False
-        self.unanswered = False  # a reply did not come in time: Goodbye would not either
         #: FullyBooted's ``Uptime`` and when it came (monotonic), for uptime.
         self.boot_uptime: tuple[str | None, float] | None = None
         #: When the PBX finished booting (``time.monotonic`` clock), from FullyBooted.
@@ -236,7 +238,10 @@ class Client:
         if action_id is None:
             action_id = new_action_id()
             headers.append(("ActionID", action_id))
-        data = protocol.serialize(headers)
+        try:
+            data = protocol.serialize(headers)
+        except ValueError as exc:
+            raise UsageError(f"{action_name(headers)}: {exc}") from None
         if self.trace is not None:
             self.trace(">>", protocol.format_message(Message(redact(headers))))
         self._sendall(data)
@@ -270,10 +275,10 @@ class Client:
         if action_id is not None:
             if action_id in self._fences:
                 owner = self._fences.pop(action_id)
-                # The parser split the text at its blank lines; put them back.
-                text = "\n\n".join(b.text or "" for b in owner.text_blocks)
-                owner.response = Message([], "text", b"", text)
-                owner.done = True
+                if owner.response is None:
+                    owner.response = joined_text(owner.text_blocks)
+                    owner.done = True
+                # Otherwise the empty lines were strays before a real response.
                 return
             reply = self._pending.get(action_id)
             if reply is not None:
@@ -288,12 +293,12 @@ class Client:
                         reply.complete = msg
                         reply.done = True
                     else:
-                        reply.events.append(msg)
+                        reply.add_item(msg)
                     return
         if msg.kind == "response" and self.logged_in:
             self._responses_since_login += 1
         if msg.kind == "event":
-            name = msg.get("Event")
+            name = msg.name
             if name == "FullyBooted":
                 self.fully_booted = True
                 self.booted_at = boot.boot_moment(msg, at_login=self._responses_since_login == 0)
@@ -304,13 +309,13 @@ class Client:
                 self.events.append(msg)
 
     def _route_text(self, msg: Message) -> None:
-        # A headerless block answers the oldest action still without a
-        # response.  A Ping sent now is answered after the block ends, so its
-        # reply marks the end of the text.
+        # A headerless block (an empty line included: Asterisk 13 answers an
+        # empty IAXnetstats with one) answers the oldest action still without
+        # a response.  A Ping sent now is answered after the block ends, so
+        # its reply marks the end of the text.
         owner = next((r for r in self._pending.values() if r.response is None and not r.done), None)
-        if owner is None:
+        if owner is None or not owner.add_text(msg, self.address):
             return
-        owner.text_blocks.append(msg)
         if owner.fence_id is None:
             owner.fence_id = self.send([("Action", "Ping")])
             self._fences[owner.fence_id] = owner
@@ -321,12 +326,15 @@ class Client:
 
     # -- actions ----------------------------------------------------------
 
-    def submit(self, headers: Headers) -> Reply:
-        """Send an action without waiting; the returned Reply fills in later."""
+    def submit(self, headers: Headers, on_item: ItemSink = None) -> Reply:
+        """Send an action without waiting; the Reply fills in later (list items to ``on_item``, if given)."""
         headers = list(headers)
         if not any(k.lower() == "actionid" for k, _ in headers):
             headers.append(("ActionID", new_action_id()))
-        reply = Reply(action=headers)
+        # Whatever arrived before the request leaves cannot answer it.
+        while self._inbox:
+            self._route(self._inbox.popleft())
+        reply = Reply(action=headers, on_item=on_item)
         action_id = next(v for k, v in headers if k.lower() == "actionid")
         self._pending[action_id] = reply
         try:
@@ -337,26 +345,25 @@ class Client:
         return reply
 
     def wait(self, reply: Reply, timeout: float | None = None) -> Reply:
-        """Wait until ``reply`` is complete (a list to its last event).
-
-        The timeout counts from the last message that belonged to this reply,
-        so a long list that keeps arriving is never cut short.
-        """
+        """Wait for all of ``reply``: ``timeout`` from its last message, :func:`reply_deadline` in all."""
         timeout = self.timeout if timeout is None else timeout
-        name = next((v for k, v in reply.action if k.lower() == "action"), "action")
+        name, now, seen = action_name(reply.action), time.monotonic(), 0
         action_id = next(v for k, v in reply.action if k.lower() == "actionid")
-        deadline = time.monotonic() + timeout
-        seen = 0
+        final, deadline = now + reply_deadline(timeout), now + timeout
         try:
             while not reply.done:
-                self.pump(deadline, what=f"the reply to {name}")
-                progress = len(reply.events) + len(reply.text_blocks) + (reply.response is not None)
+                try:
+                    self.pump(deadline, what=f"the reply to {name}")
+                except AmiTimeout:
+                    if seen and deadline >= final:
+                        raise AmiTimeout(
+                            f"the reply to {name} from {self.address} did not end within {reply_deadline(timeout):g} s"
+                        ) from None
+                    raise
+                progress = reply.count + len(reply.text_blocks) + (reply.response is not None)
                 if progress != seen:
                     seen = progress
-                    deadline = time.monotonic() + timeout
-        except AmiTimeout:
-            self.unanswered = True
-            raise
+                    deadline = min(time.monotonic() + timeout, final)
         finally:
             if reply.done:
                 self._pending.pop(action_id, None)
@@ -423,14 +430,14 @@ class Client:
     # -- login and logoff -------------------------------------------------
 
     def login(self, username: str, secret: str, *, auth: str = "plain", events: str = "off") -> Reply:
-        """Log in (``auth`` is ``md5`` or ``plain``); ``events`` is the event mask."""
+        """Log in (``auth`` is ``md5`` or ``plain``); ``events`` is the event mask.
+
+        It succeeds only on ``Response: Success`` to the Login itself.
+        """
+        add_secret(secret)
         if auth == "md5":
             challenge = self.request([("Action", "Challenge"), ("AuthType", "MD5")])
-            if not challenge.ok or not challenge.response or not challenge.response.get("Challenge"):
-                why = challenge.message or "no challenge"
-                raise ChallengeRefused(f"{self.address} refused the MD5 challenge ({why})")
-            key = hashlib.md5((challenge.response["Challenge"] + secret).encode("utf-8")).hexdigest()
-            creds = [("AuthType", "MD5"), ("Username", username), ("Key", key)]
+            creds = md5_credentials(challenge, username, secret, self.address)
         elif auth == "plain":
             creds = [("Username", username), ("Secret", secret)]
         else:
@@ -439,24 +446,20 @@ class Client:
             reply = self.request([("Action", "Login"), *creds, ("Events", events)])
         except ConnectionLost as exc:
             raise ConnectionLost(f"login as {username!r}: {exc}") from None
-        if not reply.ok:
-            reason = reply.message or "refused"
-            raise AuthError(f"login as {username!r} failed: {reason}")
+        if not login_accepted(reply):
+            raise AuthError(f"login as {username!r} failed: {reply.message or 'refused'}")
         self.logged_in = True
         return reply
 
-    def request_all(self, requests: Sequence[Headers], timeout: float | None = None) -> list[Reply]:
-        """Send every request at once, wait for each reply in order.
+    def request_all(
+        self, requests: Sequence[Headers], timeout: float | None = None, on_item: ItemSink = None
+    ) -> list[Reply]:
+        """Send every request at once, wait for each in order; a booting PBX is asked again (:mod:`amicli.boot`)."""
+        return boot.request_all(self, requests, timeout, on_item)
 
-        On a session that watches the boot, requests that fail because the
-        PBX is still booting are asked again until the timeout (see
-        :mod:`amicli.boot`).
-        """
-        return boot.request_all(self, requests, timeout)
-
-    def request_booted(self, headers: Headers, timeout: float | None = None) -> Reply:
+    def request_booted(self, headers: Headers, timeout: float | None = None, on_item: ItemSink = None) -> Reply:
         """:meth:`request`, waiting for a booting PBX as :meth:`request_all` does."""
-        return self.request_all([headers], timeout)[0]
+        return self.request_all([headers], timeout, on_item)[0]
 
     def wait_booted(self, timeout: float | None = None) -> bool:
         """Wait for FullyBooted up to ``timeout``; True when it came."""
@@ -469,16 +472,13 @@ class Client:
         return True
 
     def logoff(self, timeout: float = 1.0) -> None:
-        """Send Logoff and wait briefly for Goodbye (not when a reply already timed out); never raises."""
+        """Send Logoff and wait briefly for Goodbye (not after a reply timed out: it would not come); never raises."""
         if not self.logged_in or self.closed or self.sock is None:
             return
         self.logged_in = False
-        try:
-            reply = self.submit([("Action", "Logoff")])
-            if not self.unanswered:
-                self.wait(reply, timeout=min(timeout, self.timeout))
-        except (ConnectionLost, AmiTimeout, ProtocolError, OSError):
-            pass
+        overdue = any(not reply.done for reply in self._pending.values())
+        with suppress(ConnectionLost, AmiTimeout, ProtocolError, OSError):
+            self.request([("Action", "Logoff")], timeout=0.0 if overdue else min(timeout, self.timeout))
 
     def close(self) -> None:
         """Log off when logged in, then close the socket."""

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import configparser
 import os
-import stat
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +18,9 @@ from typing import Callable
 from .booleans import parse_bool
 from .client import DEFAULT_PORT, DEFAULT_TIMEOUT, DEFAULT_TLS_PORT, Client
 from .errors import ConfigError
+from .redact import add_secret
+from .trust import check_host, check_profile_file, check_secret_file, check_timeout, check_tls_options, check_values
+from .trust import one_line as _one_line
 
 #: Keys a profile section may hold.
 PROFILE_KEYS = ("host", "port", "user", "secret", "timeout", "tls", "ca_file", "insecure", "auth")
@@ -37,8 +39,11 @@ def config_path() -> Path:
     return Path(base) / "ami" / "config"
 
 
-def read_profiles(path: Path | None = None) -> configparser.ConfigParser:
-    """Read the profile file (missing is fine: no profiles)."""
+def read_profiles(path: Path | None = None, *, check: bool = False) -> configparser.ConfigParser:
+    """Read the profile file (missing is fine: no profiles).
+
+    With ``check``, the file must be safe to trust (:func:`trust.check_profile_file`).
+    """
     path = path or config_path()
     parser = configparser.ConfigParser(interpolation=None)
     try:
@@ -56,6 +61,8 @@ def read_profiles(path: Path | None = None) -> configparser.ConfigParser:
     except configparser.Error as exc:
         first = str(exc).splitlines()[0]
         raise ConfigError(f"{path}: not a valid profile file: {first}") from None
+    if check:
+        check_profile_file(path, any(parser.has_option(name, "secret") for name in parser.sections()))
     return parser
 
 
@@ -65,15 +72,6 @@ def profile_names(path: Path | None = None) -> list[str]:
         return read_profiles(path).sections()
     except ConfigError:
         return []
-
-
-def _check_private(path: Path) -> None:
-    # As ssh does with keys: a secret that others can read is not a secret.
-    mode = path.stat().st_mode
-    if stat.S_ISREG(mode) and mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise ConfigError(
-            f"{path} holds a secret and is readable by others (mode {stat.S_IMODE(mode):o}); run: chmod 600 {path}"
-        )
 
 
 def _as_bool(value: str, what: str) -> bool:
@@ -139,7 +137,7 @@ def resolve(
     The secret itself is read later (``AppContext.session``), so that commands
     that need none (``sim``, ``completion``) never touch it.
     """
-    parser = read_profiles(path)
+    parser = read_profiles(path, check=True)
     secret_text = read_secret_file(secret_file) if secret_file and not given.get("secret") else None
     return _resolve_one(given, parser, path, secret_text)
 
@@ -157,6 +155,7 @@ def _resolve_one(
         value = given.get(name)
         return value if value is not None else section.get(name)
 
+    check_values(given, section)
     _apply_connection(settings, pick, given, section)
     settings.debug = bool(given.get("debug"))
 
@@ -166,8 +165,9 @@ def _resolve_one(
     elif secret_text:
         settings.secret, settings.secret_source = secret_text, "--secret-file"
     elif "secret" in section:
-        _check_private(path or config_path())
         settings.secret, settings.secret_source = section["secret"], "profile"
+    if settings.secret:
+        add_secret(settings.secret)
     return settings
 
 
@@ -193,7 +193,7 @@ def _apply_connection(
     """Host, port, user, timeout, TLS, CA file and login method, each checked (in this order)."""
     host = pick("host")
     if host:
-        settings.host = str(host)
+        settings.host = check_host(str(host))
     port = pick("port")
     if port not in (None, ""):
         try:
@@ -210,12 +210,12 @@ def _apply_connection(
             settings.timeout = float(str(timeout))
         except ValueError:
             raise ConfigError(f"timeout: expected seconds, got {timeout!r}") from None
-        if settings.timeout <= 0:
-            raise ConfigError("timeout: must be more than 0 seconds")
+        check_timeout(settings.timeout, timeout)
     for flag in ("tls", "insecure"):
         _apply_flag(settings, flag, given.get(flag), section)
     ca_file = pick("ca_file")
     settings.ca_file = str(ca_file) if ca_file else None
+    check_tls_options(settings.tls, settings.ca_file, settings.insecure, given)
     if settings.ca_file:
         check_ca_file(settings.ca_file)
     auth = pick("auth")
@@ -314,7 +314,7 @@ def resolve_fleet(
     its own profile's settings; what the command line gives applies to all.
     A single PBX resolves exactly as :func:`resolve` does.
     """
-    parser = read_profiles(path)
+    parser = read_profiles(path, check=True)
     hosts = [parse_host(word) for word in split_list(given.get("host"))]
     named = split_list(given.get("profile"))
     if not named and not given.get("host") and parser.has_option("default", GROUP_KEY):
@@ -358,7 +358,7 @@ def read_secret_file(name: str) -> str:
         if name == "-":
             text = sys.stdin.buffer.readline().decode("utf-8")
         else:
-            _check_private(Path(name))
+            check_secret_file(name)
             with open(name, encoding="utf-8") as fh:
                 text = fh.readline()
     except (OSError, UnicodeDecodeError) as exc:
@@ -366,4 +366,4 @@ def read_secret_file(name: str) -> str:
     secret = text.rstrip("\r\n")
     if not secret:
         raise ConfigError(f"secret file {name} is empty")
-    return secret
+    return _one_line(secret, f"secret file {name}")

@@ -53,7 +53,10 @@ class AppContext:
 
     def trace(self, direction: str, text: str) -> None:
         """--debug: the protocol as sent and received, on stderr, secrets hidden."""
-        for line in text.rstrip("\n").split("\n"):
+        from .output import visible
+        from .redact import scrub
+
+        for line in visible(scrub(text)).rstrip("\n").split("\n"):
             sys.stderr.write(f"{direction} {line}\n")
         sys.stderr.write(f"{direction}\n")
         sys.stderr.flush()
@@ -67,6 +70,13 @@ class AppContext:
         kwargs.setdefault("mask_secrets", not show_secrets)
         if self.debug:
             kwargs.setdefault("trace", self.trace)
+        if settings.tls and settings.insecure:
+            from .output import report
+
+            report(
+                f"--insecure: the TLS certificate of {settings.host} is not checked (anyone on the way can listen)",
+                "warning",
+            )
         from .errors import UntrustedCertificate
 
         try:

@@ -120,6 +120,12 @@ class ConfigError(AmiError):
     exit_code = ExitCode.CONFIG
 
 
+class UsageError(AmiError):
+    """Options that cannot go together (found outside the command-line parser)."""
+
+    exit_code = ExitCode.USAGE
+
+
 class TlsError(AmiError):
     """TLS handshake or certificate verification failed."""
 

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from dataclasses import dataclass, field
 from typing import IO, Iterable, Mapping, Sequence
 
+from .redact import scrub
 from .rowtext import FieldError, Schema, csv_text, fit_columns, tsv
 
 DEFAULT_FMT = "simple"
@@ -21,9 +23,36 @@ DEFAULT_FMT = "simple"
 __all__ = ["DEFAULT_FMT", "FieldError", "Output", "Schema", "check_fields", "get_field", "json_line", "parse_fields"]
 
 
+# C0 controls but TAB and LF, DEL, and C1 controls (U+0080-U+009F: U+009B
+# alone starts a terminal escape sequence, as ESC [ does).
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]|\r(?!\n)")  # CRLF (CSV) kept
+_C1 = re.compile("[\x80-\x9f]")
+
+
+def _escape(match: re.Match[str]) -> str:
+    return f"\\x{ord(match.group()):02x}"
+
+
+def visible(text: str) -> str:
+    """``text`` with control characters shown as ``\\xNN`` (TAB and LF kept).
+
+    Everything a person reads goes through this: what the PBX sends (caller
+    ID names come from outside callers) must not drive the terminal.
+    """
+    return _CONTROL.sub(_escape, text) if _CONTROL.search(text) else text
+
+
+def escape_c1(text: str) -> str:
+    """JSON text with C1 controls escaped (``\\u009b``), as json.dumps does C0 ones."""
+    if _C1.search(text):
+        return _C1.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+    return text
+
+
 def json_line(obj: object) -> bytes:
-    """One JSON Lines record, newline included."""
-    return (json.dumps(obj, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8", "replace")
+    """One JSON Lines record, newline included (C1 controls escaped as C0 ones are)."""
+    text = escape_c1(json.dumps(obj, ensure_ascii=False, separators=(",", ":")))
+    return (scrub(text) + "\n").encode("utf-8", "replace")
 
 
 def parse_fields(text: str | None) -> list[str] | None:
@@ -84,7 +113,7 @@ class Output:
         self.stream.write(data)
 
     def write_text(self, text: str) -> None:
-        self.stream.write(text.encode("utf-8", "replace"))
+        self.stream.write(visible(scrub(text)).encode("utf-8", "replace"))
         self.stream.flush()
 
     def emit_json(self, obj: Mapping[str, object], flush: bool = True) -> None:
@@ -226,6 +255,8 @@ def report(message: str, level: str = "") -> None:
     ``level`` is ``error``, ``warning``, ``note`` or empty.  A stderr that
     is closed or gone is ignored: a note must never end the command.
     """
+    # What the PBX said may be quoted in it: no secret, no control character, one line.
+    message = visible(scrub(message)).replace("\n", " ").replace("\t", " ")
     line = f"ami: {level}: {message}\n" if level else f"ami: {message}\n"
     try:
         sys.stderr.write(line)

@@ -23,12 +23,14 @@ decoding error, and the exact bytes stay available as ``Message.raw``.
 from __future__ import annotations
 
 import re
-from typing import Iterable, Sequence
 
 from .actiontext import check_value as check_value
 from .actiontext import parse_action_text as parse_action_text
-from .actiontext import serialize
+from .actiontext import serialize as serialize
 from .errors import ProtocolError
+from .message import Message as Message
+from .message import _kind_of, _split_header, _split_lines
+from .message import decode as decode
 
 #: The longest line accepted from the server (bytes).
 MAX_LINE = 1 << 20
@@ -49,178 +51,9 @@ _LEGACY_START = b"Response: Follows"
 _HEADER_KEY = re.compile(r"[A-Za-z0-9_\-\.\(\)/]+")
 
 
-def decode(data: bytes) -> str:
-    """Decode bytes from the wire by the documented rule (UTF-8, U+FFFD)."""
-    return data.decode("utf-8", "replace")
-
-
-class Message:
-    """One message from the server: ordered headers, repeats kept.
-
-    ``kind`` is ``"response"``, ``"event"``, ``"text"`` (a headerless block,
-    its lines in ``text``) or ``"other"``.  ``raw`` holds the exact bytes
-    received, terminator included.
-
-    The parser's fast path leaves ``headers`` unparsed until first read
-    (``_hlen`` is then the length of the header bytes in ``raw``): a stream
-    reader that only forwards events never pays for splitting their lines.
-    """
-
-    __slots__ = ("_headers", "_hlen", "kind", "raw", "text", "legacy")
-
-    def __init__(
-        self,
-        headers: list[tuple[str, str]] | None,
-        kind: str = "other",
-        raw: bytes = b"",
-        text: str | None = None,
-        legacy: bool = False,
-        hlen: int = -1,
-    ) -> None:
-        self._headers = headers
-        self._hlen = hlen
-        self.kind = kind
-        self.raw = raw
-        self.text = text
-        #: True for an Asterisk <= 13 ``Response: Follows`` command reply.
-        self.legacy = legacy
-
-    @property
-    def headers(self) -> list[tuple[str, str]]:
-        """The ``(key, value)`` pairs in order (parsed on first use)."""
-        headers = self._headers
-        if headers is None:
-            headers = self._headers = _split_lines(decode(self.raw[: self._hlen]).split("\n"))
-        return headers
-
-    @headers.setter
-    def headers(self, value: list[tuple[str, str]]) -> None:
-        self._headers = value
-
-    @classmethod
-    def from_pairs(cls, pairs: Iterable[tuple[str, str]]) -> "Message":
-        headers = list(pairs)
-        return cls(headers, _kind_of(headers), serialize(headers))
-
-    def get(self, key: str, default: str | None = None) -> str | None:
-        """The first value of ``key`` (case-insensitive), or ``default``."""
-        for k, v in self.headers:
-            if k == key:
-                return v
-        lower = key.lower()
-        for k, v in self.headers:
-            if k.lower() == lower:
-                return v
-        return default
-
-    def get_all(self, key: str) -> list[str]:
-        """Every value of ``key`` (case-insensitive), in order."""
-        lower = key.lower()
-        return [v for k, v in self.headers if k.lower() == lower]
-
-    def __getitem__(self, key: str) -> str:
-        value = self.get(key)
-        if value is None:
-            raise KeyError(key)
-        return value
-
-    def __contains__(self, key: object) -> bool:
-        return isinstance(key, str) and self.get(key) is not None
-
-    @property
-    def name(self) -> str:
-        """The event name, or the response word (``Success``, ``Error``...)."""
-        if self.kind == "event":
-            raw = self.raw
-            if self._headers is None and raw[:7] == b"Event: ":
-                # Unparsed (CRLF lines): the first line is the Event header.
-                return decode(raw[7 : raw.find(b"\r\n")])
-            return self.get("Event", "") or ""
-        return self.get("Response", "") or ""
-
-    @property
-    def action_id(self) -> str | None:
-        return self.get("ActionID")
-
-    @property
-    def is_error(self) -> bool:
-        return self.kind == "response" and (self.get("Response") or "").lower() == "error"
-
-    def to_dict(self) -> dict[str, object]:
-        """Headers as a dict; a header that repeats becomes a list."""
-        if self.kind == "text":
-            return {"Text": self.text or ""}
-        headers = self.headers
-        d: dict[str, object] = dict(headers)
-        if len(d) == len(headers):
-            return d
-        d = {}
-        for k, v in headers:
-            if k in d:
-                prev = d[k]
-                if isinstance(prev, list):
-                    prev.append(v)
-                else:
-                    d[k] = [prev, v]
-            else:
-                d[k] = v
-        return d
-
-    def __repr__(self) -> str:
-        return f"Message({self.kind}, {self.headers!r})"
-
-
-def _kind_of(headers: Sequence[tuple[str, str]]) -> str:
-    if headers:
-        first = headers[0][0].lower()
-        if first == "event":
-            return "event"
-        if first == "response":
-            return "response"
-    for k, _ in headers:
-        kl = k.lower()
-        if kl == "event":
-            return "event"
-        if kl == "response":
-            return "response"
-    return "other"
-
-
-def _split_header(line: str) -> tuple[str, str]:
-    key, sep, value = line.partition(":")
-    if not sep:
-        return "", line
-    # Exactly one space follows the colon; more is part of the value
-    # (indented CLI output in ``Output:`` headers depends on it).
-    if value[:1] == " ":
-        value = value[1:]
-    return key, value
-
-
 def _is_header_line(line: str) -> bool:
     key, sep, _ = line.partition(":")
     return bool(sep) and _HEADER_KEY.fullmatch(key) is not None
-
-
-def _split_lines(lines: list[str]) -> list[tuple[str, str]]:
-    """Header lines (split on LF, a CR may end each) -> ``(key, value)`` pairs.
-
-    The same rule as :func:`_split_header`, inlined: this runs for every
-    header of every message whose headers are read.
-    """
-    out = []
-    append = out.append
-    for line in lines:
-        if line[-1:] == "\r":
-            line = line[:-1]
-        key, sep, value = line.partition(":")
-        if not sep:
-            append(("", line))
-        elif value[:1] == " ":
-            append((key, value[1:]))
-        else:
-            append((key, value))
-    return out
 
 
 def parse_block(raw: bytes, length: int | None = None) -> Message:
@@ -293,6 +126,11 @@ class Parser:
         self.max_message = max_message
         # A message no longer than this cannot break either bound.
         self._small = min(max_line, max_message)
+        # Asterisk ends some error responses with one empty line too many
+        # (PJSIPShowEndpoint's Message ends in LF; chan_sip 13 adds CRLF):
+        # that line is part of the error, not a message of its own.
+        self._after_error = False
+        self._made_blank = False
 
     @property
     def buffered(self) -> int:
@@ -308,6 +146,22 @@ class Parser:
 
     def feed(self, data: bytes) -> list[Message]:
         """Add ``data`` and return every message now complete, in order."""
+        out = self._feed(data)
+        if not out:
+            return out
+        if self._after_error or self._made_blank:
+            self._made_blank = False
+            kept = []
+            for msg in out:
+                if not (self._after_error and msg.kind == "text" and not msg.text):
+                    kept.append(msg)
+                self._after_error = msg.kind == "response" and msg.raw[:15] == b"Response: Error"
+            out = kept
+        else:
+            self._after_error = out[-1].kind == "response" and out[-1].raw[:15] == b"Response: Error"
+        return out
+
+    def _feed(self, data: bytes) -> list[Message]:
         buf = self._buf
         if self.banner is None:
             buf += data
@@ -315,6 +169,16 @@ class Parser:
                 return []
             data = bytes(buf)
             buf.clear()
+        blanks: list[Message] = []
+        if len(buf) <= 1 and data[:1] in (b"\r", b"\n"):
+            # An empty line where a message would start is a message of its
+            # own: Asterisk 13 answers IAXnetstats with nothing else.  It is
+            # taken as soon as it is complete, as nothing may follow it.
+            data = _take_blanks(bytes(buf) + data, blanks)
+            self._made_blank = True
+            buf.clear()
+            if not data:
+                return blanks
         # No message can end unless a line end followed by an empty line
         # arrived: then there is nothing to parse yet, only bounds to check.
         # (Feeding byte by byte stays linear this way.)
@@ -322,7 +186,7 @@ class Parser:
         if b"\n\r\n" not in probe and b"\n\n" not in probe:
             buf += data
             self._check_bounds()
-            return []
+            return blanks
         if buf:
             data = bytes(buf) + data
             buf.clear()
@@ -332,9 +196,9 @@ class Parser:
         newlines = data.count(b"\n")
         if newlines == data.count(b"\r\n") and _LEGACY_START not in data:
             self._scan = 0
-            return self._feed_fast(data, newlines > MAX_HEADERS)
+            return blanks + self._feed_fast(data, newlines > MAX_HEADERS)
         buf += data
-        return self._feed_slow()
+        return blanks + self._feed_slow()
 
     def _feed_fast(self, data: bytes, count_lines: bool) -> list[Message]:
         pieces = data.split(b"\r\n\r\n")
@@ -343,12 +207,17 @@ class Parser:
         append = out.append
         small = self._small
         for piece in pieces:
-            if piece[:2] == b"\r\n":
-                # Stray empty lines before a message are skipped.
-                while piece[:2] == b"\r\n":
-                    piece = piece[2:]
             if not piece:
+                # Two empty lines in a row between messages.
+                append(_blank(b"\r\n"))
+                append(_blank(b"\r\n"))
+                self._made_blank = True
                 continue
+            if piece[:2] == b"\r\n":
+                piece = _take_blanks(piece, out)
+                self._made_blank = True
+                if not piece:
+                    continue
             raw = piece + b"\r\n\r\n"
             if len(raw) > small:
                 self._check_message(raw, 0, len(raw))
@@ -363,6 +232,12 @@ class Parser:
                 append(Message(None, "response", raw, None, False, hlen))
             else:
                 append(parse_block(raw, hlen))
+        rest = self._buf
+        if rest[:1] in (b"\r", b"\n"):
+            left = _take_blanks(bytes(rest), out)
+            self._made_blank = True
+            rest.clear()
+            rest += left
         self._check_bounds()
         return out
 
@@ -373,12 +248,16 @@ class Parser:
         end_search = _END.search
         size = len(buf)
         while pos < size:
-            # Skip stray empty lines between messages.
+            # An empty line between messages is an empty message.
             c = buf[pos]
             if c == 10:
+                out.append(_blank(b"\n"))
+                self._made_blank = True
                 pos += 1
                 continue
             if c == 13 and pos + 1 < size and buf[pos + 1] == 10:
+                out.append(_blank(b"\r\n"))
+                self._made_blank = True
                 pos += 2
                 continue
             if buf.startswith(_LEGACY_START, pos):
@@ -445,6 +324,25 @@ class Parser:
         # The unfinished last line runs from after the last LF to the end.
         if size > self.max_line and buf.rfind(b"\n", size - self.max_line - 1) < 0:
             raise ProtocolError(f"line longer than {self.max_line} bytes: refusing to buffer more")
+
+
+def _blank(raw: bytes) -> Message:
+    """An empty line between messages, as a message of its own."""
+    return Message([], "text", raw, "")
+
+
+def _take_blanks(data: bytes, out: list[Message]) -> bytes:
+    """Move the empty lines at the start of ``data`` to ``out``; return the rest."""
+    pos = 0
+    while True:
+        if data.startswith(b"\r\n", pos):
+            out.append(_blank(b"\r\n"))
+            pos += 2
+        elif data.startswith(b"\n", pos):
+            out.append(_blank(b"\n"))
+            pos += 1
+        else:
+            return data[pos:]
 
 
 def event_region_count(region: bytes, max_size: int) -> int:

@@ -39,7 +39,7 @@ import weakref
 from collections.abc import Iterator, MutableMapping
 from typing import Sequence
 
-from amicli import cli
+from amicli import cli, redact
 
 
 class _Run:
@@ -179,6 +179,9 @@ def _leave() -> None:
             # `ami events` freezes what start-up made (gc.freeze): a process
             # ends there, this one goes on.
             gc.unfreeze()
+            # So do the secrets the runs learnt to hide (a process forgets
+            # them as it ends; a later run's profile name could be one).
+            redact._values.clear()
 
 
 def _main(argv: list[str], run: _Run, result: dict) -> None:

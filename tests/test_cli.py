@@ -203,7 +203,8 @@ def test_login_test_usage_error_exits_3():
 def test_raw_ping_text_and_json(sim):
     proc = run_ami(["raw", "Ping"], port=sim.port)
     assert proc.returncode == 0
-    assert proc.stdout.startswith("Response: Success\nActionID: ami-") and "Ping: Pong\n" in proc.stdout
+    # The bytes as received, CRLF included (not a terminal).
+    assert proc.stdout.startswith("Response: Success\r\nActionID: ami-") and "Ping: Pong\r\n" in proc.stdout
     proc = run_ami(["raw", "Ping", "--json"], port=sim.port)
     record = json.loads(proc.stdout)
     assert record["Response"] == "Success" and record["Ping"] == "Pong"
@@ -437,7 +438,7 @@ def test_unknown_profile(tmp_path):
 def test_secret_file_and_stdin(sim, tmp_path):
     secret = tmp_path / "secret"
     secret.write_text("s3cret-Admin\n")
-    secret.chmod(0o600)
+    secret.chmod(0o600)  # a secret file others can read is refused
     env = {"AMI_USER": "admin"}
     assert run_ami(["--secret-file", str(secret), "raw", "Ping"], port=sim.port, user=env).returncode == 0
     proc = run_ami(["--secret-file", "-", "raw", "Ping"], port=sim.port, user=env, input="s3cret-Admin\n")

@@ -105,11 +105,13 @@ def test_raw_coreshowchannels_prints_the_whole_list(replay, compose, chunking):
     script = compose(("busy-coreshowchannels", 1, 2), logoff("busy-coreshowchannels"))
     proc = run_replayed(replay, script, ["raw", "CoreShowChannels"], chunking)
     assert proc.returncode == 0
-    blocks = [b for b in proc.stdout.split("\n\n") if b.strip()]
-    assert blocks[0].startswith("Response: Success\n")
-    assert blocks[-1].startswith("Event: CoreShowChannelsComplete\n")
-    items = [b for b in blocks if b.startswith("Event: CoreShowChannel\n")]
-    assert len(items) == int(blocks[-1].split("ListItems: ")[1].split("\n")[0])
+    # The bytes as received, CRLF line ends included.
+    assert "\n" not in proc.stdout.replace("\r\n", "")
+    blocks = [b for b in proc.stdout.split("\r\n\r\n") if b.strip()]
+    assert blocks[0].startswith("Response: Success\r\n")
+    assert blocks[-1].startswith("Event: CoreShowChannelsComplete\r\n")
+    items = [b for b in blocks if b.startswith("Event: CoreShowChannel\r\n")]
+    assert len(items) == int(blocks[-1].split("ListItems: ")[1].split("\r\n")[0])
     assert proc.replay_errors == []
 
 
@@ -189,5 +191,5 @@ def test_raw_queues_headerless_answer_does_not_hang(replay, chunking):
     proc = run_replayed(replay, script, ["--timeout", "3", "raw", "Queues"], chunking)
     assert proc.returncode == 0
     assert proc.stdout.startswith("sales has 0 calls")
-    assert "\n\nsupport has 0 calls" in proc.stdout
+    assert "\r\n\r\nsupport has 0 calls" in proc.stdout
     assert proc.replay_errors == []

@@ -27,14 +27,14 @@ import re
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
 from matrix import COMMANDS, Run, measure_process, run_measured, run_timed
 from peers.certs import make_certs
 from peers.faults import FAULTS, FaultPeer
-from util import run_ami, start_sim
+from util import ADMIN, run_ami, start_sim
 
 from amicli.errors import ExitCode
 
@@ -59,7 +59,7 @@ PROCESS_START = 1.5
 #: The faults that keep a run waiting longest (for its --timeout, then for Logoff).
 LONG_WAITS = ("trickle", "silent", "ssh", "tls-plain")
 #: The faults whose runs go as processes, for their peak RSS.
-MEMORY_FAULTS = ("huge-line", "many-headers")
+MEMORY_FAULTS = ("huge-line", "many-headers", "text-flood", "list-flood")
 
 #: Monitoring Plugins statuses of login-test (see amicli/commands/login_test.py).
 PLUGIN = {0: "OK", 1: "WARNING", 2: "CRITICAL", 3: "UNKNOWN"}
@@ -75,6 +75,8 @@ class Expect:
     codes: dict[str, int]
     #: A regular expression found in the one stderr line (login-test: in its status line) on failure.
     says: str
+    #: Seconds a run may take past the usual limit (the floods run with a longer --timeout).
+    extra_time: float = 0.0
 
 
 def row(login_test: int, others: int, says: str, **overrides: int) -> Expect:
@@ -112,6 +114,56 @@ EXPECTED: dict[str, Expect] = {
     "tls-plain": row(CRITICAL, ExitCode.TLS, "TLS handshake with 127.0.0.1"),
     "tls-wrong-name": row(CRITICAL, ExitCode.TLS, "certificate is not valid for '127.0.0.1'"),
     "tls-untrusted": row(CRITICAL, ExitCode.TLS, "not trusted: self-signed certificate"),
+    # Hostile servers.  A reply may collect 4 MiB of text, 100,000 list items
+    # or 16 MiB of them (exit 6), and must end within twice --timeout however
+    # it trickles (exit 5); an Originate without a reply is unknown (14).
+    # The floods run with --timeout 4 (FLOOD_TIMEOUT): a loaded machine must
+    # reach the bound before the reply's deadline.
+    "text-flood": replace(
+        row(
+            OK,
+            ExitCode.PROTOCOL,
+            "refusing to collect more|no reply to Originate",
+            originate=ExitCode.OUTCOME_UNKNOWN,
+            events=ExitCode.OK,
+        ),
+        extra_time=2 * 4.0,
+    ),
+    "text-trickle": row(
+        OK,
+        ExitCode.TIMEOUT,
+        # (queues sends its actions at once: the one waited for first may get no text)
+        "did not end within 2 s|no reply to Originate|no answer from .* within 1 s",
+        originate=ExitCode.OUTCOME_UNKNOWN,
+        events=ExitCode.OK,
+    ),
+    "list-flood": replace(
+        row(
+            OK,
+            ExitCode.PROTOCOL,
+            "refusing to collect more|no reply to Originate",
+            originate=ExitCode.OUTCOME_UNKNOWN,
+            events=ExitCode.OK,
+        ),
+        extra_time=2 * 4.0,
+    ),
+    "list-trickle": row(
+        OK,
+        ExitCode.TIMEOUT,
+        # (queues sends its actions at once: the one waited for first may get no text)
+        "did not end within 2 s|no reply to Originate|no answer from .* within 1 s",
+        originate=ExitCode.OUTCOME_UNKNOWN,
+        events=ExitCode.OK,
+    ),
+    # A login succeeds only on Response: Success to the Login itself.
+    "login-text": row(UNKNOWN, ExitCode.PROTOCOL, "answered Login with text"),
+    # The secret quoted back is hidden (every run is checked for it).
+    "quoted-secret": row(CRITICAL, ExitCode.AUTH, "Authentication failed for .*'\\*{8}'"),
+    # Only replies to requests already sent are taken (the forged one is checked for).
+    "forged-reply": row(OK, ExitCode.OK, ""),
+    # Shown as \x1b, \x9b ... (every run is checked for raw escapes).
+    "control-chars": row(OK, ExitCode.OK, ""),
+    "event-flood": row(OK, ExitCode.OK, ""),
 }
 
 
@@ -269,11 +321,12 @@ def check_run(fault: str, command: str, run: Run, load_margin: float = 0.0) -> N
         f"stderr={run.stderr[:600]!r}"
     )
     assert run.returncode == code, shown
-    limit = TIMEOUT + LOGOFF_WAIT + MARGIN + load_margin + COMMANDS[command].extra_time
+    limit = TIMEOUT + LOGOFF_WAIT + MARGIN + load_margin + COMMANDS[command].extra_time + expect.extra_time
     if run.max_rss_mb is not None:
         limit += PROCESS_START
     assert run.seconds < limit, shown
     assert "Traceback" not in run.stderr + run.stdout, shown
+    check_hostile(fault, command, run, shown)
     if run.max_rss_mb is not None:
         assert run.max_rss_mb < MAX_RSS_MB, f"peak RSS {run.max_rss_mb:.0f} MB\n{shown}"
     # Every line on stdout is complete; with --json each is one JSON object.
@@ -306,6 +359,20 @@ def check_run(fault: str, command: str, run: Run, load_margin: float = 0.0) -> N
     else:
         assert run.stderr.count("\n") == 1 and run.stderr.startswith("ami: error: "), shown
         assert re.search(expect.says, run.stderr), shown
+
+
+def check_hostile(fault: str, command: str, run: Run, shown: str) -> None:
+    """What a hostile server must never get through, whatever the fault."""
+    everything = run.stdout + run.stderr
+    assert ADMIN["AMI_SECRET"] not in everything, shown
+    assert "FORGED" not in everything, shown
+    # Control characters reach no terminal: only `raw` (text) writes the
+    # bytes as received, to a pipe.
+    raw_bytes = command == "raw" and "--json" not in run.args
+    for text in (run.stderr, "" if raw_bytes else run.stdout):
+        assert not re.search("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]", text), shown
+    if command == "login-test" and "--json" not in run.args:
+        assert run.stdout.count("|") == 1, shown  # no fake perfdata
 
 
 @pytest.mark.parametrize("command", list(COMMANDS))

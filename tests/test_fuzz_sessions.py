@@ -464,7 +464,7 @@ def test_ami_raw_ping(peer, data, garbage: bytes, json_out: bool) -> None:
         records = [json.loads(line) for line in run.stdout.split("\n")[:-1]]
         assert len(records) == 1 and isinstance(records[0], dict)
     else:
-        assert run.stdout.endswith("\n\n")
+        assert run.stdout.endswith("\r\n\r\n")  # the bytes as received
 
 
 def test_templates_include_the_recordings() -> None:

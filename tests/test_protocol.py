@@ -107,10 +107,10 @@ def test_bytewise_equals_whole(name: str) -> None:
     assert parser.buffered == 0
     assert parser.banner is not None and parser.banner.startswith("Asterisk Call Manager/")
     # Nothing is lost: the messages' raw bytes are the stream minus the banner
-    # and the stray empty lines between messages.  A message may end in a
-    # value's own bare LF before the CRLFs (PJSIP's "Unable to retrieve
-    # endpoint ...\n"), so its end is any two line ends, LF or CRLF.
-    assert b"".join(m.raw for m in msgs) == re.sub(rb"(\r?\n\r?\n)(?:\r?\n)+", rb"\1", data[data.index(b"\n") + 1 :])
+    # (an empty line between messages is an empty message of its own), and
+    # minus the one empty line some errors end with.
+    rest = data[data.index(b"\n") + 1 :]
+    assert b"".join(m.raw for m in msgs) == re.sub(rb"(Response: Error\r\n(?:[^\r\n]*\r?\n)+?\r?\n)\r\n", rb"\1", rest)
 
 
 @needs_transcripts
@@ -284,9 +284,38 @@ def test_crlf_and_lf_mixed() -> None:
     assert crlf.headers == lf.headers == mixed.headers
 
 
-def test_stray_empty_lines_between_messages_are_skipped() -> None:
-    msgs = parse(BANNER + b"\r\n\r\nEvent: A\r\n\r\n\r\n\n\r\nEvent: B\r\n\r\n")
-    assert [m.name for m in msgs] == ["A", "B"]
+def test_empty_lines_between_messages_are_empty_messages() -> None:
+    data = BANNER + b"\r\n\r\nEvent: A\r\n\r\n\r\n\n\r\nEvent: B\r\n\r\n"
+    for msgs in (parse(data), parse_bytewise(data, Parser())):
+        assert [(m.kind, m.name, m.text) for m in msgs] == [
+            ("text", "", ""),
+            ("text", "", ""),
+            ("event", "A", None),
+            ("text", "", ""),
+            ("text", "", ""),
+            ("text", "", ""),
+            ("event", "B", None),
+        ]
+
+
+def test_the_empty_line_after_an_error_is_part_of_it() -> None:
+    # Asterisk 22: PJSIPShowEndpoint's Message ends in LF; chan_sip 13 adds a CRLF.
+    for error in (b"Message: Unable to retrieve endpoint x\n\r\n\r\n", b"Message: Peer x not found.\r\n\r\n\r\n"):
+        data = BANNER + b"Response: Error\r\nActionID: 1\r\n" + error + b"\r\nResponse: Success\r\n\r\n"
+        for msgs in (parse(data), parse_bytewise(data, Parser())):
+            assert [m.kind for m in msgs] == ["response", "text", "response"]
+        data = data.replace(error + b"\r\n", error)
+        for msgs in (parse(data), parse_bytewise(data, Parser())):
+            assert [m.kind for m in msgs] == ["response", "response"]
+
+
+def test_a_lone_empty_line_is_a_message_at_once() -> None:
+    # Asterisk 13 answers IAXnetstats with no calls up with "\r\n" alone.
+    parser = Parser()
+    assert parser.feed(BANNER + b"Response: Success\r\n\r\n")[0].kind == "response"
+    assert [(m.kind, m.text) for m in parser.feed(b"\r\n")] == [("text", "")]
+    assert parser.feed(b"\r") == [] and [m.text for m in parser.feed(b"\n")] == [""]
+    assert parser.buffered == 0
 
 
 # -- Asterisk 13 shapes -----------------------------------------------------
@@ -357,7 +386,7 @@ def test_legacy_command_in_any_split_followed_by_messages() -> None:
 def test_headerless_text_block() -> None:
     block = replay.headerless_text_reply(replay.ASTERISK13_QUEUES_TEXT)
     msgs = parse(BANNER + block + b"Response: Success\r\nActionID: f\r\n\r\n")
-    texts = [m for m in msgs if m.kind == "text"]
+    texts = [m for m in msgs if m.kind == "text" and m.text]
     assert len(texts) == 2  # one block per queue: blank lines end a block
     assert texts[0].text == (
         "sales has 0 calls (max unlimited) in 'rrmemory' strategy (0s holdtime, 0s talktime), "
@@ -370,12 +399,13 @@ def test_headerless_text_block() -> None:
     assert texts[0].headers == [] and texts[0].to_dict() == {"Text": texts[0].text}
     assert msgs[-1].kind == "response" and msgs[-1].action_id == "f"
     assert protocol.format_message(texts[0]).endswith("No Callers\n\n")
-    assert [shape(m) for m in parse_bytewise(BANNER + block)] == [shape(m) for m in texts]
+    assert [shape(m) for m in parse_bytewise(BANNER + block) if m.text] == [shape(m) for m in texts]
 
 
 def test_no_queues_text() -> None:
-    msg = one(b"No queues.\r\n\r\n\r\n\r\n")
+    msg, *blanks = parse(BANNER + b"No queues.\r\n\r\n\r\n\r\n")
     assert msg.kind == "text" and msg.text == "No queues."
+    assert [(m.kind, m.text) for m in blanks] == [("text", ""), ("text", "")]
 
 
 # -- bounds -----------------------------------------------------------------
@@ -609,7 +639,12 @@ def test_serialize_refuses_bad_keys(key: str) -> None:
     headers=st.lists(
         st.tuples(
             st.from_regex(r"[A-Za-z][A-Za-z0-9_\-]{0,15}", fullmatch=True),
-            st.text(st.characters(blacklist_categories=["Cs"], blacklist_characters="\r\n"), max_size=30),
+            st.text(
+                st.characters(
+                    blacklist_categories=["Cs"], blacklist_characters="\r\n\x00\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
+                ),
+                max_size=30,
+            ),
         ),
         min_size=1,
         max_size=8,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Iterable
 
 from ..errors import ExitCode
 from ..originate import (
@@ -116,17 +116,34 @@ def table_columns(spec: CallSpec, outcome: str) -> list[str]:
     return ["Outcome", "Reason", "ReasonText", "Channel", "Uniqueid", *target, "CallerIDNum", "CallerIDName"]
 
 
-def exit_status(results: Sequence[CallResult | BadLine]) -> int:
-    """A batch's exit status: that of the first line (in input order) that did not end answered."""
-    failures: list[tuple[int, int]] = []
-    for index, item in enumerate(results):
+class BatchStatus:
+    """A batch's exit status, kept up to date result by result (the results themselves are not kept)."""
+
+    def __init__(self) -> None:
+        self._first: tuple[int, int] | None = None  # (line, code) of the first line that failed
+        self._index = 0
+
+    def add(self, item: CallResult | BadLine) -> None:
+        failure: tuple[int, int] | None = None
         if isinstance(item, BadLine):
-            failures.append((item.line, int(ExitCode.USAGE)))
+            failure = (item.line, int(ExitCode.USAGE))
         elif (code := exit_code(item)) != ExitCode.OK:
-            failures.append((item.spec.line if item.spec.line is not None else index, code))
-    if not failures:
-        return int(ExitCode.OK)
-    return min(failures)[1]
+            failure = (item.spec.line if item.spec.line is not None else self._index, code)
+        self._index += 1
+        if failure is not None and (self._first is None or failure < self._first):
+            self._first = failure
+
+    @property
+    def code(self) -> int:
+        return int(ExitCode.OK) if self._first is None else self._first[1]
+
+
+def exit_status(results: Iterable[CallResult | BadLine]) -> int:
+    """A batch's exit status: that of the first line (in input order) that did not end answered."""
+    status = BatchStatus()
+    for item in results:
+        status.add(item)
+    return status.code
 
 
 def worded(exc: NoCallEvents) -> NoCallEvents:

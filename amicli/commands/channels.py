@@ -164,11 +164,11 @@ def list_channels(
 
         return list_fleet(out, pattern, states, count)
     with get_app().session(need_booted=True) as client:
+        if count:
+            click.echo(str(lib.count_channels(client, pattern, states)))
+            return ExitCode.OK
         rows = lib.fetch_channels(client)
     rows = lib.filter_channels(rows, pattern, states)
-    if count:
-        click.echo(str(len(rows)))
-        return ExitCode.OK
     _write_channels(out, rows, empty="no channels")
     return ExitCode.OK
 

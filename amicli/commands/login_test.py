@@ -97,6 +97,10 @@ def login_test(
     2 CRITICAL (refused, unreachable, login failed, timed out, slower than -c),
     3 UNKNOWN (not an AMI server, bad configuration or usage).
 
+    --json prints one object: status, code, message, time, host, port,
+    user, banner, ami_version, asterisk_version (when the user may run
+    CoreSettings), and the thresholds warning and critical (seconds).
+
     \b
     With several PBXs: one status line counting those that logged in
     (AMI OK - 12/12 PBXs logged in), the worst state among them as the
@@ -207,5 +211,17 @@ def _report(
     else:
         perf = f"time={elapsed:.3f}s;{_plain(warning)};{_plain(critical)};0"
         name = f"{check_name.upper()} " if check_name else ""
-        click.echo(f"AMI {name}{status.name} - {text} | {perf}")
+        click.echo(f"AMI {name}{status.name} - {plugin_text(text)} | {perf}")
     return int(status)
+
+
+def plugin_text(text: str) -> str:
+    """The status text, safe for a monitoring system and a terminal.
+
+    What the PBX said is quoted in it: no secret, no control character, one
+    line, and no ``|`` (which starts the performance data).
+    """
+    from ..output import visible
+    from ..redact import scrub
+
+    return visible(scrub(text)).replace("\n", " ").replace("\t", " ").replace("|", "\\x7c")

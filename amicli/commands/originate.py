@@ -57,9 +57,17 @@ def _positive(ctx: click.Context, param: click.Parameter, value: float | None) -
     return value
 
 
-def _not_negative(ctx: click.Context, param: click.Parameter, value: float) -> float:
-    if not value >= 0:
-        raise click.BadParameter("must be 0 seconds or more")
+#: The shortest --grace: the PBX reports an unanswered call at the ring
+#: timeout itself, so with no grace at all its report would race the deadline.
+MIN_GRACE = 0.1
+
+
+def _grace(ctx: click.Context, param: click.Parameter, value: float) -> float:
+    if not (MIN_GRACE <= value <= 86400):
+        raise click.BadParameter(
+            f"must be {MIN_GRACE:g} seconds or more (the PBX reports no answer at the ring timeout itself, "
+            "and its report needs time to arrive)"
+        )
     return value
 
 
@@ -106,9 +114,10 @@ def _not_negative(ctx: click.Context, param: click.Parameter, value: float) -> f
     default=3.0,
     show_default=True,
     metavar="SECONDS",
-    callback=_not_negative,
+    callback=_grace,
     help="Wait this much past --timeout for the outcome; also the longest wait for the first call event "
-    "after the call is queued, before deciding the session gets none.",
+    "after the call is queued, before deciding the session gets none. At least 0.1: the PBX reports no "
+    "answer at the ring timeout itself.",
 )
 @click.option(
     "--batch",
@@ -275,7 +284,8 @@ def _base_spec(
         raise click.UsageError("give either --exten or --app, not both")
     if app is not None and (context is not None or priority is not None):
         raise click.UsageError("--context and --priority go with --exten, not with --app")
-    if data is not None and app is None:
+    if data is not None and app is None and batch is None:
+        # With --batch, options are defaults: a line may name the app.
         raise click.UsageError("--data goes with --app")
     pairs = []
     for text in variables:
@@ -317,7 +327,7 @@ def _base_spec(
 
 def _run_batch(name: str, defaults, parallel: int, grace: float, wait: bool, out) -> int:
     from .. import originate as lib
-    from .call_results import exit_status, record, worded
+    from .call_results import BatchStatus, record, worded
 
     if name == "-" and get_app().secret_file == "-":
         raise click.UsageError("--batch - and --secret-file - cannot both read stdin")
@@ -326,13 +336,15 @@ def _run_batch(name: str, defaults, parallel: int, grace: float, wait: bool, out
 
         return run_fleet_batch(name, defaults, parallel, grace, wait, out)
     stream = open_batch(name)
-    results: list = []
+    # Only the status so far is kept, never the results: memory stays flat
+    # however long the batch (or an endless stdin).
+    status = BatchStatus()
     shown = "stdin" if name == "-" else name
     try:
         with get_app().session(events="call" if wait else "off", keep_events=wait) as client:
             calls = lib.run_calls(client, lib.read_batch(stream, defaults), parallel=parallel, grace=grace, wait=wait)
             for item in calls:
-                results.append(item)
+                status.add(item)
                 if isinstance(item, lib.BadLine):
                     report(f"{shown} line {item.line}: {item.reason}; line skipped", "error")
                 else:
@@ -344,7 +356,7 @@ def _run_batch(name: str, defaults, parallel: int, grace: float, wait: bool, out
     finally:
         if stream is not sys.stdin.buffer:
             stream.close()
-    return exit_status(results) if results else int(ExitCode.OK)
+    return status.code
 
 
 class TerminalProgress:

@@ -474,16 +474,25 @@ def pause(interface: str, queue: str | None, reason: str | None, dry_run: bool, 
 @queues.command("unpause")
 @click.argument("interface", callback=one_line)
 @click.option("--queue", metavar="QUEUE", callback=one_line, help="Only in this queue [default: every queue it is in].")
+@click.option(
+    "--reason",
+    metavar="TEXT",
+    callback=one_line,
+    help="Why (sent as Reason; the PBX logs it with the unpause). Example: --reason back",
+)
 @dry_run_option
 @json_option
-def unpause(interface: str, queue: str | None, dry_run: bool, as_json: bool) -> int:
+def unpause(interface: str, queue: str | None, reason: str | None, dry_run: bool, as_json: bool) -> int:
     """Unpause member INTERFACE (QueuePause with Paused: false).
 
     \b
-    Example:
+    Examples:
       ami queues unpause PJSIP/2002
+      ami queues unpause PJSIP/2002 --reason back
     """
     from .. import queues as lib
 
     where = f"in queue {queue}" if queue else "in all its queues"
-    return _act(lib.pause_request(interface, False, queue), as_json, f"unpaused {interface} {where}", dry_run)
+    why = f" (reason: {reason})" if reason else ""
+    done = f"unpaused {interface} {where}{why}"
+    return _act(lib.pause_request(interface, False, queue, reason), as_json, done, dry_run)

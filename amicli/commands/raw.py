@@ -33,7 +33,8 @@ def parse_header_arg(arg: str) -> tuple[str, str]:
 def _actions_from_stdin() -> list[list[tuple[str, str]]]:
     """The actions written in AMI syntax on stdin, each checked (a usage error names the bad one)."""
     try:
-        actions = list(parse_action_text(sys.stdin.read()))
+        # Bytes, not text: text mode would turn a lone CR into a line end.
+        actions = list(parse_action_text(sys.stdin.buffer.read().decode("utf-8", "replace")))
     except ValueError as exc:
         raise click.UsageError(f"stdin: {exc}") from None
     if not actions:
@@ -57,18 +58,22 @@ def _actions_from_stdin() -> list[list[tuple[str, str]]]:
 def raw(action: str, headers: tuple[str, ...], as_json: bool, no_prefix: bool) -> int:
     """Send ACTION with the given headers and print its whole reply.
 
-    The reply is printed as the AMI text received, every list event up to
-    the end of the list included; --json prints one object per message.  A
-    key given twice sends two headers (as Variable needs).  With ACTION '-',
-    actions in AMI syntax are read from stdin, separated by blank lines, and
-    run in order on one connection ('#' starts a comment); stdin is read
-    only with '-'.  ACTION is any AMI action (Ping, QueueStatus, ...);
-    headers are Key=Value or 'Key: Value'.  Without --json the reply's bytes
-    are written exactly as received.
+    The reply is printed as the bytes received (CRLF line ends included),
+    every list event up to the end of the list included; on a terminal, line
+    ends become LF and control characters are shown as \\xNN.  --json prints
+    one object per message.  An empty answer (IAXnetstats with nothing to
+    show) prints nothing.  A key given twice sends two headers (as Variable
+    needs).  With ACTION '-', actions in AMI syntax are read from stdin,
+    separated by blank lines, and run in order on one connection ('#'
+    starts a comment); stdin is read only with '-'.  Only LF or CRLF end a
+    line there: a line holding CR, VT, FF, FS, GS, RS, NEL, U+2028, U+2029
+    or NUL is refused with its number.  ACTION is any AMI action (Ping,
+    QueueStatus, ...); headers are Key=Value or 'Key: Value'.  A header
+    line (Key: Value) over 1,024 bytes is refused before anything is sent.
 
-    With several PBXs, each runs the actions; each line of text starts
-    with the PBX's name and ': ' (unless --no-prefix), and --json objects
-    carry "Server".
+    With several PBXs, each runs the actions; each line of text (LF line
+    ends) starts with the PBX's name and ': ' (unless --no-prefix), and
+    --json objects carry "Server".
 
     Exit status: 0 when every reply is a success, 1 when any is an error,
     4 when one was refused for permission (the reply is printed all the
@@ -91,6 +96,7 @@ def raw(action: str, headers: tuple[str, ...], as_json: bool, no_prefix: bool) -
     from ..output import Output, json_line
 
     out = Output(json=as_json)
+    terminal = out.stream.isatty()
     app = get_app()
     run = app.runner(json_out=out)
     if not run.many:
@@ -103,7 +109,7 @@ def raw(action: str, headers: tuple[str, ...], as_json: bool, no_prefix: bool) -
                     denied = reply.message.lower() == "permission denied"
                     code = max(code, ExitCode.AUTH if denied else ExitCode.ACTION_FAILED)
                 for msg in reply.messages:
-                    out.write(json_line(msg.to_dict()) if as_json else _as_text(msg))
+                    out.write(json_line(msg.to_dict()) if as_json else _exact(msg, terminal))
                 out.flush()
         return code
 
@@ -128,10 +134,17 @@ def raw(action: str, headers: tuple[str, ...], as_json: bool, no_prefix: bool) -
     return run.exit_code()
 
 
-def _as_text(msg) -> bytes:
-    """The message's bytes as received, with CRLF made LF for a terminal or grep."""
-    if not msg.raw:  # assembled by the client (an old server's text answer)
-        from ..protocol import format_message
+def _exact(msg, terminal: bool) -> bytes:
+    """The message's bytes as received (the secret hidden); on a terminal, :func:`_as_text`."""
+    from ..redact import scrub_bytes
 
-        return format_message(msg).encode("utf-8", "replace")
-    return msg.raw.replace(b"\r\n", b"\n")
+    return _as_text(msg) if terminal else scrub_bytes(msg.raw)
+
+
+def _as_text(msg) -> bytes:
+    """The message for a terminal or prefixed lines: LF line ends, control characters as ``\\xNN``."""
+    from ..output import visible
+    from ..protocol import decode
+    from ..redact import scrub_bytes
+
+    return visible(decode(scrub_bytes(msg.raw).replace(b"\r\n", b"\n"))).encode("utf-8")

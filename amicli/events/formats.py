@@ -7,7 +7,9 @@ import re
 import time
 from typing import Callable
 
+from ..output import escape_c1, visible
 from ..protocol import Message, Parser
+from ..redact import scrub
 from .buffer import Batch, event_region_count
 
 
@@ -24,9 +26,30 @@ def event_time(msg: Message, received: float) -> float:
 
 # Control characters JSON must escape, CR and LF aside (they are the framing).
 _CONTROL = bytes(c for c in range(32) if c not in (10, 13))
+# C1 controls in UTF-8 (U+0080-U+009F): escaped too, by the general path.
+_C1_UTF8 = re.compile(b"\xc2[\x80-\x9f]")
 # ": value" to the end of the line: what stays is the header names.
 _VALUES = re.compile(": [^\r]*")
+#: Templates learned before the cache starts afresh (hostile event names
+#: cannot grow it), and the most kept per key of first characters.
 _MAX_TEMPLATES = 2048
+_MAX_PER_KEY = 8
+
+
+class _Reordered(str):
+    """A template's format for an event with a repeated header.
+
+    ``to_dict`` puts a repeated header's values in one list, at the place of
+    its first occurrence; the regex captures values in header order.  So the
+    captured values are reordered before formatting (``fmt % groups`` in the
+    hot loop stays as it is).
+    """
+
+    order: tuple[int, ...] = ()
+
+    def __mod__(self, groups: object) -> str:  # type: ignore[override]
+        values: tuple[str, ...] = groups  # type: ignore[assignment]
+        return str.__mod__(self, tuple(values[i] for i in self.order))
 
 
 class JsonFormat:
@@ -62,7 +85,7 @@ class JsonFormat:
         obj = msg.to_dict()
         if msg.get("Timestamp") is None and msg.get("Received") is None:
             obj["Received"] = received
-        return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+        return escape_c1(json.dumps(obj, ensure_ascii=False, separators=(",", ":")))
 
     def _messages(self, msgs: list[Message], received: str) -> str:
         out: list[str] = []
@@ -93,28 +116,37 @@ class JsonFormat:
         """
         names = _VALUES.sub(": ", block).split("\r\n")
         keys: list[str] = []
-        seen: set[str] = set()
-        for line in names:
+        # key -> the indexes of its values, in header order (dict order is
+        # that of first occurrences, as in to_dict).
+        places: dict[str, list[int]] = {}
+        for index, line in enumerate(names):
             key = line[:-2]
-            if line[-2:] != ": " or not key or ":" in key or "\r" in key or key in seen:
+            if line[-2:] != ": " or not key or ":" in key or "\r" in key:
                 return None
-            seen.add(key)
             keys.append(key)
-        has_time = any(k.lower() in ("timestamp", "received") for k in keys)
+            places.setdefault(key, []).append(index)
+        has_time = any(k.lower() in ("timestamp", "received") for k in places)
         pattern = "\r\n".join(re.escape(k) + ": ([^\r]*)" for k in keys)
-        body = ",".join('"' + k.replace("%", "%%") + '":"%s"' for k in keys)
-        fmt = "{" + body + ("}" if has_time else ',"Received":"')
-        if self._learned >= _MAX_TEMPLATES:
-            # Bounded memory against a stream of ever-new header names.
+        fields = []
+        for key, where in places.items():
+            value = '"%s"' if len(where) == 1 else "[" + ",".join('"%s"' for _ in where) + "]"
+            fields.append('"' + key.replace("%", "%%") + '":' + value)
+        fmt = "{" + ",".join(fields) + ("}" if has_time else ',"Received":"')
+        if len(places) != len(keys):
+            fmt = _Reordered(fmt)
+            fmt.order = tuple(i for where in places.values() for i in where)
+        return re.compile(pattern).fullmatch, fmt, not has_time
+
+    def _forget_if_full(self) -> None:
+        # Bounded memory against a stream of ever-new header names.
+        if self._learned >= _MAX_TEMPLATES or len(self._templates) >= _MAX_TEMPLATES:
             self._templates.clear()
             self._timed.clear()
             self._untimed.clear()
             self._learned = 0
-        self._learned += 1
-        return re.compile(pattern).fullmatch, fmt, not has_time
 
     def _region(self, data: bytes, received: str) -> str:
-        if len(data.translate(None, _CONTROL)) != len(data):
+        if len(data.translate(None, _CONTROL)) != len(data) or (b"\xc2" in data and _C1_UTF8.search(data)):
             # A control character to escape somewhere: the general path.
             msgs = Parser(expect_banner=False).feed(data)
             return "".join(self.one(m, received) + "\n" for m in msgs)
@@ -125,6 +157,7 @@ class JsonFormat:
         timed = self._timed.get
         untimed = self._untimed.get
         tail = received + '"}'
+        raw_blocks: list[list[bytes]] = []  # split once, when a block needs json.dumps
         out: list[str] = []
         append = out.append
         # The hot loop: kept to the fewest steps (this runs for every event).
@@ -142,16 +175,18 @@ class JsonFormat:
             if template is not None and (match := template[0](block)) is not None:
                 append(template[1] % match.groups() + tail)
                 continue
-            line = self._other(block, key, data, i, received)
+            line = self._other(block, key, data, i, received, raw_blocks)
             if line:
                 append(line)
         if not out:
             return ""
         return "\n".join(out) + "\n"
 
-    def _other(self, block: str, key: str, data: bytes, index: int, received: str) -> str:
+    def _other(
+        self, block: str, key: str, data: bytes, index: int, received: str, raw_blocks: list[list[bytes]]
+    ) -> str:
         """A block the last template of its key does not fit: another one, a new one, or json.dumps."""
-        learned = self._templates.setdefault(key, [])
+        learned = self._templates.get(key, ())
         for template in learned:
             match = template[0](block)
             if match is not None:
@@ -160,10 +195,15 @@ class JsonFormat:
             template = self._learn(block)  # type: ignore[assignment]
             match = template[0](block) if template is not None else None
             if match is not None:
-                learned.insert(0, template)
-                del learned[8:]
+                self._forget_if_full()
+                self._learned += 1
+                kept = self._templates.setdefault(key, [])
+                kept.insert(0, template)
+                del kept[_MAX_PER_KEY:]
         if match is None:
-            raw = data.split(b"\r\n\r\n")[index] + b"\r\n\r\n"
+            if not raw_blocks:
+                raw_blocks.append(data.split(b"\r\n\r\n"))
+            raw = raw_blocks[0][index] + b"\r\n\r\n"
             msgs = Parser(expect_banner=False).feed(raw)
             return "\n".join(self.one(m, received) for m in msgs if m.kind == "event")
         fullmatch, fmt, needs_time = template
@@ -275,7 +315,7 @@ _SUMMARY_FIELDS = 5
 def _show(value: str) -> str:
     if value and not any(c in value for c in ' "\\\t') and value.isprintable():
         return value
-    return json.dumps(value, ensure_ascii=False)
+    return escape_c1(json.dumps(value, ensure_ascii=False))
 
 
 class TextFormat:
@@ -284,7 +324,11 @@ class TextFormat:
     def format(self, batch: Batch) -> bytes:
         received = batch.received
         lines = [self.line(m, received) for m in batch.as_messages()]
-        return ("\n".join(lines) + "\n").encode("utf-8", "replace") if lines else b""
+        if not lines:
+            return b""
+        # Names, keys and values come from outside (caller ID names from
+        # callers): no control character reaches the terminal as such.
+        return (visible(scrub("\n".join(lines))) + "\n").encode("utf-8", "replace")
 
     @staticmethod
     def line(msg: Message, received: float) -> str:

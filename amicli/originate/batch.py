@@ -138,12 +138,13 @@ def spec_from_fields(fields: Mapping[str, object], defaults: CallSpec | None, li
     base = defaults or CallSpec(channel="")
     if "exten" in values or "app" in values:
         # The line names its own target: the command line's target (and the
-        # data that goes with an app) does not carry over; its context and
-        # priority still serve as defaults for an exten.
+        # data that goes with its app) does not carry over; its context and
+        # priority still serve as defaults for an exten.  --data without
+        # --app is a default of every line, checked with the line's target.
         exten, app = values.get("exten"), values.get("app")
         context = values.get("context", base.context if exten is not None else None)
         priority = values.get("priority", base.priority if exten is not None else None)
-        data = values.get("data")
+        data = values.get("data", base.data if base.app is None else None)
     else:
         exten, app = base.exten, base.app
         context = values.get("context", base.context)

@@ -275,9 +275,15 @@ def _is_call_event(msg: Message) -> bool:
     return "call" in privilege.split(",")
 
 
+#: The longest one drain of pending messages may take: under an event
+#: flood there is never a quiet millisecond, and deadlines must still be judged.
+DRAIN_LIMIT = 0.05
+
+
 def _drain(client: Client) -> None:
-    """Route every message already received or arriving within a millisecond."""
-    while True:
+    """Route every message already received or arriving within a millisecond (for at most DRAIN_LIMIT)."""
+    end = time.monotonic() + DRAIN_LIMIT
+    while time.monotonic() < end:
         try:
             client.pump(time.monotonic() + 0.001, what="pending messages")
         except AmiTimeout:

@@ -9,6 +9,8 @@
 * :mod:`peers.faults`: :class:`~peers.faults.FaultPeer` and its table of
   faults (:data:`~peers.faults.FAULTS`): a bad network, a bad server, a
   hostile one, most of them relayed in front of a sim.
+* :mod:`peers.hostile`: what the hostile faults of the fault peer send
+  (floods, trickles, forged replies, terminal escapes, the secret quoted back).
 * :mod:`peers.certs`: TLS certificates made with ``openssl``.
 
 The replay of recorded sessions (``replay.ReplayServer``) is a FakePeer too;

@@ -23,10 +23,12 @@ import re
 import select
 import socket
 import ssl
+import threading
 import time
 from dataclasses import dataclass
 
-from peers.base import BANNER, FakePeer, close_now, header, hold_until_closed, reset, split_messages
+from peers import hostile
+from peers.base import BANNER, HOLD_SECONDS, FakePeer, close_now, header, hold_until_closed, reset, split_messages
 from peers.certs import server_tls_context
 
 #: Seconds a logged-in session may stay quiet before a reply fault strikes its event stream.
@@ -86,6 +88,35 @@ FAULTS: dict[str, Fault] = {
             ("--tls", "--ca-file", "{cert}"),
         ),
         Fault("tls-untrusted", "TLS certificate nobody vouches for (self-signed, no --ca-file)", "tls", ("--tls",)),
+        # Hostile servers (peers/hostile.py).
+        Fault(
+            "text-flood",
+            "Answers with headerless text blocks (no colon), without end, as fast as it can",
+            "reply",
+            ("--timeout", "4"),
+        ),
+        Fault("text-trickle", "Answers with a headerless text block every 0.8 s, without end", "reply"),
+        Fault(
+            "list-flood",
+            "Answers with a list that never ends, 1 MB items as fast as it can",
+            "reply",
+            ("--timeout", "4"),
+        ),
+        Fault("list-trickle", "Answers with a list that never ends, one item every 0.8 s", "reply"),
+        Fault("login-text", "Answers Login with headerless text, and a later Ping with Success", "login"),
+        Fault("quoted-secret", "Refuses Login with a Message quoting the secret (with --auth md5: the key)", "login"),
+        Fault(
+            "forged-reply",
+            "Sends, in the segment of the Login reply, a reply forged for the client's next ActionID",
+            "session",
+        ),
+        Fault(
+            "control-chars",
+            "Puts terminal escapes (clear screen, OSC 0 title, OSC 52 clipboard, C1 U+009B) and a `|` "
+            "in values and header names",
+            "session",
+        ),
+        Fault("event-flood", "Floods the session with 5,000 call events a second from the login on", "session"),
     )
 }
 
@@ -136,7 +167,7 @@ class FaultPeer(FakePeer):
         self.fault = FAULTS[fault]
         self.backend_port = backend_port
         self.certs = certs or {}
-        if self.fault.stage in ("reply", "session") or fault in ("tls-wrong-name", "tls-untrusted"):
+        if self.fault.stage in ("reply", "session", "login") or fault in ("tls-wrong-name", "tls-untrusted"):
             if backend_port is None:
                 raise ValueError(f"fault {fault!r} needs a backend sim (backend_port)")
         self.tls_context: ssl.SSLContext | None = None
@@ -214,6 +245,8 @@ class Relay:
         self.struck = False
         self.target_id: str | None = None  # the ActionID of the first action after login
         self.target_is_list = False
+        self.send_lock = threading.Lock()  # the event flood sends from a thread of its own
+        self.login_answered = False
 
     def run(self) -> None:
         try:
@@ -261,10 +294,17 @@ class Relay:
         for message in messages:
             action = (header(message, "Action") or "").lower()
             action_id = header(message, "ActionID")
+            if self.login_answered and action == "ping":
+                hostile.answer_ping(self.conn, action_id)
+                continue
             if action == "login":
                 self.login_id = action_id
                 with self.peer._lock:
                     self.peer.logins += 1
+                secret = header(message, "Secret") or header(message, "Key")
+                if hostile.at_login(self.fault, self.conn, message, action_id, secret):
+                    self.login_answered = True
+                    continue
             elif (
                 self.logged_in_at is not None
                 and not self.struck
@@ -299,8 +339,14 @@ class Relay:
                 and (header(message, "Response") or "").lower() == "success"
             ):
                 self.logged_in_at = time.monotonic()
+                if self.fault == "forged-reply":
+                    message += hostile.forged(self.login_id)
+                elif self.fault == "event-flood":
+                    threading.Thread(target=self._flood, daemon=True).start()
             if self.fault == "non-utf8":
                 message = mangle(message)
+            elif self.fault == "control-chars":
+                message = hostile.with_escapes(message)
             self._to_client(message)
             if self.fault == "close-after-reply" and self.target_id is not None and action_id == self.target_id:
                 if header(message, "Response") is not None:
@@ -313,7 +359,19 @@ class Relay:
                     raise _Closed
 
     def _to_client(self, data: bytes) -> None:
-        self.conn.sendall(data)
+        with self.send_lock:
+            self.conn.sendall(data)
+
+    def _flood(self) -> None:
+        stop = time.monotonic() + HOLD_SECONDS
+        burst = hostile.flood_burst()
+        try:
+            while time.monotonic() < stop:
+                with self.send_lock:
+                    self.conn.sendall(burst)
+                time.sleep(0.01)
+        except OSError:
+            pass  # the client went
 
     # -- the faults after login -------------------------------------------
 
@@ -367,4 +425,7 @@ class Relay:
         if fault == "reset":
             reset(conn)
             raise _Closed
+        answered = hostile.strike(fault, conn, action_id)
+        if answered is not None:
+            return answered
         return False
