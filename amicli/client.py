@@ -355,6 +355,7 @@ class Client:
                 try:
                     self.pump(deadline, what=f"the reply to {name}")
                 except AmiTimeout:
+                    reply.timed_out = True
                     if seen and deadline >= final:
                         raise AmiTimeout(
                             f"the reply to {name} from {self.address} did not end within {reply_deadline(timeout):g} s"
@@ -476,7 +477,7 @@ class Client:
         if not self.logged_in or self.closed or self.sock is None:
             return
         self.logged_in = False
-        overdue = any(not reply.done for reply in self._pending.values())
+        overdue = any(reply.timed_out for reply in self._pending.values())
         with suppress(ConnectionLost, AmiTimeout, ProtocolError, OSError):
             self.request([("Action", "Logoff")], timeout=0.0 if overdue else min(timeout, self.timeout))
 
@@ -486,10 +487,8 @@ class Client:
             self.logoff()
         finally:
             if self.sock is not None:
-                try:
+                with suppress(OSError):
                     self.sock.close()
-                except OSError:
-                    pass
                 self.sock = None
             self.closed = True
 
