@@ -24,8 +24,12 @@ def ami_argv() -> list[str]:
 
 
 def ami_env(port: int | None = None, **extra: str) -> dict[str, str]:
-    """A clean environment for `ami`: no AMI_* from the caller, no profile file."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AMI_")}
+    """A clean environment for `ami`: no AMI_* from the caller, no profile file.
+
+    COLUMNS and LINES go too: tables fit them, and pytest's workers set them,
+    so a test that wants a width names it.
+    """
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AMI_") and k not in ("COLUMNS", "LINES")}
     env["AMI_CONFIG"] = os.devnull  # an empty file: no profiles
     if port is not None:
         env["AMI_PORT"] = str(port)
