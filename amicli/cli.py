@@ -346,10 +346,9 @@ def run(argv: list[str] | None = None) -> int:
         return ExitCode.OK
     except SystemExit as exc:
         # click turns a broken pipe into exit 1 behind a PacifyFlushWrapper;
-        # for us a reader that stopped reading is not a failure.
-        from click.utils import PacifyFlushWrapper
-
-        if isinstance(sys.stdout, PacifyFlushWrapper):
+        # for us a reader that stopped reading is not a failure.  (By name:
+        # the class is private, and its public alias deprecated, in click 8.2 on.)
+        if type(sys.stdout).__name__.endswith("PacifyFlushWrapper"):
             _silence_stdout()
             return ExitCode.OK
         return exc.code if isinstance(exc.code, int) else ExitCode.ACTION_FAILED
