@@ -41,15 +41,25 @@ class _Reordered(str):
 
     ``to_dict`` puts a repeated header's values in one list, at the place of
     its first occurrence; the regex captures values in header order.  So the
-    captured values are reordered before formatting (``fmt % groups`` in the
-    hot loop stays as it is).
+    values are placed by index, with a ``str.format`` template (``{3}``)
+    that says where each captured value goes: one C call, as fast as
+    ``fmt % groups`` (the hot loop stays as it is).
     """
 
-    order: tuple[int, ...] = ()
+    placed: str = ""
 
     def __mod__(self, groups: object) -> str:  # type: ignore[override]
-        values: tuple[str, ...] = groups  # type: ignore[assignment]
-        return str.__mod__(self, tuple(values[i] for i in self.order))
+        return self.placed.format(*groups)  # type: ignore[misc]
+
+
+def _placed_format(places: dict[str, list[int]]) -> str:
+    """The JSON object's ``str.format`` template, each value by its capture index (no closing brace)."""
+    fields = []
+    for key, where in places.items():
+        slots = ['"{' + str(i) + '}"' for i in where]
+        value = slots[0] if len(slots) == 1 else "[" + ",".join(slots) + "]"
+        fields.append('"' + key.replace("{", "{{").replace("}", "}}") + '":' + value)
+    return "{{" + ",".join(fields)
 
 
 class JsonFormat:
@@ -131,10 +141,11 @@ class JsonFormat:
         for key, where in places.items():
             value = '"%s"' if len(where) == 1 else "[" + ",".join('"%s"' for _ in where) + "]"
             fields.append('"' + key.replace("%", "%%") + '":' + value)
-        fmt = "{" + ",".join(fields) + ("}" if has_time else ',"Received":"')
+        end = "}" if has_time else ',"Received":"'
+        fmt = "{" + ",".join(fields) + end
         if len(places) != len(keys):
             fmt = _Reordered(fmt)
-            fmt.order = tuple(i for where in places.values() for i in where)
+            fmt.placed = _placed_format(places) + end.replace("}", "}}")
         return re.compile(pattern).fullmatch, fmt, not has_time
 
     def _forget_if_full(self) -> None:
