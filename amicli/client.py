@@ -10,6 +10,7 @@ from __future__ import annotations
 import collections
 import socket
 import time
+from contextlib import suppress
 from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator, Sequence
 
@@ -354,6 +355,7 @@ class Client:
                 try:
                     self.pump(deadline, what=f"the reply to {name}")
                 except AmiTimeout:
+                    reply.timed_out = True
                     if seen and deadline >= final:
                         raise AmiTimeout(
                             f"the reply to {name} from {self.address} did not end within {reply_deadline(timeout):g} s"
@@ -471,14 +473,13 @@ class Client:
         return True
 
     def logoff(self, timeout: float = 1.0) -> None:
-        """Send Logoff and wait briefly for Goodbye; never raises."""
+        """Send Logoff and wait briefly for Goodbye (not after a reply timed out: it would not come); never raises."""
         if not self.logged_in or self.closed or self.sock is None:
             return
         self.logged_in = False
-        try:
-            self.request([("Action", "Logoff")], timeout=min(timeout, self.timeout))
-        except (ConnectionLost, AmiTimeout, ProtocolError, OSError):
-            pass
+        overdue = any(reply.timed_out for reply in self._pending.values())
+        with suppress(ConnectionLost, AmiTimeout, ProtocolError, OSError):
+            self.request([("Action", "Logoff")], timeout=0.0 if overdue else min(timeout, self.timeout))
 
     def close(self) -> None:
         """Log off when logged in, then close the socket."""
@@ -486,10 +487,8 @@ class Client:
             self.logoff()
         finally:
             if self.sock is not None:
-                try:
+                with suppress(OSError):
                     self.sock.close()
-                except OSError:
-                    pass
                 self.sock = None
             self.closed = True
 

@@ -102,6 +102,8 @@ class Reply:
     on_item: Callable[[Message], None] | None = None
     #: List items seen (streamed or kept).
     count: int = 0
+    #: It did not come in time: the PBX stopped answering (Logoff then waits for no Goodbye).
+    timed_out: bool = False
 
     @property
     def ok(self) -> bool:

@@ -373,8 +373,22 @@ def test_t_bounds_the_whole_check(replay):
     # The PBX takes the action and never answers.
     script = C.banner_and_login() + [("client", C.replay.client_message("PJSIPShowEndpoints", "x"))]
     started = time.monotonic()
-    proc = run_replayed(replay, script, ["check", "endpoints", "-t", "1"], check=False)
+    proc = run_replayed(replay, script, ["check", "endpoints", "-t", "0.5"], check=False)
     assert time.monotonic() - started < 8
     assert proc.returncode == CRITICAL
-    assert proc.stdout.startswith("AMI ENDPOINTS CRITICAL - ") and "1 s" in proc.stdout
+    assert proc.stdout.startswith("AMI ENDPOINTS CRITICAL - ") and "0.5 s" in proc.stdout
     assert proc.stderr == ""
+
+
+def test_a_pbx_that_stopped_answering_gets_logoff_without_a_wait(replay):
+    # After a reply timed out, Goodbye would not come either: Logoff is sent,
+    # not waited for, so -t 1 is about 1 s in all (it was 1 s more).
+    script = C.banner_and_login() + [("client", C.replay.client_message("PJSIPShowEndpoints", "x"))]
+    server = replay(script)
+    started = time.monotonic()
+    proc = run_ami(["check", "endpoints", "-t", "1"], port=server.port)
+    elapsed = time.monotonic() - started
+    server.wait(5)
+    assert proc.returncode == CRITICAL and "1 s" in proc.stdout
+    assert 1.0 <= elapsed < 1.8
+    assert server.actions()[-1] == "Logoff"

@@ -92,12 +92,12 @@ def wait_for(check: Callable[[], object], timeout: float = 10, what: str = "cond
 
 
 def logged_in(server, n: int = 1):
-    """Wait for ``n`` logged-in sessions, and a little more for the stream to start."""
+    """Wait for ``n`` logged-in sessions, and a moment for the login reply to reach ami."""
     sessions = wait_for(
         lambda: (lambda s: s if len(s) >= n else None)([x for x in list(server.sessions) if x.logged_in]),
         what="ami to log in",
     )
-    time.sleep(0.3)
+    time.sleep(0.05)
     return sessions
 
 
@@ -349,11 +349,11 @@ def test_filters(sim, streams) -> None:
 
 def test_timeout_exit_codes(sim) -> None:
     started = time.monotonic()
-    result = run_ami(["events", "-t", "1", "-n", "100", "-e", "Hangup"], port=sim.port)
+    result = run_ami(["events", "-t", "0.5", "-n", "100", "-e", "Hangup"], port=sim.port)
     elapsed = time.monotonic() - started
     assert result.returncode == 1 and result.stdout == "" and result.stderr == ""
-    assert 0.9 < elapsed < 5
-    result = run_ami(["events", "-t", "0.5", "-e", "Hangup"], port=sim.port)
+    assert 0.45 < elapsed < 5
+    result = run_ami(["events", "-t", "0.3", "-e", "Hangup"], port=sim.port)
     assert result.returncode == 0 and result.stdout == ""
 
 

@@ -555,9 +555,9 @@ def test_recorded_outcome_never_comes(replay):
             "--data",
             "1",
             "--timeout",
-            "1",
-            "--grace",
             "0.5",
+            "--grace",
+            "0.3",
             "--json",
         ],
         port=server.port,
@@ -565,9 +565,9 @@ def test_recorded_outcome_never_comes(replay):
     elapsed = time.monotonic() - started
     assert server.wait(5)
     assert proc.returncode == ExitCode.OUTCOME_UNKNOWN
-    assert 1.5 <= elapsed < 4.5
+    assert 0.8 <= elapsed < 3.8
     assert one_json(proc.stdout)["Outcome"] == "unknown"
-    assert "no OriginateResponse within 1 s ring timeout + 0.5 s grace" in proc.stderr
+    assert "no OriginateResponse within 0.5 s ring timeout + 0.3 s grace" in proc.stderr
 
 
 # -- the sim answers as the recording did -------------------------------------------------

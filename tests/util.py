@@ -115,7 +115,8 @@ def run_replayed(replay, script, args: Sequence[str], chunking: object = "record
     """
     server = replay(script, chunking=chunking)
     proc = run_ami(args, port=server.port, **kwargs)
-    server.wait(5)
+    if not server.never_connected():  # (a usage error never connects: nothing to wait for)
+        server.wait(5)
     proc.replay_errors = list(server.errors)
     if check:
         assert proc.replay_errors == [], proc.replay_errors

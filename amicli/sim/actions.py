@@ -47,10 +47,10 @@ def login(pbx: PBX, session: Session, request: Message) -> None:
         session.error(request, "Authentication failed")
         session.alive = False
         return
-    session.user = user
     events = request.get("Events")
     if events is not None:
         session.send_events = _event_mask(events)
+    session.user = user  # last: a broadcast from now on already sees the mask
     session.respond(request, "Success", [("Message", "Authentication accepted")])
     system = permission_mask("system")
     if pbx.booted and session.wants(system, []):

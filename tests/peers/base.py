@@ -198,6 +198,17 @@ class FakePeer:
             thread.join(max(0.0, deadline - time.monotonic()))
         return self.finished
 
+    def never_connected(self) -> bool:
+        """No client was accepted and none is waiting to be: a client that is done never came."""
+        with self._lock:
+            if self.connections:
+                return False
+            try:
+                pending, _, _ = select.select([self.listener], [], [], 0)
+            except (OSError, ValueError):
+                return False
+            return not pending
+
     def close(self) -> None:
         """Stop accepting and close every open connection (safe to call twice)."""
         self._stop.set()
@@ -241,13 +252,13 @@ class FakePeer:
                 ready, _, _ = select.select([self.listener], [], [], 0.05)
                 if not ready:
                     continue
-                conn, _ = self.listener.accept()
+                with self._lock:  # accepted and counted at once (see never_connected)
+                    conn, _ = self.listener.accept()
+                    self.connections += 1
+                    self._open.add(conn)
             except (OSError, ValueError):
                 return
             conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            with self._lock:
-                self.connections += 1
-                self._open.add(conn)
             self.connected.set()
             thread = threading.Thread(target=self._serve_one, args=(conn,), name=f"{self.name}-conn", daemon=True)
             self._threads.append(thread)
