@@ -124,7 +124,7 @@ def main() -> int:
     servers = [SimServer("127.0.0.1", 0).start() for _ in range(args.sims)]
     hosts = [f"127.0.0.1:{server.port}" for server in servers]
     env = {k: v for k, v in os.environ.items() if not k.startswith("AMI_")}
-    env.update(AMI_USER=USER, AMI_SECRET=SECRET, AMI_CONFIG=os.devnull + ".none")
+    env.update(AMI_USER=USER, AMI_SECRET=SECRET, AMI_CONFIG=os.devnull)
     blocks = transcript_blocks()
     print(
         f"{args.sims} sims, {args.runs} run(s), Python {sys.version.split()[0]}, {os.cpu_count()} CPUs", file=sys.stderr

@@ -220,7 +220,7 @@ def ami_command() -> list[str]:
 def run_once(args: list[str], port: int) -> tuple[float, float, float, int]:
     """(wall seconds, CPU seconds, peak RSS MB, stdout bytes) of one ``ami`` process."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("AMI_")}
-    env.update(AMI_CONFIG=os.devnull + ".none", AMI_PORT=str(port), AMI_USER="admin", AMI_SECRET="x")
+    env.update(AMI_CONFIG=os.devnull, AMI_PORT=str(port), AMI_USER="admin", AMI_SECRET="x")
     start = time.perf_counter()
     proc = subprocess.Popen([*ami_command(), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
     size = 0

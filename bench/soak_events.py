@@ -113,7 +113,7 @@ def main() -> int:
     blob, per_blob = event_blob()
     server = SimServer("127.0.0.1", 0).start()
     env = {k: v for k, v in os.environ.items() if not k.startswith("AMI_")}
-    env.update(AMI_USER=USER, AMI_SECRET=SECRET, AMI_PORT=str(server.port), AMI_CONFIG=os.devnull + ".none")
+    env.update(AMI_USER=USER, AMI_SECRET=SECRET, AMI_PORT=str(server.port), AMI_CONFIG=os.devnull)
     argv = [*ami_command(), "events", "--json", "--timeout", f"{args.seconds:g}"]
     print(
         f"soak: {' '.join(argv[-4:])} > /dev/null for {args.seconds:g} s; {per_blob} events per "
