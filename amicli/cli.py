@@ -292,15 +292,15 @@ def _shown(text: str) -> str:
     return text.encode("utf-8", "surrogateescape").decode("ascii", "backslashreplace")
 
 
-def _usage_line(args: list[str], message: str) -> int:
-    """A usage error found before click ran: one line, or a check's status line."""
+def _early_error(args: list[str], message: str, code: int, plugin_prefix: str = "") -> int:
+    """An error found before click ran: one line on stderr, or a check's status line on stdout."""
     plugin = _plugin_in_args(args)
     if plugin is not None:
         name = f"{plugin} " if plugin else ""
-        sys.stdout.write(f"AMI {name}UNKNOWN - usage: {message}\n")
+        sys.stdout.write(f"AMI {name}UNKNOWN - {plugin_prefix}{message}\n")
         return PLUGIN_UNKNOWN
     sys.stderr.write(f"ami: error: {message}\n")
-    return ExitCode.USAGE
+    return code
 
 
 def error_line(message: str) -> None:
@@ -319,17 +319,12 @@ def run(argv: list[str] | None = None) -> int:
     debug = "--debug" in args or bool(os.environ.get("AMI_DEBUG"))
     bad = _not_utf8(args)
     if bad is not None:
-        return _usage_line(args, f"argument '{_shown(bad)}' is not UTF-8 text (AMI speaks UTF-8)")
+        message = f"argument '{_shown(bad)}' is not UTF-8 text (AMI speaks UTF-8)"
+        return _early_error(args, message, ExitCode.USAGE, plugin_prefix="usage: ")
     bad_env = next((k for k, v in os.environ.items() if k.startswith("AMI_") and _not_utf8([v]) is not None), None)
     if bad_env is not None:
         message = f"environment variable {bad_env} is not UTF-8 text (AMI speaks UTF-8)"
-        plugin = _plugin_in_args(args)
-        if plugin is not None:
-            name = f"{plugin} " if plugin else ""
-            sys.stdout.write(f"AMI {name}UNKNOWN - {message}\n")
-            return PLUGIN_UNKNOWN
-        sys.stderr.write(f"ami: error: {message}\n")
-        return ExitCode.CONFIG
+        return _early_error(args, message, ExitCode.CONFIG)
     try:
         result = cli.main(args=argv, prog_name="ami", standalone_mode=False)
         return int(result) if isinstance(result, int) else ExitCode.OK

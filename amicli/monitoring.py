@@ -121,6 +121,15 @@ def status_for_error(exc: AmiError) -> PluginStatus:
     return PluginStatus.UNKNOWN
 
 
+def status_for_elapsed(elapsed: float, warning: float, critical: float) -> PluginStatus:
+    """CRITICAL at or past ``critical`` seconds, WARNING at or past ``warning``, else OK."""
+    if elapsed >= critical:
+        return PluginStatus.CRITICAL
+    if elapsed >= warning:
+        return PluginStatus.WARNING
+    return PluginStatus.OK
+
+
 def asterisk_version(client) -> str | None:
     """Asterisk's version from CoreSettings, when the user may ask for it."""
     try:

@@ -14,7 +14,7 @@ import click
 
 from ..context import get_app
 from ..errors import AmiError
-from ..monitoring import PluginStatus, asterisk_version, status_for_error
+from ..monitoring import PluginStatus, asterisk_version, status_for_elapsed, status_for_error
 from ..options import json_option
 
 #: This command exits with these statuses instead of the ami ones (amicli/errors.py).
@@ -159,12 +159,7 @@ def run_login_test(
         elapsed = time.monotonic() - started
         status = status_for_error(exc)
         return _report(status, str(exc), elapsed, (warning, critical), facts, quiet, as_json, check_name)
-    if elapsed >= critical:
-        status = PluginStatus.CRITICAL
-    elif elapsed >= warning:
-        status = PluginStatus.WARNING
-    else:
-        status = PluginStatus.OK
+    status = status_for_elapsed(elapsed, warning, critical)
     what = f"{facts['user']}@{facts['host']}:{facts['port']} logged in in {elapsed * 1000:.0f} ms"
     if facts.get("asterisk_version"):
         what += f", Asterisk {facts['asterisk_version']}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from ..errors import AmiError
-from ..monitoring import PbxCheck, PluginStatus, asterisk_version, fleet_report, status_for_error
+from ..monitoring import PbxCheck, PluginStatus, asterisk_version, fleet_report, status_for_elapsed, status_for_error
 
 
 def check_login(app, member, warning: float, critical: float) -> PbxCheck:
@@ -20,12 +20,7 @@ def check_login(app, member, warning: float, critical: float) -> PbxCheck:
     except AmiError as exc:
         elapsed = time.monotonic() - started
         return PbxCheck(label, status_for_error(exc), str(exc), False, [("time", elapsed, "s", warning, critical)])
-    if elapsed >= critical:
-        status = PluginStatus.CRITICAL
-    elif elapsed >= warning:
-        status = PluginStatus.WARNING
-    else:
-        status = PluginStatus.OK
+    status = status_for_elapsed(elapsed, warning, critical)
     text = f"{member.user}@{member.host}:{member.effective_port} logged in in {elapsed * 1000:.0f} ms"
     if version:
         text += f", Asterisk {version}"

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..protocol import Message
-from .pbx import PBX
+from .pbx import PBX, extension_status
 from .session import Session
 
 
@@ -344,18 +344,7 @@ def sim_peer(pbx: PBX, args: list[str]) -> tuple[bool, list[str]]:
             pbx.broadcast("call", [("Event", "DeviceStateChange"), ("Device", f"SIP/{peer.name}"), ("State", state)])
         for old, new in zip(before, hint_list(pbx), strict=True):
             if old != new:
-                exten, context, hint, status, text = new
-                pbx.broadcast(
-                    "call",
-                    [
-                        ("Event", "ExtensionStatus"),
-                        ("Exten", exten),
-                        ("Context", context),
-                        ("Hint", hint),
-                        ("Status", str(status)),
-                        ("StatusText", text),
-                    ],
-                )
+                pbx.broadcast("call", extension_status(*new))
     return True, [f"Peer {peer.name} is now {'Reachable' if reachable else 'Unreachable'}"]
 
 

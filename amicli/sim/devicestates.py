@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from ..protocol import Message
 from . import chan_sip13
-from .pbx import PBX
+from .pbx import PBX, extension_status
 from .pjsip import EXTENSION_STATE, Pjsip
 from .session import Session
 
@@ -58,10 +58,7 @@ def _status(hint: str, status: int, text: str) -> list[tuple[str, str]]:
 
 
 def extension_state_list(pbx: PBX, session: Session, request: Message) -> None:
-    items = [
-        [("Event", "ExtensionStatus"), ("Exten", exten), ("Context", context), *_status(hint, status, text)]
-        for exten, context, hint, status, text in _hints(pbx)
-    ]
+    items = [extension_status(*hint) for hint in _hints(pbx)]
     session.send_list(request, items, "Extension Statuses will follow", "ExtensionStateListComplete")
 
 

@@ -62,6 +62,18 @@ def format_duration(seconds: int) -> str:
     return ", ".join(parts)
 
 
+def extension_status(exten: str, context: str, hint: str, status: int, text: str) -> list[tuple[str, str]]:
+    """The ExtensionStatus event of a hint, as sent on a change and in ExtensionStateList."""
+    return [
+        ("Event", "ExtensionStatus"),
+        ("Exten", exten),
+        ("Context", context),
+        ("Hint", hint),
+        ("Status", str(status)),
+        ("StatusText", text),
+    ]
+
+
 class PBX:
     """State shared by every session of one simulated PBX."""
 

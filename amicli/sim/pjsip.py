@@ -20,7 +20,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from .pbx import PBX
+from .pbx import PBX, extension_status
 
 #: Contact status words (ContactStatus, ContactList, ContactStatusDetail).
 CONTACT_STATUSES = ("Reachable", "Unreachable", "NonQualified", "Unknown")
@@ -275,18 +275,7 @@ def _device_events(pbx: PBX, endpoint: Endpoint, before: dict[str, str]) -> None
     for exten, context, hint in pjsip.hints:
         now = pjsip.hint_state(hint)
         if now != before.get(hint):
-            status, text = EXTENSION_STATE[now]
-            pbx.broadcast(
-                "call",
-                [
-                    ("Event", "ExtensionStatus"),
-                    ("Exten", exten),
-                    ("Context", context),
-                    ("Hint", hint),
-                    ("Status", str(status)),
-                    ("StatusText", text),
-                ],
-            )
+            pbx.broadcast("call", extension_status(exten, context, hint, *EXTENSION_STATE[now]))
 
 
 def contact_status_event(contact: Contact, endpoint: Endpoint, status: str, rtt: int) -> list[tuple[str, str]]:
