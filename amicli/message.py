@@ -6,6 +6,7 @@ re-exported there.
 
 from __future__ import annotations
 
+import re
 from typing import Iterable, Sequence
 
 from .actiontext import serialize
@@ -52,7 +53,7 @@ class Message:
         """The ``(key, value)`` pairs in order (parsed on first use)."""
         headers = self._headers
         if headers is None:
-            headers = self._headers = _split_lines(decode(self.raw[: self._hlen]).split("\n"))
+            headers = self._headers = _split_text(decode(self.raw[: self._hlen]))
         return headers
 
     @headers.setter
@@ -183,6 +184,25 @@ def _split_header(line: str) -> tuple[str, str]:
     if value[:1] == " ":
         value = value[1:]
     return key, value
+
+
+# Header lines of the usual shape: a key without ':' or a line end, ':' and
+# at most one space, a value without CR or LF, then CRLF or LF.  A block whose
+# every line fits is split by two C calls; anything else by _split_lines.
+_USUAL_BLOCK = re.compile(r"(?:[^:\r\n]+: ?[^\r\n]*\r?\n)+")
+_USUAL_LINE = re.compile(r"([^:\r\n]+): ?([^\r\n]*)\r?\n")
+
+
+def _split_text(text: str) -> list[tuple[str, str]]:
+    """Header text (lines joined by LF, a CR may end each, no final LF) -> ``(key, value)`` pairs.
+
+    The same pairs as ``_split_lines(text.split("\\n"))``: when the whole
+    block fits the usual shape, each match is exactly one line.
+    """
+    text += "\n"
+    if _USUAL_BLOCK.fullmatch(text) is not None:
+        return _USUAL_LINE.findall(text)
+    return _split_lines(text[:-1].split("\n"))
 
 
 def _split_lines(lines: list[str]) -> list[tuple[str, str]]:
