@@ -28,13 +28,34 @@ booted a while ago, the same failures are final at once.
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Sequence
+from typing import Callable, Protocol, Sequence
 
 from .errors import AmiTimeout
 from .protocol import Message
+from .reply import Headers, Reply
 
-if TYPE_CHECKING:
-    from .client import Client, Headers, Reply
+
+class Session(Protocol):
+    """What the boot wait needs of a session (a :class:`amicli.client.Client`).
+
+    Named here, not imported, so the client can call this module without an
+    import circle.
+    """
+
+    fully_booted: bool | None
+    booted_at: float | None
+    saw_auth_event: bool
+    watch_boot: bool
+    boot_evidence_awaited: bool
+    started_at: float
+    timeout: float
+
+    def submit(self, headers: Headers, on_item: Callable[[Message], None] | None = None) -> Reply: ...
+
+    def wait(self, reply: Reply, timeout: float | None = None) -> Reply: ...
+
+    def pump(self, deadline: float | None, what: str = "a reply") -> None: ...
+
 
 #: Seconds after FullyBooted during which "No such command" may still mean booting.
 POST_BOOT_GRACE = 3.0
@@ -65,7 +86,7 @@ def boot_moment(msg: Message, at_login: bool) -> float:
     return float("-inf")
 
 
-def is_boot_failure(reply: "Reply") -> bool:
+def is_boot_failure(reply: Reply) -> bool:
     """True when ``reply`` failed the way a booting PBX fails."""
     resp = reply.response
     if resp is None or resp.kind != "response" or not resp.is_error:
@@ -75,7 +96,7 @@ def is_boot_failure(reply: "Reply") -> bool:
     return any(line.startswith("No such command") for line in resp.get_all("Output"))
 
 
-def may_be_booting(client: "Client") -> bool:
+def may_be_booting(client: Session) -> bool:
     """Whether the PBX may still be booting, as far as this session has seen."""
     if client.fully_booted and client.booted_at is not None:
         return time.monotonic() - client.booted_at < POST_BOOT_GRACE
@@ -84,8 +105,8 @@ def may_be_booting(client: "Client") -> bool:
 
 
 def request_all(
-    client: "Client", requests: Sequence["Headers"], timeout: float | None = None, on_item=None
-) -> list["Reply"]:
+    client: Session, requests: Sequence[Headers], timeout: float | None = None, on_item=None
+) -> list[Reply]:
     """Send every request at once and wait for each reply; ask again while booting.
 
     Only sessions opened to watch the boot (``client.watch_boot``) wait; the
@@ -117,7 +138,7 @@ def request_all(
             client.wait(replies[i], timeout)
 
 
-def _pause(client: "Client", seconds: float, deadline: float) -> None:
+def _pause(client: Session, seconds: float, deadline: float) -> None:
     """Wait ``seconds`` (not past ``deadline``) reading what comes; FullyBooted ends it early."""
     until = min(time.monotonic() + seconds, deadline)
     was_booted = client.fully_booted
@@ -130,7 +151,7 @@ def _pause(client: "Client", seconds: float, deadline: float) -> None:
             return
 
 
-def _await_evidence(client: "Client", until: float) -> None:
+def _await_evidence(client: Session, until: float) -> None:
     """Read until FullyBooted or SuccessfulAuth comes, or ``until``."""
     while not (client.fully_booted or client.saw_auth_event) and time.monotonic() < until:
         try:
@@ -139,7 +160,7 @@ def _await_evidence(client: "Client", until: float) -> None:
             return
 
 
-def _still_booting(client: "Client", reply: "Reply") -> StillBooting:
+def _still_booting(client: Session, reply: Reply) -> StillBooting:
     name = next((v for k, v in reply.action if k.lower() == "action"), "action")
     resp = reply.response
     detail = ""

@@ -2,8 +2,9 @@
 cycle, click only in the command layer, the terminal only there and in
 amicli/output.py, and no module over 500 lines.
 
-Every import counts, those inside functions too; imports under
-``if TYPE_CHECKING:`` never run and do not.
+Every import counts, those inside functions too.  Imports under ``if
+TYPE_CHECKING:`` never run, so they do not count as using click, but they
+do count in the import graph: a circle of type hints is a circle to read.
 """
 
 from __future__ import annotations
@@ -57,23 +58,23 @@ def _is_type_checking(node: ast.If) -> bool:
     )
 
 
-def _nodes(tree: ast.AST):
-    """Every node that runs, anywhere in the module (``if TYPE_CHECKING:`` bodies left out)."""
+def _nodes(tree: ast.AST, *, typing: bool = False):
+    """Every node that runs, anywhere in the module (``if TYPE_CHECKING:`` bodies only with ``typing``)."""
     todo = [tree]
     while todo:
         node = todo.pop()
         yield node
-        if isinstance(node, ast.If) and _is_type_checking(node):
+        if not typing and isinstance(node, ast.If) and _is_type_checking(node):
             todo.extend(node.orelse)
             continue
         todo.extend(ast.iter_child_nodes(node))
 
 
-def _imports(name: str) -> set[str]:
+def _imports(name: str, *, typing: bool = False) -> set[str]:
     """The absolute names of every module ``name`` imports (as written, submodules resolved)."""
     package = name if MODULES[name].name == "__init__.py" else name.rpartition(".")[0]
     found: set[str] = set()
-    for node in _nodes(_tree(name)):
+    for node in _nodes(_tree(name), typing=typing):
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
@@ -92,7 +93,7 @@ def _imports(name: str) -> set[str]:
 
 
 def _graph() -> dict[str, set[str]]:
-    return {name: {m for m in _imports(name) if m in MODULES and m != name} for name in MODULES}
+    return {name: {m for m in _imports(name, typing=True) if m in MODULES and m != name} for name in MODULES}
 
 
 def _cycle(graph: dict[str, set[str]]) -> list[str] | None:
