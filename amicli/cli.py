@@ -313,7 +313,6 @@ def error_line(message: str) -> None:
 def run(argv: list[str] | None = None) -> int:
     """Run ``ami`` and return its exit code; every error is mapped here."""
     from .errors import AmiError
-    from .output import report
 
     args = list(argv if argv is not None else sys.argv[1:])
     debug = "--debug" in args or bool(os.environ.get("AMI_DEBUG"))
@@ -350,12 +349,12 @@ def run(argv: list[str] | None = None) -> int:
     except AmiError as exc:
         if debug:
             _print_traceback()
-        report(str(exc), "error")
+        error_line(str(exc))
         return exc.exit_code
     except Exception as exc:  # noqa: BLE001 - the last line of defence: no traceback for users
         if debug:
             _print_traceback()
-        report(f"internal error: {type(exc).__name__}: {exc} (run with --debug for details)", "error")
+        error_line(f"internal error: {type(exc).__name__}: {exc} (run with --debug for details)")
         return ExitCode.ACTION_FAILED
 
 

@@ -95,11 +95,13 @@ def test_python_dash_m_and_version():
 
 
 def test_help_and_version_do_not_import_tabulate():
+    # Nor the output layer: start-up pays only for what the command uses.
     code = (
-        "import sys; from amicli.cli import run; run(['--help']); run(['--version']); print('tabulate' in sys.modules)"
+        "import sys; from amicli.cli import run; run(['--help']); run(['--version']);"
+        " print('tabulate' in sys.modules, 'amicli.output' in sys.modules)"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=ami_env())
-    assert proc.stdout.strip().splitlines()[-1] == "False"
+    assert proc.stdout.strip().splitlines()[-1] == "False False"
 
 
 def test_unknown_option_is_one_line_usage_error():
