@@ -609,3 +609,10 @@ def test_replay_filter_transcript() -> None:
     blocks = result.stdout.split("\r\n\r\n")[:-1]
     # The PBX's filter is a regex on the text: HangupRequest matches too.
     assert [b.split("\r\n")[0] for b in blocks] == ["Event: HangupRequest", "Event: Hangup", "Event: Hangup"]
+
+
+def test_json_general_path_skips_stray_empty_lines() -> None:
+    # A control character sends a region down the general path; the empty line
+    # after its event is a stray between messages, not an event.
+    data = b"Event: E\r\nEvent: \t\r\nEvent: \r\n\r\n\r\n"
+    assert JsonFormat()._region(data, "3.5") == reference_json(data, "3.5")

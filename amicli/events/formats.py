@@ -159,8 +159,10 @@ class JsonFormat:
     def _region(self, data: bytes, received: str) -> str:
         if len(data.translate(None, _CONTROL)) != len(data) or (b"\xc2" in data and _C1_UTF8.search(data)):
             # A control character to escape somewhere: the general path.
+            # A region holds events and the stray empty lines between them; the
+            # parser makes the latter empty text messages, which are not events.
             msgs = Parser(expect_banner=False).feed(data)
-            return "".join(self.one(m, received) + "\n" for m in msgs)
+            return "".join(self.one(m, received) + "\n" for m in msgs if m.kind == "event")
         text = data.decode("utf-8", "replace")
         escape = "\\" in text or '"' in text
         blocks = text.split("\r\n\r\n")
