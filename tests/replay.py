@@ -274,7 +274,12 @@ class ReplayServer(FakePeer):
                     # before the next piece, so the pieces stay apart.
                     time.sleep(0)
         except OSError as exc:
-            self.errors.append(f"sending to the client failed: {exc}")
+            # A client that has sent Logoff may close without waiting for
+            # Goodbye (its wait is bounded); a slow one-byte replay on a busy
+            # machine can outlast that wait.  Anything else is a client fault.
+            self._close_now(conn)
+            if not any((header(m, "Action") or "").lower() == "logoff" for m in self.received):
+                self.errors.append(f"sending to the client failed: {exc}")
             return False
         self.sent += chunk
         return True

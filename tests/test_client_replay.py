@@ -75,6 +75,9 @@ def test_plain_login(replay: Replay, chunking: object) -> None:
         assert client.logged_in
         # FullyBooted came right behind the Login response.
         assert client.wait_booted(timeout=1.0)
+        # A generous wait, so that a one-byte replay on a busy machine still
+        # reaches Goodbye.
+        client.logoff(timeout=10.0)
     # The events were sorted out while the client waited for Goodbye.
     assert [e.name for e in client.events] == ["FullyBooted", "SuccessfulAuth"]
     finished_cleanly(server)
