@@ -27,7 +27,7 @@ from .reply import error_for as error_for
 from .reply import new_action_id as new_action_id
 from .reply import redact as redact
 from .reply import reply_deadline as reply_deadline
-from .tls import wrap_tls
+from .tls import tls_wants_read, wrap_tls
 
 #: How Asterisk's CLI starts the output of a command that failed.
 CLI_FAILURES = ("No such command", "Usage: ")
@@ -205,17 +205,20 @@ class Client:
         :func:`protocol.event_region_count`) come back as one region of
         bytes; everything else goes through the session's parser, so any
         split of the stream gives the same messages.  None when nothing
-        arrived within ``timeout``.  Not traced, not masked (no action waits).
+        arrived within ``timeout`` (0: a non-blocking read).  Not traced, not masked (no action waits).
         """
         sock = self.sock
         if sock is None:
             raise ConnectionLost("not connected")
-        sock.settimeout(timeout)
+        if sock.gettimeout() != timeout:  # a system call each time otherwise
+            sock.settimeout(timeout)
         try:
             data = sock.recv(size)
-        except TimeoutError:
+        except (TimeoutError, BlockingIOError):  # the latter with timeout 0: nothing there
             return None
         except OSError as exc:
+            if tls_wants_read(exc):  # timeout 0 over TLS: no whole record there yet
+                return None
             self.closed = True
             raise ConnectionLost(f"connection to {self.address} lost: {exc.strerror or exc}") from exc
         if not data:
@@ -409,10 +412,7 @@ class Client:
     # -- events -----------------------------------------------------------
 
     def next_event(self, timeout: float | None = None) -> Message | None:
-        """The next event, waiting up to ``timeout`` (None: forever).
-
-        Returns None when the timeout passes with no event.
-        """
+        """The next event, waiting up to ``timeout`` (None: forever); None when the timeout passes."""
         deadline = None if timeout is None else time.monotonic() + timeout
         while not self.events:
             try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import sys
 
 from .errors import AmiTimeout, TlsError, UntrustedCertificate
 
@@ -29,3 +30,9 @@ def wrap_tls(
         sock.close()
         reason = getattr(exc, "reason", None) or str(exc)
         raise TlsError(f"TLS handshake with {address} failed: {reason}") from None
+
+
+def tls_wants_read(exc: OSError) -> bool:
+    """Whether ``exc`` says a non-blocking TLS socket has no whole record to read yet (not an error)."""
+    ssl = sys.modules.get("ssl")  # not loaded: no TLS socket exists
+    return ssl is not None and isinstance(exc, ssl.SSLWantReadError)

@@ -29,6 +29,7 @@ from amicli.events import (
     event_region_count,
     parse_filter,
 )
+from amicli.events.merge import json_opening
 from amicli.protocol import Message, Parser
 from amicli.sim.events import recorded_blocks, start_load
 
@@ -208,6 +209,15 @@ ODD_BLOCKS = [
 ]
 
 
+#: How a fleet opens each JSON line: its Server key first (a name that needs escaping).
+OPENING = json_opening('pbx "1" ☎\\')
+
+
+def opened(text: str) -> str:
+    """JSON lines with the fleet's opening in place of each ``{``."""
+    return "".join(OPENING + line[1:] + "\n" for line in text.split("\n")[:-1])
+
+
 @pytest.mark.parametrize("block", ODD_BLOCKS)
 def test_json_fast_path_on_odd_blocks(block: bytes) -> None:
     fmt = JsonFormat()
@@ -215,6 +225,7 @@ def test_json_fast_path_on_odd_blocks(block: bytes) -> None:
     for data in (block, block * 2, normal + block + normal, block + normal):
         if event_region_count(data, 1 << 20):
             assert fmt._region(data, "2.5") == reference_json(data, "2.5")
+            assert fmt._region(data, "2.5", OPENING) == opened(reference_json(data, "2.5"))
 
 
 KEYS = st.sampled_from(["Event", "Channel", "Cause", "Var", "var", "Timestamp", "A:B", "Ké", "K%s", "X-Y", ""])
@@ -233,6 +244,7 @@ def test_json_fast_path_equals_json_dumps(blocks: list[list[tuple[str, str]]]) -
     out = fmt._region(data, "3.5")
     assert out == reference_json(data, "3.5")
     assert out == fmt._region(data, "3.5")  # the learned templates give the same again
+    assert fmt._region(data, "3.5", OPENING) == opened(out)  # a fleet's Server key first
     for line in out.split("\n")[:-1]:
         json.loads(line)
 
@@ -616,3 +628,4 @@ def test_json_general_path_skips_stray_empty_lines() -> None:
     # after its event is a stray between messages, not an event.
     data = b"Event: E\r\nEvent: \t\r\nEvent: \r\n\r\n\r\n"
     assert JsonFormat()._region(data, "3.5") == reference_json(data, "3.5")
+    assert JsonFormat()._region(data, "3.5", OPENING) == opened(reference_json(data, "3.5"))

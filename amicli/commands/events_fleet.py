@@ -50,7 +50,9 @@ def stream_fleet(app, connect, options, event_filter, early_filter) -> int:
             run.fail(member, str(error), error.exit_code)
         elif error is not None:
             run.fail(member, f"internal error: {type(error).__name__}: {error}", ExitCode.ACTION_FAILED)
-    if result.error is not None and isinstance(result.error, AmiError):
+    if isinstance(result.error, AmiError):
         report(str(result.error), "error")
         return result.error.exit_code
+    if result.error is not None:
+        raise result.error
     return fleet_exit_code([code or done for code in run.codes])

@@ -1,36 +1,46 @@
 """Many PBXs' event streams merged into one output, each event saying which PBX sent it.
 
-One reader thread per PBX (a :class:`MemberStream`, which is an
-:class:`EventStream` whose batches go to the fleet instead of its own
-buffer) and one writer: the :class:`FleetEventStream`, which owns the
-shared buffer, the clock and ``--count``.  Each PBX formats its own
-batches (formatters are not shared between threads) and tags them with its
-name before they are queued, so the writer still only writes.  A PBX whose
-stream ends does not stop the others; with ``reconnect`` each PBX
-reconnects on its own.
+One reader thread for all the PBXs and one writer: the
+:class:`FleetEventStream` owns the shared buffer, the clock and ``--count``,
+and its reader waits on every PBX's socket at once (a selector).  Each pass
+reads what every ready socket holds, without blocking, so a busy fleet is
+read in large batches by one thread: fifty threads waking on a little data
+each would spend more on taking turns than on the events.  Each PBX keeps
+its own state in a :class:`MemberStream` (parser, filter, keepalive,
+Shutdown detection, the tag with its name); the batches of one pass are
+formatted, tagged and queued together, so the writer still only writes.
+A PBX whose stream ends does not stop the others; with ``reconnect`` each
+PBX reconnects on its own, in a short-lived thread of its own, off the
+selector until its new session is handed back.
 """
 
 from __future__ import annotations
 
+import collections
 import json
 import re
-import sys
+import selectors
 import threading
+import time
 from typing import Callable, Sequence
 
+from ..errors import ConnectionLost
 from ..protocol import Message
 from .buffer import Batch
 from .filters import EventFilter
-from .pipeline import TICK, Connector, EventStream, Reporter, StreamOptions
+from .pipeline import TICK, Connector, EventStream, Reporter, StreamCut, StreamOptions, _cut_reason, _Keepalive
 
-#: How long a full buffer waits for the writer before dropping, with several readers.
+#: How long a full buffer waits for the writer before dropping, with many PBXs.
 FLEET_GRACE = 1.0
-#: Bytes read per ``recv`` by each PBX's reader.
-FLEET_RECV_SIZE = 64 * 1024
-#: The interpreter's switch interval while several readers run (the default is 0.005 s).
-SWITCH_INTERVAL = 0.05
+#: Bytes read per ``recv`` from each ready PBX in a pass.
+FLEET_RECV_SIZE = 256 * 1024
 #: A message boundary followed by the next message (``--format ami``).
 _NEXT_MESSAGE = re.compile(rb"(\r?\n\r?\n)(?=[^\r\n])")
+
+
+def json_opening(server: str) -> str:
+    """How each JSON line from ``server`` begins: ``"Server"`` is its first key."""
+    return '{"Server":' + json.dumps(server, ensure_ascii=False) + ","
 
 
 def server_tagger(fmt: str, server: str) -> Callable[[bytes], bytes]:
@@ -38,9 +48,10 @@ def server_tagger(fmt: str, server: str) -> Callable[[bytes], bytes]:
 
     json: ``"Server"`` as the first key of each line; text: ``SERVER: ``
     before each line; ami: a ``Server:`` header first in each message.
+    (The fleet has the JSON formatter open each line so, instead.)
     """
     if fmt == "json":
-        head = b'{"Server":' + json.dumps(server, ensure_ascii=False).encode("utf-8") + b","
+        head = json_opening(server).encode("utf-8")
         inner = b"\n" + head
 
         def tag_json(out: bytes) -> bytes:
@@ -66,9 +77,11 @@ def server_tagger(fmt: str, server: str) -> Callable[[bytes], bytes]:
 
 
 class MemberStream(EventStream):
-    """One PBX's reader: its batches are formatted, tagged and handed to the fleet."""
+    """One PBX of the fleet: its session, filter, keepalive and name; the fleet's reader reads it.
 
-    #: A batch is held in several forms while it is formatted, by every reader at once.
+    It has no threads of its own but the one that reconnects it.
+    """
+
     recv_size = FLEET_RECV_SIZE
 
     def __init__(
@@ -84,6 +97,12 @@ class MemberStream(EventStream):
         self.fleet = fleet
         self.server = server
         self.tag = server_tagger(fleet.options.fmt, server)
+        #: JSON: each line opened with this PBX's Server key by the formatter itself.
+        self.opening = json_opening(server) if fleet.options.fmt == "json" else None
+        #: Set when this PBX's stream has ended for good (its ``error`` says why, if it failed).
+        self.ended = False
+        self.keepalive: _Keepalive | None = None
+        self._redialer: threading.Thread | None = None
         super().__init__(
             connect,
             client,
@@ -93,19 +112,54 @@ class MemberStream(EventStream):
             out_fd=fleet.out_fd,
             report=_prefixed(fleet.report, server),
             early_filter=early_filter,
+            formatter=fleet.formatter,  # one thread formats for all: one set of learned templates
         )
+        # Without a client-side filter, runs of plain events stay bytes.
+        self.raw = not event_filter.active
 
-    @property  # type: ignore[override]
-    def queued(self) -> int:
-        """Events queued by the whole fleet: ``--count`` counts across it."""
-        return self.fleet.queued
-
-    @queued.setter
-    def queued(self, value: int) -> None:
-        pass  # the fleet counts
+    @property
+    def reader_alive(self) -> bool:
+        """Whether this PBX is still read, or being reconnected."""
+        redialer = self._redialer
+        if redialer is not None and redialer.is_alive():
+            return True
+        return not self.ended and self.fleet.reader_alive
 
     def _emit(self, batch: Batch) -> None:
         self.fleet.emit(self, batch)
+
+    def read_once(self) -> bool:
+        """Take what the socket holds, without waiting; True when a TLS layer still holds more.
+
+        Raises StreamCut when the connection ends (or the PBX shuts down).
+        """
+        client = self.client
+        try:
+            got = client.read_region(0.0, raw=self.raw, size=self.recv_size)
+        except ConnectionLost as exc:
+            raise StreamCut(_cut_reason(client, exc), exc) from None
+        if got is None:
+            return False
+        if self.keepalive is not None:
+            self.keepalive.heard()
+        self._take(got)
+        pending = getattr(client.sock, "pending", None)
+        return pending is not None and pending() > 0
+
+    def redial(self, reason: str) -> None:
+        """Reconnect in a thread of its own; the new session goes back to the fleet's reader."""
+        self._redialer = threading.Thread(
+            target=self._redial_then_hand_back, args=(reason,), name=f"ami-events-redial-{self.server}", daemon=True
+        )
+        self._redialer.start()
+
+    def _redial_then_hand_back(self, reason: str) -> None:
+        redialed = None
+        try:
+            redialed = self._redial(reason)
+        except BaseException as exc:  # noqa: BLE001 - a refused login ends this PBX's stream; reported at the end
+            self.error = exc
+        self.fleet.hand_back(self, redialed)
 
 
 def _prefixed(report: Reporter, server: str) -> Reporter:
@@ -118,7 +172,7 @@ def _prefixed(report: Reporter, server: str) -> Reporter:
 
 
 class FleetEventStream(EventStream):
-    """The writer thread, the shared buffer and the clock for the readers of several PBXs.
+    """The reader and writer threads, the shared buffer and the clock for several PBXs.
 
     ``members``: per PBX, ``(server name, connect, first client, its early events)``.
     """
@@ -133,83 +187,167 @@ class FleetEventStream(EventStream):
         report: Reporter | None = None,
         early_filter: Callable[[Message], bool] | None = None,
     ) -> None:
-        self._count_lock = threading.Lock()
-        self._queued = 0
+        # Formatted output of the current pass, queued as one batch.
+        self._pending: list[bytes] = []
+        self._pending_count = 0
+        # (member, what its redial brought) from the reconnecting threads.
+        self._handed_back: collections.deque = collections.deque()
         super().__init__(lambda: (None, []), None, [], options, event_filter, out_fd=out_fd, report=report)  # type: ignore[arg-type]
-        # Many readers share the interpreter with the writer: a writer that
-        # waits its turn is not a slow consumer, so drops wait longer.
+        # A writer that waits its turn behind a pass over many PBXs is not a
+        # slow consumer, so drops wait longer.
         self.buffer.grace = FLEET_GRACE
         self.members = [
             MemberStream(self, server, connect, client, early, event_filter, early_filter)
             for server, connect, client, early in members
         ]
+        self.flush()  # the events the sessions brought with them
 
-    @property  # type: ignore[override]
-    def queued(self) -> int:
-        return self._queued
-
-    @queued.setter
-    def queued(self, value: int) -> None:
-        self._queued = value
+    # -- queueing (the reader's thread) ---------------------------------------
 
     def emit(self, member: MemberStream, batch: Batch) -> None:
-        """Format, tag and queue ``member``'s batch (in parts no larger than the buffer); --count across all."""
+        """Format and tag ``member``'s batch into the current pass's output; --count across all."""
         count = self.options.count
+        if count is not None and batch.count > count - self.queued:
+            batch = batch.head(max(0, count - self.queued))
         capacity = self.buffer.capacity
         while batch.count:
             part, batch = batch.split(capacity) if batch.count > capacity else (batch, Batch(0.0, messages=[]))
-            with self._count_lock:
-                if count is not None:
-                    room = count - self._queued
-                    if room <= 0:
-                        return
-                    if part.count > room:
-                        part, batch = part.head(room), Batch(0.0, messages=[])
-                self._queued += part.count
+            if self._pending_count + part.count > capacity:
+                self.flush()
             if self.buffer.drop_if_stuck(part.count):
-                with self._count_lock:
-                    self._queued -= part.count
                 continue
-            part.out = member.tag(member.formatter.format(part))
-            dropped = self.buffer.put(part)
-            if dropped:
-                with self._count_lock:
-                    self._queued -= dropped
+            if member.opening is not None:
+                self._pending.append(self.formatter.format(part, member.opening))  # type: ignore[call-arg]
+            else:
+                self._pending.append(member.tag(self.formatter.format(part)))
+            self._pending_count += part.count
+            self.queued += part.count
 
-    def run(self):  # -> StreamResult
-        # Many busy readers: a longer slice each means far fewer hand-overs of the interpreter.
-        before = sys.getswitchinterval()
-        sys.setswitchinterval(SWITCH_INTERVAL)
-        try:
-            return super().run()
-        finally:
-            sys.setswitchinterval(before)
+    def flush(self) -> None:
+        """Queue the output gathered so far as one batch for the writer."""
+        if not self._pending_count:
+            return
+        batch = Batch(0.0, data=b"", count=self._pending_count)
+        batch.out = b"".join(self._pending)
+        self._pending = []
+        self._pending_count = 0
+        self.queued -= self.buffer.put(batch)
+
+    def hand_back(self, member: MemberStream, redialed: tuple | None) -> None:
+        """A reconnecting thread is done: a new session to read, or None (stopped, or login refused)."""
+        self._handed_back.append((member, redialed))
+
+    # -- the reader -----------------------------------------------------------
 
     def _read_loop(self) -> None:
-        """Start every PBX's reader; end the stream when all have ended (or on stop)."""
+        """Read every PBX until all have ended, --count is reached, or the stream stops."""
         try:
-            for member in self.members:
-                member._reader.start()
-            while not self._stop.is_set() and any(member.reader_alive for member in self.members):
-                self._stop.wait(TICK)
+            with selectors.DefaultSelector() as selector:
+                self._select_loop(selector)
+        except BaseException as exc:  # noqa: BLE001 - reported by the main thread
+            self.error = exc
         finally:
             for member in self.members:
                 member._stop.set()
             self.buffer.close()
 
+    def _select_loop(self, selector: selectors.BaseSelector) -> None:
+        for member in self.members:
+            self._attach(selector, member)
+        count = self.options.count
+        keepalive = self.options.keepalive
+        next_check = time.monotonic() + TICK
+        again: list[MemberStream] = []  # TLS sessions holding more than one read took
+        while not self._stop.is_set():
+            if count is not None and self.queued >= count:
+                return  # all the events wanted are read
+            if self._handed_back:
+                self._adopt(selector)
+            if not selector.get_map() and all(m.ended for m in self.members):
+                return  # every PBX's stream has ended
+            ready = [key.data for key, _ in selector.select(0 if again else TICK)]
+            ready.extend(m for m in again if m not in ready)
+            again = [m for m in ready if self._read(selector, m)]
+            self.flush()
+            if keepalive:
+                now = time.monotonic()
+                if now >= next_check:
+                    next_check = now + TICK
+                    self._check_keepalives(selector, now)
+
+    def _attach(self, selector: selectors.BaseSelector, member: MemberStream) -> None:
+        client = member.client
+        member.keepalive = _Keepalive(client, self.options.keepalive)
+        selector.register(client.sock, selectors.EVENT_READ, member)  # type: ignore[attr-defined]
+
+    def _read(self, selector: selectors.BaseSelector, member: MemberStream) -> bool:
+        if member.ended or member.client.sock is None:  # cut earlier in this pass
+            return False
+        try:
+            return member.read_once()
+        except StreamCut as cut:
+            self._cut(selector, member, cut)
+        except Exception as exc:  # noqa: BLE001 - a fault in one PBX's events ends its stream alone
+            self.flush()
+            selector.unregister(member.client.sock)  # type: ignore[attr-defined]
+            member.error = exc
+            member.ended = True
+        return False
+
+    def _check_keepalives(self, selector: selectors.BaseSelector, now: float) -> None:
+        for key in list(selector.get_map().values()):
+            member = key.data
+            try:
+                member.keepalive.check(now)
+            except StreamCut as cut:
+                self._cut(selector, member, cut)
+
+    def _cut(self, selector: selectors.BaseSelector, member: MemberStream, cut: StreamCut) -> None:
+        """``member``'s connection ended: reconnect it (with ``reconnect``) or end its stream."""
+        self.flush()  # its events before the note
+        selector.unregister(member.client.sock)  # type: ignore[attr-defined]
+        member._close_quietly(member.client)
+        if not self.options.reconnect or self._stop.is_set():
+            member.error = cut.error
+            member.ended = True
+            return
+        member.redial(cut.reason)
+
+    def _adopt(self, selector: selectors.BaseSelector) -> None:
+        """Read again the PBXs whose reconnecting threads brought new sessions."""
+        while self._handed_back:
+            member, redialed = self._handed_back.popleft()
+            if redialed is None:
+                member.ended = True
+                continue
+            member.client = redialed[0]
+            member._resumed(*redialed)
+            self._attach(selector, member)
+
+    # -- the end ----------------------------------------------------------------
+
     def _shutdown(self, drain: bool) -> None:
         for member in self.members:
             member._stop.set()
-        for member in self.members:
-            if member._reader.ident is not None:  # started (the stream may end before all are)
-                member._reader.join(1.0)
         super()._shutdown(drain)
+        deadline = time.monotonic() + 1.0
+        for member in self.members:
+            if member._redialer is not None:
+                member._redialer.join(max(0.0, deadline - time.monotonic()))
 
     def close_all(self) -> None:
-        """Log off every PBX whose reader has ended (a reader still running owns its socket)."""
+        """Log off every PBX no longer read (one still reconnecting owns its socket)."""
+        while self._handed_back:
+            _, redialed = self._handed_back.popleft()
+            if redialed is not None:
+                self._close(redialed[0])
         for member in self.members:
             if not member.reader_alive:
-                try:
-                    member.client.close()  # type: ignore[attr-defined]
-                except Exception:  # noqa: BLE001 - the connection may be gone already
-                    pass
+                self._close(member.client)
+
+    @staticmethod
+    def _close(client: object) -> None:
+        try:
+            client.close()  # type: ignore[attr-defined]
+        except Exception:  # noqa: BLE001 - the connection may be gone already
+            pass

@@ -241,6 +241,14 @@ class EventStream:
             pass
 
     def _reconnect(self, reason: str) -> Client | None:
+        redialed = self._redial(reason)
+        if redialed is None:
+            return None
+        self._resumed(*redialed)
+        return redialed[0]
+
+    def _redial(self, reason: str) -> tuple[Client, list[Message], float, int] | None:
+        """Say the stream was cut, then connect with backoff: (client, early events, gap, attempts), None on stop."""
         self.report(f"stream cut at {_clock()}: {reason}; reconnecting", "warning")
         started = time.monotonic()
         attempts = 0
@@ -254,15 +262,17 @@ class EventStream:
                 raise
             except AmiError:
                 continue
-            gap = time.monotonic() - started
-            self.report(
-                f"stream resumed at {_clock()} after {gap:.1f} s "
-                f"({attempts} attempt{'s' if attempts != 1 else ''}); events in between are lost",
-                "",
-            )
-            self._queue_early(early, time.time())
-            return client
+            return client, early, time.monotonic() - started, attempts
         return None  # pragma: no cover - the generator never ends
+
+    def _resumed(self, client: Client, early: list[Message], gap: float, attempts: int) -> None:
+        """Say the stream resumed, and queue the events the new session brought."""
+        self.report(
+            f"stream resumed at {_clock()} after {gap:.1f} s "
+            f"({attempts} attempt{'s' if attempts != 1 else ''}); events in between are lost",
+            "",
+        )
+        self._queue_early(early, time.time())
 
     def _pump(self, client: Client) -> None:
         """Read until asked to stop; raise StreamCut when the connection ends."""
