@@ -22,15 +22,12 @@ from .redact import add_secret
 from .reply import Headers as Headers
 from .reply import Reply as Reply
 from .reply import Tracer as Tracer
-from .reply import action_name, is_list_end, is_list_start, joined_text, login_accepted, md5_credentials
+from .reply import action_name, command_lines, is_list_end, is_list_start, joined_text, login_accepted, md5_credentials
 from .reply import error_for as error_for
 from .reply import new_action_id as new_action_id
 from .reply import redact as redact
 from .reply import reply_deadline as reply_deadline
 from .tls import tls_wants_read, wrap_tls
-
-#: How Asterisk's CLI starts the output of a command that failed.
-CLI_FAILURES = ("No such command", "Usage: ")
 
 DEFAULT_PORT = 5038
 DEFAULT_TLS_PORT = 5039
@@ -236,19 +233,19 @@ class Client:
 
     def send(self, headers: Headers) -> str:
         """Send one action; return its ActionID (added when missing)."""
-        headers = list(headers)
-        action_id = next((v for k, v in headers if k.lower() == "actionid"), None)
-        if action_id is None:
-            action_id = new_action_id()
-            headers.append(("ActionID", action_id))
+        headers, action_id = _with_action_id(headers)
+        self._sendall(self._encode(headers))
+        return action_id
+
+    def _encode(self, headers: list[tuple[str, str]]) -> bytes:
+        """The action on the wire (traced); a header that would break the framing is a usage error."""
         try:
             data = protocol.serialize(headers)
         except ValueError as exc:
             raise UsageError(f"{action_name(headers)}: {exc}") from None
         if self.trace is not None:
             self.trace(">>", protocol.format_message(Message(redact(headers))))
-        self._sendall(data)
-        return action_id
+        return data
 
     def _sendall(self, data: bytes) -> None:
         if self.sock is None or self.closed:
@@ -331,21 +328,27 @@ class Client:
 
     def submit(self, headers: Headers, on_item: ItemSink = None) -> Reply:
         """Send an action without waiting; the Reply fills in later (list items to ``on_item``, if given)."""
-        headers = list(headers)
-        if not any(k.lower() == "actionid" for k, _ in headers):
-            headers.append(("ActionID", new_action_id()))
-        # Whatever arrived before the request leaves cannot answer it.
+        return self.submit_all([headers], on_item)[0]
+
+    def submit_all(self, requests: Sequence[Headers], on_item: ItemSink = None) -> list[Reply]:
+        """Send actions in one write (a batch wakes the PBX once, not once per action); Replies fill in later."""
+        # Whatever arrived before the requests leave cannot answer them.
         while self._inbox:
             self._route(self._inbox.popleft())
-        reply = Reply(action=headers, on_item=on_item)
-        action_id = next(v for k, v in headers if k.lower() == "actionid")
-        self._pending[action_id] = reply
+        replies: list[tuple[str, Reply]] = []
+        wire: list[bytes] = []
         try:
-            self.send(headers)
+            for request in requests:
+                headers, action_id = _with_action_id(request)
+                replies.append((action_id, Reply(action=headers, on_item=on_item)))
+                self._pending[action_id] = replies[-1][1]
+                wire.append(self._encode(headers))
+            self._sendall(b"".join(wire))
         except BaseException:
-            self._pending.pop(action_id, None)
+            for action_id, _ in replies:
+                self._pending.pop(action_id, None)
             raise
-        return reply
+        return [reply for _, reply in replies]
 
     def wait(self, reply: Reply, timeout: float | None = None) -> Reply:
         """Wait for all of ``reply``: ``timeout`` from its last message, :func:`reply_deadline` in all."""
@@ -388,26 +391,8 @@ class Client:
         return self.request(pairs).raise_for_error()
 
     def command(self, cli: str) -> tuple[bool, list[str]]:
-        """Run a CLI command; return (succeeded, output lines).
-
-        Both reply formats give the same lines: Asterisk 14+ (``Output:``
-        headers) and 13 or older (``Response: Follows`` text).
-        """
-        reply = self.request_booted([("Action", "Command"), ("Command", cli)])
-        resp = reply.response
-        if resp is None:
-            return False, []
-        if resp.kind == "text":
-            lines = (resp.text or "").split("\n")
-        else:
-            lines = resp.get_all("Output")
-        if resp.is_error:
-            if resp.get("Message", "").lower() == "permission denied":
-                raise error_for(resp, reply.action)
-            return False, lines or [resp.get("Message") or "command failed"]
-        # Asterisk 13 says "Response: Follows" even when the command failed.
-        first = next((line for line in lines if line.strip()), "")
-        return not first.startswith(CLI_FAILURES), lines
+        """Run a CLI command (waiting out a boot); return (succeeded, output lines)."""
+        return command_lines(self.request_booted([("Action", "Command"), ("Command", cli)]))
 
     # -- events -----------------------------------------------------------
 
@@ -497,3 +482,13 @@ class Client:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _with_action_id(headers: Headers) -> tuple[list[tuple[str, str]], str]:
+    """The headers, with an ActionID added when they have none, and that ActionID."""
+    headers = list(headers)
+    action_id = next((v for k, v in headers if k.lower() == "actionid"), None)
+    if action_id is None:
+        action_id = new_action_id()
+        headers.append(("ActionID", action_id))
+    return headers, action_id

@@ -195,6 +195,10 @@ def is_list_end(msg: Message) -> bool:
     return msg.name.endswith("Complete")
 
 
+#: How Asterisk's CLI starts the output of a command that failed.
+CLI_FAILURES = ("No such command", "Usage: ")
+
+
 def command_lines(reply: Reply) -> tuple[bool, list[str]]:
     """A CLI command's (succeeded, output lines).
 
@@ -204,16 +208,14 @@ def command_lines(reply: Reply) -> tuple[bool, list[str]]:
     resp = reply.response
     if resp is None:
         return False, []
-    if resp.kind == "text":
-        return True, (resp.text or "").split("\n")
-    lines = resp.get_all("Output")
+    lines = (resp.text or "").split("\n") if resp.kind == "text" else resp.get_all("Output")
     if resp.is_error:
         if resp.get("Message", "").lower() == "permission denied":
             raise error_for(resp, reply.action)
-        if not lines:
-            lines = [resp.get("Message") or "command failed"]
-        return False, lines
-    return True, lines
+        return False, lines or [resp.get("Message") or "command failed"]
+    # Asterisk 13 says "Response: Follows" even when the command failed.
+    first = next((line for line in lines if line.strip()), "")
+    return not first.startswith(CLI_FAILURES), lines
 
 
 def md5_credentials(challenge: Reply, username: str, secret: str, address: str) -> list[tuple[str, str]]:

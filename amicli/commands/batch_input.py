@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 import sys
 
 import click
@@ -15,3 +17,11 @@ def open_batch(name: str):
         return open(name, "rb")  # noqa: SIM115 - closed by the caller
     except OSError as exc:
         raise click.BadParameter(f"cannot read {name}: {exc.strerror or exc}", param_hint="--batch") from None
+
+
+def input_may_wait(stream) -> bool:
+    """Whether reading ``stream`` may block (a pipe, a terminal): only a regular file never does."""
+    try:
+        return not stat.S_ISREG(os.fstat(stream.fileno()).st_mode)
+    except (OSError, ValueError, AttributeError):
+        return True

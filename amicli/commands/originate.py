@@ -10,7 +10,7 @@ from ..context import get_app
 from ..errors import AmiError, ExitCode
 from ..options import output_options
 from ..output import report
-from .batch_input import open_batch
+from .batch_input import input_may_wait, open_batch
 
 #: Exit statuses this command adds to the general ones: how a placed call ended.
 EXTRA_EXIT_CODES = (
@@ -342,7 +342,14 @@ def _run_batch(name: str, defaults, parallel: int, grace: float, wait: bool, out
     shown = "stdin" if name == "-" else name
     try:
         with get_app().session(events="call" if wait else "off", keep_events=wait) as client:
-            calls = lib.run_calls(client, lib.read_batch(stream, defaults), parallel=parallel, grace=grace, wait=wait)
+            calls = lib.run_calls(
+                client,
+                lib.read_batch(stream, defaults),
+                parallel=parallel,
+                grace=grace,
+                wait=wait,
+                input_waits=input_may_wait(stream),
+            )
             for item in calls:
                 status.add(item)
                 if isinstance(item, lib.BadLine):

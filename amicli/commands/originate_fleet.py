@@ -66,7 +66,7 @@ def run_fleet_batch(name: str, defaults, parallel: int, grace: float, wait: bool
         calls = routed[index[id(member)]]
         with app.session(events="call" if wait else "off", keep_events=wait, settings=member) as client:
             try:
-                return list(lib.run_calls(client, calls, parallel=parallel, grace=grace, wait=wait))
+                return list(lib.run_calls(client, calls, parallel=parallel, grace=grace, wait=wait, input_waits=False))
             except lib.NoCallEvents as exc:
                 raise worded(exc) from None
 

@@ -54,6 +54,7 @@ def run_calls(
     wait: bool = True,
     clock: Callable[[], float] = time.monotonic,
     progress: Progress | None = None,
+    input_waits: bool = True,
 ) -> Iterator[CallResult | BadLine]:
     """Place the calls, at most ``parallel`` in flight, and yield each result as it ends.
 
@@ -65,12 +66,15 @@ def run_calls(
     call events; the calls not yet placed are then never placed.  Nothing is
     ever sent twice.  ``progress`` is told, at least every
     :data:`PROGRESS_TICK` seconds while waiting, where each call in flight
-    stands.
+    stands.  ``input_waits``: ``items`` may block (a slow stdin), so each
+    call leaves as soon as it is read; otherwise the calls placed together
+    leave in one write.
     """
     if parallel < 1:
         raise ValueError("parallel must be at least 1")
     calls = _Calls(client, iter(items), parallel, grace, wait, clock)
     calls.progress = progress
+    calls.together = 1 if input_waits else parallel
     return calls.run()
 
 
@@ -98,6 +102,8 @@ class _Calls:
         self.events_seen = False
         self.first_queued: float | None = None
         self.progress: Progress | None = None
+        #: How many calls may wait to leave in one write.
+        self.together = 1
 
     def run(self) -> Iterator[CallResult | BadLine]:
         while True:
@@ -127,7 +133,8 @@ class _Calls:
     def _place(self) -> Generator[CallResult | BadLine, None, bool]:
         """Send calls from the input until ``parallel`` are in flight; whether input was read."""
         took_input = False
-        while not self.exhausted and len(self.inflight) < self.parallel:
+        ready: list[tuple[CallSpec, str]] = []
+        while not self.exhausted and len(self.inflight) + len(ready) < self.parallel:
             took_input = True
             item = next(self.source, None)
             if item is None:
@@ -136,15 +143,28 @@ class _Calls:
             if isinstance(item, BadLine):
                 yield item
                 continue
-            action_id = new_action_id()
-            try:
-                reply = self.client.submit(item.headers(action_id))
-            except AmiError as exc:
-                # Sent in part, or not at all: nobody can tell whether it rings.
-                self.inflight[action_id] = _InFlight(item, action_id, Reply(action=[]), self.clock())
-                yield from self._lost(exc)
-            self.inflight[action_id] = _InFlight(item, action_id, reply, self.clock())
+            ready.append((item, new_action_id()))
+            if len(ready) >= self.together:
+                yield from self._send(ready)
+                ready = []
+        yield from self._send(ready)
         return took_input
+
+    def _send(self, ready: list[tuple[CallSpec, str]]) -> Iterator[CallResult]:
+        """Send these calls in one write; each is in flight from now."""
+        if not ready:
+            return
+        try:
+            replies = self.client.submit_all([spec.headers(action_id) for spec, action_id in ready])
+        except AmiError as exc:
+            # Sent in part, or not at all: nobody can tell whether they ring.
+            for spec, action_id in ready:
+                self.inflight[action_id] = _InFlight(spec, action_id, Reply(action=[]), self.clock())
+            yield from self._lost(exc)
+            return
+        sent_at = self.clock()
+        for (spec, action_id), reply in zip(ready, replies, strict=True):
+            self.inflight[action_id] = _InFlight(spec, action_id, reply, sent_at)
 
     def _replies(self, now: float) -> list[CallResult]:
         """Replies to the Originate actions: queued, or refused."""
