@@ -189,10 +189,13 @@ class JsonFormat:
             msgs = Parser(expect_banner=False).feed(data)
             return "".join(opening + self.one(m, received)[1:] + "\n" for m in msgs if m.kind == "event")
         text = data.decode("utf-8", "replace")
-        if "\\" in text or '"' in text:
-            # What JSON escapes here, escaped once for the whole region (the
-            # general path reads a block again from ``data``).
-            text = text.replace("\\", "\\\\").replace('"', '\\"')
+        # What JSON escapes here, escaped once for the whole region (the general
+        # path reads a block again from ``data``).  ``in`` first: it is far
+        # quicker than a replace that finds nothing.
+        if "\\" in text:
+            text = text.replace("\\", "\\\\")
+        if '"' in text:
+            text = text.replace('"', '\\"')
         blocks = text.split("\r\n\r\n")
         blocks.pop()
         timed = self._timed.get
