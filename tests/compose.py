@@ -47,8 +47,13 @@ def _parts(version: str, name: str) -> tuple:
     return tuple(tuple(p) for p in replay.exchanges(load(version, name)))
 
 
+#: A recorded login as ``ami`` makes it (events on): FullyBooted comes with the
+#: reply, as it does for every session that may read ``system`` events on a booted PBX.
+LOGINS = {V22: "login-plain-ok", V13: "sip-qualify"}
+
+
 def banner_and_login(version: str = V22) -> list[replay.Step]:
-    parts = _parts(version, SOURCES[version][0])
+    parts = _parts(version, LOGINS[version])
     return list(parts[0]) + list(parts[1])
 
 
