@@ -366,6 +366,16 @@ def test_events_count_across_the_fleet_and_server_in_text(tmp_path, sims):
     assert {line.split(": ", 1)[0] for line in lines} == set(SIMS)
 
 
+def test_events_buffer_smaller_than_the_login_events_of_the_fleet(tmp_path, sims):
+    fleet = Fleet(tmp_path, sims, {})
+    proc = run_ami(["--profile", "sims", "events", "--json", "--buffer", "1", "-t", "1"], env=fleet.env(), timeout=10)
+    assert proc.returncode == 0 and proc.stderr == ""
+    events = json_lines(proc.stdout)
+    assert sorted((e["Server"], e["Event"]) for e in events) == sorted(
+        (name, event) for name in SIMS for event in ("FullyBooted", "SuccessfulAuth")
+    )
+
+
 def test_events_recorded_stream_merged_with_the_sims(tmp_path, sims, replay, load_transcript):
     parts = exchanges(load_transcript("busy-events-stream"))
     recorded_events = [s for part in parts[2:-1] for s in part if s[0] == "server"]
