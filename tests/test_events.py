@@ -554,6 +554,15 @@ def test_keepalive_pings_a_live_peer(sim, streams, monkeypatch) -> None:
     assert len(pings) >= 3
 
 
+def test_a_buffer_smaller_than_the_login_events_still_streams(sim, streams) -> None:
+    # The events that came with the login are more than --buffer holds: they
+    # wait for the writer like any others (they once waited for ever).
+    stream = streams(["--json", "--buffer", "1", "-t", "1"], sim.port)
+    out, err, code = stream.finish(timeout=10)
+    assert code == 0 and err == ""
+    assert [e["Event"] for e in json_lines(out)] == ["FullyBooted", "SuccessfulAuth"]
+
+
 def test_load_mode_sends_recorded_events(sim, streams) -> None:
     # A buffer larger than the load: this test is about the load, not about
     # drops when the test's own reader falls behind.

@@ -366,6 +366,16 @@ def test_events_count_across_the_fleet_and_server_in_text(tmp_path, sims):
     assert {line.split(": ", 1)[0] for line in lines} == set(SIMS)
 
 
+def test_events_buffer_smaller_than_the_login_events_of_the_fleet(tmp_path, sims):
+    fleet = Fleet(tmp_path, sims, {})
+    proc = run_ami(["--profile", "sims", "events", "--json", "--buffer", "1", "-t", "1"], env=fleet.env(), timeout=10)
+    assert proc.returncode == 0 and proc.stderr == ""
+    events = json_lines(proc.stdout)
+    assert sorted((e["Server"], e["Event"]) for e in events) == sorted(
+        (name, event) for name in SIMS for event in ("FullyBooted", "SuccessfulAuth")
+    )
+
+
 def test_events_recorded_stream_merged_with_the_sims(tmp_path, sims, replay, load_transcript):
     parts = exchanges(load_transcript("busy-events-stream"))
     recorded_events = [s for part in parts[2:-1] for s in part if s[0] == "server"]
@@ -380,6 +390,71 @@ def test_events_recorded_stream_merged_with_the_sims(tmp_path, sims, replay, loa
     assert {e["Event"] for e in events if e["Server"] in SIMS} >= {"FullyBooted"}
     assert proc.stderr.splitlines() == [fleet.dead_line() + ": connection refused"]
     assert proc.returncode == 9
+
+
+def test_events_flood_from_tls_pbxs_merged_whole(tmp_path):
+    # Non-blocking reads over TLS: a record split across reads, and records
+    # the TLS layer holds after a read, lose nothing.
+    from peers.certs import make_certs
+
+    from amicli.sim.events import recorded_blocks, start_load
+
+    cert, key = make_certs(tmp_path)["good"]
+    sims = [start_sim(tls_cert=cert, tls_key=key) for _ in range(2)]
+    flood, at_login = 5000, 2  # and FullyBooted, SuccessfulAuth
+    hosts = [f"127.0.0.1:{server.port}" for server in sims]
+    count = len(sims) * (flood + at_login)
+    proc = subprocess.Popen(
+        [*ami_argv(), "-H", ",".join(hosts), "--tls", "--ca-file", cert, "events", "--json", "-n", str(count)],
+        env=ami_env(None, **ADMIN, AMI_AUTH="plain"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    blocks = recorded_blocks()
+    try:
+        for server in sims:
+            start_load(getattr(server, "pbx", server), flood, _logged_in(server)[:1], blocks)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+        for server in sims:
+            server.close()
+    assert proc.returncode == 0 and err == b"", err.decode()
+    events = json_lines(out.decode())
+    names = [block.split(b"\r\n", 1)[0][len("Event: ") :].decode() for block in blocks]
+    sent = [names[n % len(names)] for n in range(flood)]
+    for host in hosts:
+        # Each PBX's events in the order it sent them, none lost, none doubled.
+        assert [e["Event"] for e in events if e["Server"] == host][at_login:] == sent
+
+
+def test_keepalive_per_pbx_finds_the_dead_one_alone(monkeypatch):
+    # One PBX accepts the login, then never sends another byte; the other
+    # answers every Ping and goes on streaming.
+    from peers.script import ScriptPeer
+
+    live = start_sim()
+    pings: list[float] = []
+    original = live.handlers.actions["ping"].handler
+    monkeypatch.setattr(
+        live.handlers.actions["ping"], "handler", lambda p, s, r: (pings.append(time.monotonic()), original(p, s, r))
+    )
+    try:
+        with ScriptPeer(lambda state, action, action_id: []) as dead:
+            hosts = f"127.0.0.1:{live.port},127.0.0.1:{dead.port}"
+            proc = run_ami(
+                ["-H", hosts, "--timeout", "1", "events", "--keepalive", "0.2", "-t", "3", "-e", "Nothing"],
+                env={"AMI_AUTH": "plain"},
+            )
+    finally:
+        live.close()
+    assert proc.stdout == ""
+    assert proc.stderr.startswith(f"ami: 127.0.0.1:{dead.port}: ") and "keepalive Ping" in proc.stderr
+    assert proc.stderr.count("\n") == 1, proc.stderr
+    assert proc.returncode == 9
+    assert len(pings) >= 8  # the live PBX was pinged all along, before and after the other died
 
 
 # -- originate ---------------------------------------------------------------------------

@@ -200,7 +200,6 @@ class FleetEventStream(EventStream):
             MemberStream(self, server, connect, client, early, event_filter, early_filter)
             for server, connect, client, early in members
         ]
-        self.flush()  # the events the sessions brought with them
 
     # -- queueing (the reader's thread) ---------------------------------------
 
@@ -253,7 +252,9 @@ class FleetEventStream(EventStream):
 
     def _select_loop(self, selector: selectors.BaseSelector) -> None:
         for member in self.members:
+            member._queue_early(*member._early)  # the events the sessions brought with them
             self._attach(selector, member)
+        self.flush()
         count = self.options.count
         keepalive = self.options.keepalive
         next_check = time.monotonic() + TICK

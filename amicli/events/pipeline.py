@@ -121,7 +121,9 @@ class EventStream:
         self._reader = threading.Thread(target=self._read_loop, name="ami-events-reader", daemon=True)
         self._writer = threading.Thread(target=self._write_loop, name="ami-events-writer", daemon=True)
         self._dropped_reported = 0
-        self._queue_early(early, time.time())
+        # Queued by the reader once the writer runs: a --buffer smaller than
+        # them then waits for the writer, which would never come before.
+        self._early = (early, time.time())
 
     # -- notes ------------------------------------------------------------
 
@@ -213,6 +215,7 @@ class EventStream:
 
     def _read_loop(self) -> None:
         try:
+            self._queue_early(*self._early)
             while not self._stop.is_set():
                 try:
                     self._pump(self.client)
