@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import re
+import time
 
 import pytest
 import replay
@@ -250,6 +251,17 @@ def test_header_value_spacing() -> None:
         ("D", ""),
         ("E", "x: y: z"),
     ]
+
+
+def test_one_odd_line_after_many_headers_is_read_at_once() -> None:
+    # A line that is not "Key: value" (here a value with a bare CR) sends the
+    # headers to the line-by-line path; it must not cost time per header pair.
+    headers = b"".join(b"Key%d: value %d\r\n" % (n, n) for n in range(40))
+    msg = one(b"Event: Odd\r\n" + headers + b"Tail: a\rb\r\n\r\n")
+    started = time.monotonic()
+    assert msg.headers[-1] == ("Tail", "a\rb") and msg["Key39"] == "value 39"
+    assert len(msg.headers) == 42
+    assert time.monotonic() - started < 1.0
 
 
 def test_message_api() -> None:
