@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import socket
 import sys
+from typing import TYPE_CHECKING
 
 from .errors import AmiTimeout, TlsError, UntrustedCertificate
+
+if TYPE_CHECKING:
+    import ssl
 
 
 def wrap_tls(
@@ -14,10 +19,7 @@ def wrap_tls(
     """``sock`` after a TLS handshake with ``host``; closed, and an error raised, when it fails."""
     import ssl  # only TLS sessions pay for it
 
-    ctx = ssl.create_default_context(cafile=ca_file)
-    if insecure:
-        ctx.check_hostname = False
-        ctx.verify_mode = ssl.CERT_NONE
+    ctx = _client_context(ca_file, insecure)
     try:
         return ctx.wrap_socket(sock, server_hostname=host)
     except ssl.SSLCertVerificationError as exc:
@@ -30,6 +32,29 @@ def wrap_tls(
         sock.close()
         reason = getattr(exc, "reason", None) or str(exc)
         raise TlsError(f"TLS handshake with {address} failed: {reason}") from None
+
+
+@functools.lru_cache(maxsize=2)
+def _system_store_context(insecure: bool) -> ssl.SSLContext:
+    """A client context over the system's CA store, made once: loading the
+    store costs tens of milliseconds, and a fleet opens one session per PBX."""
+    import ssl
+
+    if insecure:  # verifies nothing: no CA store to load
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        return ctx
+    return ssl.create_default_context()
+
+
+def _client_context(ca_file: str | None, insecure: bool) -> ssl.SSLContext:
+    """The context of one handshake; a CA file is read anew each time (it may change)."""
+    if ca_file is None or insecure:
+        return _system_store_context(insecure)
+    import ssl
+
+    return ssl.create_default_context(cafile=ca_file)
 
 
 def tls_wants_read(exc: OSError) -> bool:
