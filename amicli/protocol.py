@@ -63,14 +63,15 @@ def parse_block(raw: bytes, length: int | None = None) -> Message:
     them when None) are the header lines, without the final line end.
     """
     text = decode(raw if length is None else raw[:length])
-    lines = text.split("\n")
-    if len(lines) > MAX_HEADERS:
+    if text.count("\n") >= MAX_HEADERS:
         raise ProtocolError(f"message with more than {MAX_HEADERS} header lines")
-    first = lines[0][:-1] if lines[0].endswith("\r") else lines[0]
-    if not _is_header_line(first):
-        lines = [ln[:-1] if ln.endswith("\r") else ln for ln in lines]
-        return Message([], "text", raw, "\n".join(lines))
-    headers = _split_lines(lines)
+    first = text.partition("\n")[0]
+    if not _is_header_line(first[:-1] if first.endswith("\r") else first):
+        # Each line without the CR of its CRLF: C calls over the whole block,
+        # not a Python step per line (a text flood is all lines).
+        text = text.replace("\r\n", "\n")
+        return Message([], "text", raw, text[:-1] if text.endswith("\r") else text)
+    headers = _split_lines(text.split("\n"))
     return Message(headers, _kind_of(headers), raw)
 
 
