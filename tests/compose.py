@@ -33,13 +33,18 @@ SOURCES = {
 
 
 def load(version: str, name: str) -> list[replay.Step]:
+    return list(_load(replay.find_transcripts_dir() / version / f"{name}.jsonl"))
+
+
+@cache
+def _load(path: Path) -> tuple[replay.Step, ...]:
+    """A recording's steps, read once per process (the test modules compose the same ones many times)."""
     steps = []
-    path = replay.find_transcripts_dir() / version / f"{name}.jsonl"
     for line in path.read_text(encoding="utf-8").splitlines():
         entry = json.loads(line) if line.strip() else {}
         if "dir" in entry:
             steps.append((entry["dir"], entry.get("data", "").encode("latin-1")))
-    return steps
+    return tuple(steps)
 
 
 @cache

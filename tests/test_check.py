@@ -7,6 +7,7 @@ recordings so that it sits exactly on, or one past, the value recorded.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import time
@@ -260,16 +261,21 @@ def test_check_login_is_login_test(replay, chunking):
 # -- every state word the recordings hold, one at a time ------------------------------------
 
 
+@functools.cache
+def _recorded_messages() -> tuple[dict[str, str], ...]:
+    """Every server message of every recording (read once: each test worker collects this module)."""
+    root = C.transcripts_root()
+    return tuple(
+        msg
+        for version in (C.V22, C.V13)
+        for path in sorted((root / version).glob("*.jsonl"))
+        for msg in C.messages_of(C.load(version, path.stem))
+    )
+
+
 def _words(header: str, events: tuple[str, ...]) -> list[str]:
     """Every value of ``header`` in the named events, over every recording."""
-    found: set[str] = set()
-    root = C.transcripts_root()
-    for version in (C.V22, C.V13):
-        for path in sorted((root / version).glob("*.jsonl")):
-            for msg in C.messages_of(C.load(version, path.stem)):
-                if msg.get("Event") in events and msg.get(header):
-                    found.add(msg[header])
-    return sorted(found)
+    return sorted({msg[header] for msg in _recorded_messages() if msg.get("Event") in events and msg.get(header)})
 
 
 # Words in Asterisk's source that these recordings may not hold (res_pjsip, chan_sip, chan_iax2, devicestate.c).

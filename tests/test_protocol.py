@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import functools
+import operator
 import re
+import string
 import time
 
 import pytest
@@ -646,11 +648,15 @@ def test_serialize_refuses_bad_keys(key: str) -> None:
         protocol.serialize([(key, "x")])
 
 
+KEY_CHARS = string.ascii_letters + string.digits + "_-"
+
+
 @SETTINGS
 @given(
     headers=st.lists(
         st.tuples(
-            st.from_regex(r"[A-Za-z][A-Za-z0-9_\-]{0,15}", fullmatch=True),
+            # [A-Za-z][A-Za-z0-9_-]{0,15}, drawn directly (from_regex costs several times more per example).
+            st.builds(operator.add, st.sampled_from(string.ascii_letters), st.text(KEY_CHARS, max_size=15)),
             st.text(
                 st.characters(
                     blacklist_categories=["Cs"], blacklist_characters="\r\n\x00\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
