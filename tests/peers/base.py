@@ -59,8 +59,17 @@ def message_headers(message: bytes) -> list[tuple[str, str]]:
 
 def header(message: bytes, key: str) -> str | None:
     """The first value of ``key`` in a raw message (case-insensitive), or None."""
+    # The same reading as message_headers, stopping at the first match (a
+    # peer looks up Action and ActionID, near the top, of every message).
     lower = key.lower()
-    return next((v for k, v in message_headers(message) if k.lower() == lower), None)
+    for raw_line in message.decode("utf-8", "replace").split("\n"):
+        line = raw_line.rstrip("\r")
+        if not line:
+            continue
+        name, _, value = line.partition(":")
+        if name.strip().lower() == lower:
+            return value.strip()
+    return None
 
 
 def ok_reply(action_id: str | None, *headers: tuple[str, str]) -> bytes:
