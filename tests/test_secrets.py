@@ -182,8 +182,8 @@ def test_no_option_takes_the_secret_on_the_command_line() -> None:
 # -- child processes ---------------------------------------------------------------------
 
 
-def descendants(pid: int) -> set[int]:
-    """Every process below ``pid`` now (children of children included)."""
+def process_parents() -> dict[int, int]:
+    """pid -> parent pid, of every process now."""
     parents: dict[int, int] = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -196,6 +196,13 @@ def descendants(pid: int) -> set[int]:
         # pid (comm) state ppid ...: comm may hold spaces and parentheses.
         ppid = int(stat[stat.rindex(b")") + 2 :].split()[1])
         parents[int(entry)] = ppid
+    return parents
+
+
+def descendants(pid: int, parents: dict[int, int] | None = None) -> set[int]:
+    """Every process below ``pid`` (children of children included), now or in ``parents``."""
+    if parents is None:
+        parents = process_parents()
     found: set[int] = set()
     frontier = {pid}
     while frontier:
@@ -236,11 +243,12 @@ def watched(sim, peers, tmp_path_factory):
     deadline = time.monotonic() + 20
     try:
         while any(p.poll() is None for p in procs.values()) and time.monotonic() < deadline:
+            parents = process_parents()  # one look at /proc for all the commands
             for command, proc in procs.items():
                 if proc.poll() is not None:
                     continue
                 own[command] = own.get(command) or cmdline(proc.pid)
-                for child in descendants(proc.pid):
+                for child in descendants(proc.pid, parents):
                     seen[command].setdefault(child, cmdline(child))
             time.sleep(0.02)
     finally:
