@@ -296,6 +296,15 @@ def _logged_in(server, n: int = 1) -> list:
     raise AssertionError("ami never logged in")
 
 
+def _stop(proc: subprocess.Popen, servers: list) -> None:
+    """End a test's `ami` (when it is still running) and its servers."""
+    if proc.poll() is None:
+        proc.kill()
+        proc.communicate()
+    for server in servers:
+        server.close()
+
+
 def _user_event(server, name: str) -> None:
     server.broadcast("user", [("Event", "UserEvent"), ("UserEvent", name)])
 
@@ -338,13 +347,7 @@ def test_events_merge_with_a_pbx_restarting_under_reconnect(tmp_path, replay, lo
         _user_event(sims[2], "Four")
         out, err = proc.communicate(timeout=15)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
-        for server in sims:
-            server.close()
-        if restarted is not None:
-            restarted.close()
+        _stop(proc, [*sims, *([restarted] if restarted is not None else [])])
     events = json_lines(out.decode())
     assert len(events) == want
     assert all(next(iter(e)) == "Server" for e in events)
@@ -416,11 +419,7 @@ def test_events_flood_from_tls_pbxs_merged_whole(tmp_path):
             start_load(getattr(server, "pbx", server), flood, _logged_in(server)[:1], blocks)
         out, err = proc.communicate(timeout=60)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
-        for server in sims:
-            server.close()
+        _stop(proc, sims)
     assert proc.returncode == 0 and err == b"", err.decode()
     events = json_lines(out.decode())
     names = [block.split(b"\r\n", 1)[0][len("Event: ") :].decode() for block in blocks]

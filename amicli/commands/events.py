@@ -8,7 +8,7 @@ from ..completion_values import complete_event_names, complete_mask_classes
 from ..errors import ExitCode
 from ..eventnames import EVENT_CLASSES
 from ..output import report
-from .events_end import report_drops
+from .events_end import freeze_startup, report_drops
 
 
 def _check_mask(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
@@ -282,12 +282,7 @@ def _stream(connect: _Connector, client, early, options, event_filter, formatter
 
     try:
         sys.stdout.flush()
-        import gc
-
-        # What start-up made lives until exit: leave it out of every garbage
-        # collection from now on (at 100k+ events a second, collections run
-        # often, and they would walk all of it each time).
-        gc.freeze()
+        freeze_startup()
         # Events that came before the Filter action took effect are held to it here.
         stream = EventStream(
             connect,

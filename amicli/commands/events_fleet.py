@@ -7,7 +7,7 @@ import sys
 
 from ..errors import AmiError, ExitCode
 from ..output import report
-from .events_end import report_drops
+from .events_end import freeze_startup, report_drops
 
 
 def stream_fleet(app, connect, options, event_filter, early_filter) -> int:
@@ -24,6 +24,7 @@ def stream_fleet(app, connect, options, event_filter, early_filter) -> int:
     order = {id(m): n for n, m in enumerate(app.fleet())}
     members.sort(key=lambda item: order[id(item[0])])
     sys.stdout.flush()
+    freeze_startup()
     stream = FleetEventStream(
         [(m.label, functools.partial(connect, m), client, early) for m, client, early in members],
         options,

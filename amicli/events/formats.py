@@ -38,6 +38,11 @@ _MAX_PER_KEY = 8
 
 #: Parts of a line past which a template builds it with ``str.format``, not a function of its own.
 _MAX_COMPILED = 256
+#: Headers of new templates learned per second at most.  A template costs about 70 us a
+#: header to make (its regex and its function), so this bounds the cost to a tenth of the
+#: time; past it (a stream of ever-new event shapes) events take the general path until the
+#: next second, when a shape that comes again is learned.
+_LEARNED_HEADERS_PER_SECOND = 1500
 #: A line builder: the captured values in, the JSON line (without its opening brace) out.
 LineBuilder = Callable[..., str]
 
@@ -111,6 +116,9 @@ class JsonFormat:
         self._timed: dict[str, tuple[Callable[[str], re.Match[str] | None], LineBuilder]] = {}
         self._untimed: dict[str, tuple[Callable[[str], re.Match[str] | None], LineBuilder]] = {}
         self._learned = 0
+        # Headers that may still be learned in the current second (see _LEARNED_HEADERS_PER_SECOND).
+        self._learn_second = 0
+        self._learn_budget = _LEARNED_HEADERS_PER_SECOND
 
     def format(self, batch: Batch, opening: str = "{") -> bytes:
         received = f"{batch.received:.6f}"
@@ -172,6 +180,14 @@ class JsonFormat:
         pattern = "\r\n".join(re.escape(k) + ": ([^\r]*)" for k in keys)
         build = _line_builder(_line_parts(places, "}" if has_time else ',"Received":"'))
         return re.compile(pattern).fullmatch, build, not has_time
+
+    def _may_learn(self, block: str) -> bool:
+        """Whether a template may be made for ``block`` now (see _LEARNED_HEADERS_PER_SECOND)."""
+        second = int(time.monotonic())
+        if second != self._learn_second:
+            self._learn_second, self._learn_budget = second, _LEARNED_HEADERS_PER_SECOND
+        self._learn_budget -= block.count("\r\n") + 1
+        return self._learn_budget >= 0
 
     def _forget_if_full(self) -> None:
         # Bounded memory against a stream of ever-new header names.
@@ -239,7 +255,7 @@ class JsonFormat:
             if match is not None:
                 break
         else:
-            template = self._learn(block)  # type: ignore[assignment]
+            template = self._learn(block) if self._may_learn(block) else None  # type: ignore[assignment]
             match = template[0](block) if template is not None else None
             if match is not None:
                 self._forget_if_full()
