@@ -29,6 +29,8 @@ from amicli.events import (
     event_region_count,
     parse_filter,
 )
+from amicli.events.buffer import Batch
+from amicli.events.formats import TextFormat
 from amicli.events.merge import json_opening
 from amicli.protocol import Message, Parser
 from amicli.sim.events import recorded_blocks, start_load
@@ -638,3 +640,16 @@ def test_json_general_path_skips_stray_empty_lines() -> None:
     data = b"Event: E\r\nEvent: \t\r\nEvent: \r\n\r\n\r\n"
     assert JsonFormat()._region(data, "3.5") == reference_json(data, "3.5")
     assert JsonFormat()._region(data, "3.5", OPENING) == opened(reference_json(data, "3.5"))
+
+
+def test_a_stray_empty_line_in_a_region_is_no_event_in_any_format() -> None:
+    # Split "\r\n\r" | "\n\r\n" across two reads, a message's end and the empty
+    # line after it come back as one region with the stray inside it.
+    region = b"Event: VarSet\r\nData: n\r\n\r\n\r\nEvent: UserEvent\r\nX: 1\r\n\r\n"
+    count = event_region_count(region, 1 << 20)
+    assert count == 2
+    text = TextFormat().format(Batch(1.0, data=region, count=count)).decode()
+    assert [line.split()[1] for line in text.splitlines()] == ["VarSet", "UserEvent"]
+    first, rest = Batch(1.0, data=region, count=count).split(1)
+    assert [m.name for m in first.as_messages()] == ["VarSet"]
+    assert [m.name for m in rest.as_messages()] == ["UserEvent"]

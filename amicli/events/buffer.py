@@ -37,8 +37,9 @@ class Batch:
         self.out = b""
 
     def as_messages(self) -> list[Message]:
+        """The batch's events as messages (a region's stray empty lines between events are not events)."""
         if self.messages is None:
-            self.messages = Parser(expect_banner=False).feed(self.data or b"")
+            self.messages = [m for m in Parser(expect_banner=False).feed(self.data or b"") if m.kind == "event"]
             self.data = None
         return self.messages
 
