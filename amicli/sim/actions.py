@@ -12,6 +12,7 @@ import re
 import time
 
 from ..protocol import Message
+from .callspec import is_false, is_true
 from .channel import Channel
 from .pbx import PBX, format_duration
 from .session import Session
@@ -80,12 +81,12 @@ def login(pbx: PBX, session: Session, request: Message) -> None:
 
 
 def _event_mask(text: str) -> int:
-    lowered = text.strip().lower()
-    if lowered in ("off", "no", "false", "0"):
+    """A Login's or Events' ``EventMask``: yes or no as Asterisk reads them, else class names."""
+    if is_false(text):
         return 0
-    if lowered in ("on", "yes", "true", "1", "all"):
+    if is_true(text):
         return permission_mask("all")
-    return permission_mask(lowered)
+    return permission_mask(text.strip().lower())
 
 
 def logoff(pbx: PBX, session: Session, request: Message) -> None:

@@ -105,13 +105,14 @@ def parse_callerid(text: str) -> tuple[str | None, str | None]:
     return (name or None), (number or None)
 
 
-def _is_true(value: str | None) -> bool:
-    return (value or "").strip().lower() in ("yes", "true", "y", "t", "1", "on")
-
-
 def is_true(value: str | None) -> bool:
     """Asterisk's ``ast_true``."""
     return (value or "").strip().lower() in ("yes", "true", "y", "t", "1", "on")
+
+
+def is_false(value: str | None) -> bool:
+    """Asterisk's ``ast_false``."""
+    return (value or "").strip().lower() in ("no", "false", "n", "f", "0", "off")
 
 
 def call_request(request: Message, exten: str, context: str) -> CallRequest:
