@@ -10,6 +10,9 @@ from typing import Any, Callable, Iterator
 
 import pytest
 import replay
+from util import start_sim
+
+from amicli.sim.channels import populate_demo
 
 # ===========================================================================
 # Transcripts and the replay server (tests/replay.py)
@@ -73,3 +76,37 @@ def recorded(load_transcript: Callable[[str], list[replay.Step]]) -> Callable[..
         return parts[0] + parts[1] + [step for n in wanted for step in parts[n]] + parts[-1]
 
     return build
+
+
+# ===========================================================================
+# Simulated PBXs (amicli.sim)
+# ===========================================================================
+
+
+@pytest.fixture(scope="module")
+def sim() -> Iterator[Any]:
+    """A sim shared by a module's tests, which leave it as they found it.
+
+    A module whose tests change it defines its own ``sim``, one per test.
+    """
+    server = start_sim()
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="module")
+def busy() -> Iterator[Any]:
+    """The recorded busy state (calls up, a caller waiting in 'support'); read-only tests only."""
+    server = start_sim()
+    populate_demo(server.pbx)
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def demo() -> Iterator[Any]:
+    """A fresh busy sim, for tests that change it (hang up, pause...)."""
+    server = start_sim()
+    populate_demo(server.pbx)
+    yield server
+    server.close()

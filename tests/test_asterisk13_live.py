@@ -18,7 +18,7 @@ from replay import (
     find_transcripts_dir,
     response,
 )
-from util import ADMIN, run_ami, run_replayed, start_sim
+from util import ADMIN, run_ami, run_replayed
 
 from amicli.errors import ExitCode
 
@@ -145,13 +145,6 @@ def test_unpause_sends_its_reason(replay):
 
 
 # -- originate --batch: options are defaults of every line ---------------------------
-
-
-@pytest.fixture(scope="module")
-def sim():
-    server = start_sim()
-    yield server
-    server.close()
 
 
 def test_batch_data_default_goes_with_each_lines_app(sim, tmp_path):

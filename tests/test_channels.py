@@ -15,7 +15,6 @@ from util import json_lines, run_ami, run_replayed, start_sim, table_rows
 
 from amicli.client import Client
 from amicli.errors import ExitCode
-from amicli.sim.channels import populate_demo
 
 MONITOR = {"AMI_USER": "monitor", "AMI_SECRET": "m0nitor"}
 CALLER = {"AMI_USER": "caller", "AMI_SECRET": "dial-0ut"}
@@ -34,24 +33,6 @@ DEMO_CHANNELS = [
     "Local/1001@ringonly-00000010;1",
     "Local/1001@ringonly-00000010;2",
 ]
-
-
-@pytest.fixture(scope="module")
-def busy():
-    """The recorded busy state; read-only tests only."""
-    server = start_sim()
-    populate_demo(server.pbx)
-    yield server
-    server.close()
-
-
-@pytest.fixture
-def demo():
-    """A fresh busy sim for tests that hang up."""
-    server = start_sim()
-    populate_demo(server.pbx)
-    yield server
-    server.close()
 
 
 def count(port: int) -> int:

@@ -22,14 +22,6 @@ from util import ADMIN, ami_argv, ami_env, run_ami, start_sim
 
 from amicli.errors import ExitCode
 
-
-@pytest.fixture(scope="module")
-def sim():
-    server = start_sim()
-    yield server
-    server.close()
-
-
 # -- peers that are not a well-behaved Asterisk --------------------------------
 
 

@@ -15,13 +15,6 @@ NOT_UTF8 = "Jos\udce9"  # passed to the process as the bytes b"Jos\xe9"
 
 
 @pytest.fixture(scope="module")
-def sim():
-    server = start_sim()
-    yield server
-    server.close()
-
-
-@pytest.fixture(scope="module")
 def sim13():
     server = start_sim(asterisk13=True)
     yield server

@@ -29,13 +29,6 @@ from amicli.protocol import Parser
 SECRET = ADMIN["AMI_SECRET"]
 
 
-@pytest.fixture(scope="module")
-def sim():
-    server = start_sim()
-    yield server
-    server.close()
-
-
 def queued(action_id: str | None) -> bytes:
     return ok_reply(action_id, ("Message", "Originate successfully queued"))
 

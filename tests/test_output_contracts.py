@@ -13,34 +13,10 @@ import subprocess
 import time
 
 import pytest
-from util import ADMIN, ami_argv, ami_env, json_lines, run_ami, start_sim
+from util import ADMIN, ami_argv, ami_env, json_lines, run_ami
 
 from amicli.errors import ExitCode
 from amicli.posixre import posix_regex
-from amicli.sim.channels import populate_demo
-
-
-@pytest.fixture(scope="module")
-def busy():
-    server = start_sim()
-    populate_demo(server.pbx)
-    yield server
-    server.close()
-
-
-@pytest.fixture
-def demo():
-    server = start_sim()
-    populate_demo(server.pbx)
-    yield server
-    server.close()
-
-
-@pytest.fixture(scope="module")
-def idle():
-    server = start_sim()
-    yield server
-    server.close()
 
 
 def run_on_tty(args, port, *, stdout_tty=True, stderr_tty=True, columns=None, seconds=20):
@@ -153,11 +129,11 @@ def test_channels_field_list_names_titles_not_internal_keys(busy):
     assert "Location" not in names and "App" not in names  # the table's internal keys
 
 
-def test_events_takes_fields(idle):
-    proc = run_ami(["events", "--json", "-n", "1", "--fields", "event,status"], port=idle.port)
+def test_events_takes_fields(sim):
+    proc = run_ami(["events", "--json", "-n", "1", "--fields", "event,status"], port=sim.port)
     assert (proc.returncode, proc.stderr) == (0, "")
     assert json_lines(proc.stdout) == [{"Event": "FullyBooted", "Status": "Fully Booted"}]
-    text = run_ami(["events", "-n", "1", "--fields", "Status"], port=idle.port)
+    text = run_ami(["events", "-n", "1", "--fields", "Status"], port=sim.port)
     assert text.stdout.rstrip("\n").endswith('Status="Fully Booted"') and "Uptime" not in text.stdout
 
 
@@ -180,10 +156,10 @@ def test_default_tables_fit_the_terminal(busy, args):
 # -- empty listings --------------------------------------------------------------------------------
 
 
-def test_empty_listing_on_a_terminal_says_so_on_stderr(idle):
-    code, out, err = run_on_tty(["channels"], idle.port, stderr_tty=False)
+def test_empty_listing_on_a_terminal_says_so_on_stderr(sim):
+    code, out, err = run_on_tty(["channels"], sim.port, stderr_tty=False)
     assert (code, out, err) == (0, "", "ami: no channels\n")
-    piped = run_ami(["channels"], port=idle.port)
+    piped = run_ami(["channels"], port=sim.port)
     assert (piped.returncode, piped.stdout, piped.stderr) == (0, "", "")
 
 
@@ -215,10 +191,10 @@ def test_dry_run_counts_what_it_lists(demo):
 # -- events and pipes -------------------------------------------------------------------------------
 
 
-def test_events_into_head_ends_on_an_idle_pbx(idle):
+def test_events_into_head_ends_on_an_idle_pbx(sim):
     reader, writer = os.pipe()
     proc = subprocess.Popen(
-        [*ami_argv(), "events"], stdout=writer, stderr=subprocess.PIPE, env=ami_env(idle.port, **ADMIN)
+        [*ami_argv(), "events"], stdout=writer, stderr=subprocess.PIPE, env=ami_env(sim.port, **ADMIN)
     )
     os.close(writer)
     with os.fdopen(reader, "rb") as pipe:
@@ -233,11 +209,11 @@ def test_events_into_head_ends_on_an_idle_pbx(idle):
 # -- --server-filter: POSIX expressions here as on the PBX -------------------------------------------
 
 
-def test_server_filter_reads_posix_classes_without_warnings(idle):
+def test_server_filter_reads_posix_classes_without_warnings(sim):
     monitor = {"AMI_USER": "monitor", "AMI_SECRET": "m0nitor"}  # may not use Filter: the fallback here
     proc = run_ami(
         ["events", "--server-filter", "Event: FullyBooted[[:space:]]", "-n", "1", "--json"],
-        port=idle.port,
+        port=sim.port,
         user=monitor,
         env={"PYTHONWARNINGS": "error"},
     )
@@ -291,14 +267,14 @@ def test_file_options_complete_file_paths(words):
 # -- originate on a terminal ----------------------------------------------------------------------
 
 
-def test_originate_progress_and_ctrl_c_on_a_terminal(idle):
+def test_originate_progress_and_ctrl_c_on_a_terminal(sim):
     leader, follower = pty.openpty()
     proc = subprocess.Popen(
         [*ami_argv(), "originate", "Local/noanswer@default", "--app", "Wait", "--timeout", "20"],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=follower,
-        env=ami_env(idle.port, **ADMIN),
+        env=ami_env(sim.port, **ADMIN),
     )
     os.close(follower)
     seen = b""
@@ -319,8 +295,8 @@ def test_originate_progress_and_ctrl_c_on_a_terminal(idle):
     assert "ami: interrupted: the call to Local/noanswer@default was queued and may still ring (ActionID ami-" in text
 
 
-def test_originate_says_nothing_of_progress_off_a_terminal(idle):
-    proc = run_ami(["originate", "Local/noanswer@default", "--app", "Wait", "--timeout", "1", "--json"], port=idle.port)
+def test_originate_says_nothing_of_progress_off_a_terminal(sim):
+    proc = run_ami(["originate", "Local/noanswer@default", "--app", "Wait", "--timeout", "1", "--json"], port=sim.port)
     assert proc.returncode == ExitCode.NO_ANSWER
     assert proc.stderr == "" and json.loads(proc.stdout)["Outcome"] == "no-answer"
 

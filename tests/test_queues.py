@@ -16,21 +16,11 @@ from util import json_lines, run_ami, run_replayed, start_sim, table_rows
 
 from amicli.errors import ExitCode
 from amicli.sim import queues as simqueues
-from amicli.sim.channels import populate_demo
 
 MONITOR = {"AMI_USER": "monitor", "AMI_SECRET": "m0nitor"}
 
 
 # -- fixtures -------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def busy():
-    """A sim in the recorded busy state (a caller waiting in support); read-only tests only."""
-    server = start_sim()
-    populate_demo(server.pbx)
-    yield server
-    server.close()
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ import pytest
 from matrix import COMMANDS, Run, run_timed
 from peers.certs import make_certs
 from peers.faults import FaultPeer
-from util import ami_argv, ami_env, run_ami, start_sim
+from util import ami_argv, ami_env, run_ami
 
 from amicli.errors import ExitCode
 
@@ -34,13 +34,6 @@ PLUGIN_UNKNOWN = 3
 @pytest.fixture(scope="module")
 def certs(tmp_path_factory):
     return make_certs(tmp_path_factory.mktemp("certs"))
-
-
-@pytest.fixture(scope="module")
-def sim():
-    server = start_sim()
-    yield server
-    server.close()
 
 
 @pytest.fixture(scope="module")

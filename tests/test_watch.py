@@ -10,14 +10,7 @@ import subprocess
 import time
 
 import pytest
-from util import ADMIN, ami_argv, ami_env, run_ami, start_sim
-
-
-@pytest.fixture(scope="module")
-def sim():
-    server = start_sim()
-    yield server
-    server.close()
+from util import ADMIN, ami_argv, ami_env, run_ami
 
 
 def _spawn(args: list[str], port: int) -> tuple[subprocess.Popen, int]:

@@ -205,12 +205,8 @@ class FleetEventStream(EventStream):
 
     def emit(self, member: MemberStream, batch: Batch) -> None:
         """Format and tag ``member``'s batch into the current pass's output; --count across all."""
-        count = self.options.count
-        if count is not None and batch.count > count - self.queued:
-            batch = batch.head(max(0, count - self.queued))
         capacity = self.buffer.capacity
-        while batch.count:
-            part, batch = batch.split(capacity) if batch.count > capacity else (batch, Batch(0.0, messages=[]))
+        for part in self._parts(batch):
             if self._pending_count + part.count > capacity:
                 self.flush()
             if self.buffer.drop_if_stuck(part.count):

@@ -8,7 +8,7 @@ import stat
 import threading
 import time
 from dataclasses import dataclass
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Iterator
 
 from ..client import RECV_SIZE, Client, RawRead
 from ..errors import AmiError, AmiTimeout, AuthError, ConnectionLost
@@ -202,16 +202,21 @@ class EventStream:
         not take turns on the CPU, and a slow output still costs the reader
         nothing more than a dropped batch.
         """
+        for part in self._parts(batch):
+            if self.buffer.drop_if_stuck(part.count):
+                continue
+            part.out = self.formatter.format(part)
+            self.queued += part.count - self.buffer.put(part)
+
+    def _parts(self, batch: Batch) -> Iterator[Batch]:
+        """``batch`` cut to what ``--count`` still wants, in parts no larger than the buffer."""
         count = self.options.count
         if count is not None and batch.count > count - self.queued:
             batch = batch.head(max(0, count - self.queued))
         capacity = self.buffer.capacity
         while batch.count:
             part, batch = batch.split(capacity) if batch.count > capacity else (batch, Batch(0.0, messages=[]))
-            if self.buffer.drop_if_stuck(part.count):
-                continue
-            part.out = self.formatter.format(part)
-            self.queued += part.count - self.buffer.put(part)
+            yield part
 
     def _read_loop(self) -> None:
         try:
