@@ -424,6 +424,19 @@ ASTERISK13_QUEUES_TEXT = (
 )
 
 
+def asterisk13_script(*middle: Step) -> list[Step]:
+    """An Asterisk 13 session: its banner and a plain login, ``middle``, then Logoff and Goodbye."""
+    return [
+        ("server", BANNER_13),
+        ("client", client_message("Login", "l")),
+        ("server", response("l", "Success", ("Message", "Authentication accepted"))),
+        *middle,
+        ("client", client_message("Logoff", "o")),
+        ("server", response("o", "Goodbye", ("Message", "Thanks for all the fish."))),
+        ("close", b""),
+    ]
+
+
 def asterisk13_session(
     command_output: str = ASTERISK13_COMMAND_OUTPUT,
     queues_text: str = ASTERISK13_QUEUES_TEXT,

@@ -12,7 +12,7 @@ import json
 
 import pytest
 from replay import (
-    BANNER_13,
+    asterisk13_script,
     client_message,
     exchanges,
     legacy_command_reply,
@@ -138,20 +138,8 @@ def test_permission_denied_against_asterisk22(replay, compose, chunking):
 # -- Asterisk 13 (AMI 2.10) shapes -------------------------------------------------
 
 
-def asterisk13(*exchange_steps):
-    return [
-        ("server", BANNER_13),
-        ("client", client_message("Login", "l")),
-        ("server", response("l", "Success", ("Message", "Authentication accepted"))),
-        *exchange_steps,
-        ("client", client_message("Logoff", "o")),
-        ("server", response("o", "Goodbye", ("Message", "Thanks for all the fish."))),
-        ("close", b""),
-    ]
-
-
 def test_login_test_against_asterisk13(replay, chunking):
-    script = asterisk13(
+    script = asterisk13_script(
         ("client", client_message("CoreSettings", "s")),
         ("server", response("s", "Success", ("AMIversion", "2.10.4"), ("AsteriskVersion", "13.38.3"))),
     )
@@ -163,7 +151,7 @@ def test_login_test_against_asterisk13(replay, chunking):
 
 def test_command_core_show_version_against_asterisk13(replay, chunking):
     version = "Asterisk 13.38.3 built by root @ pbx on a x86_64 running Linux on 2021-05-06 10:12:08 UTC"
-    script = asterisk13(
+    script = asterisk13_script(
         ("client", client_message("Command", "c")),
         ("server", legacy_command_reply(version + "\n", "c")),
     )
@@ -174,7 +162,7 @@ def test_command_core_show_version_against_asterisk13(replay, chunking):
 
 def test_command_asterisk13_output_with_blank_lines(replay, chunking):
     text = "first\n\n   indented: with colon\nlast line"  # no newline before the marker
-    script = asterisk13(("client", client_message("Command", "c")), ("server", legacy_command_reply(text, "c")))
+    script = asterisk13_script(("client", client_message("Command", "c")), ("server", legacy_command_reply(text, "c")))
     proc = run_replayed(replay, script, ["command", "some command"], chunking)
     assert proc.stdout == "first\n\n   indented: with colon\nlast line\n"
 
@@ -182,7 +170,7 @@ def test_command_asterisk13_output_with_blank_lines(replay, chunking):
 def test_raw_queues_headerless_answer_does_not_hang(replay, chunking):
     from replay import ASTERISK13_QUEUES_TEXT, headerless_text_reply
 
-    script = asterisk13(
+    script = asterisk13_script(
         ("client", client_message("Queues", "q")),
         ("server", headerless_text_reply(ASTERISK13_QUEUES_TEXT)),
         ("client", client_message("Ping", "fence")),

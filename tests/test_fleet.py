@@ -13,12 +13,7 @@ import subprocess
 import time
 
 import pytest
-from replay import (
-    BANNER_13,
-    client_message,
-    exchanges,
-    response,
-)
+from replay import asterisk13_script, client_message, exchanges, response
 from util import ADMIN, ami_argv, ami_env, json_lines, run_ami, start_sim
 
 from amicli.errors import ExitCode
@@ -95,19 +90,6 @@ def servers_of(rows: list[dict]) -> list[str]:
         if row["Server"] not in seen:
             seen.append(row["Server"])
     return seen
-
-
-def asterisk13_script(*middle) -> list:
-    """An Asterisk 13 session: its banner and login, ``middle``, its Logoff."""
-    return [
-        ("server", BANNER_13),
-        ("client", client_message("Login", "l")),
-        ("server", response("l", "Success", ("Message", "Authentication accepted"))),
-        *middle,
-        ("client", client_message("Logoff", "o")),
-        ("server", response("o", "Goodbye", ("Message", "Thanks for all the fish."))),
-        ("close", b""),
-    ]
 
 
 # -- queues and channels -----------------------------------------------------------

@@ -11,7 +11,7 @@ import re
 import time
 
 import pytest
-from replay import BANNER_13, client_message, response
+from replay import asterisk13_script, client_message, response
 from util import json_lines, run_ami, run_replayed, start_sim, table_rows
 
 from amicli.errors import ExitCode
@@ -498,16 +498,7 @@ def event(*headers: tuple[str, str]) -> bytes:
 def asterisk13(action: str, items: list[bytes], complete: str, message: str) -> list:
     start = response("a", "Success", ("EventList", "start"), ("Message", message))
     end = event(("Event", complete), ("ActionID", "a"), ("EventList", "Complete"), ("ListItems", str(len(items))))
-    return [
-        ("server", BANNER_13),
-        ("client", client_message("Login", "l")),
-        ("server", response("l", "Success", ("Message", "Authentication accepted"))),
-        ("client", client_message(action, "a")),
-        ("server", start + b"".join(items) + end),
-        ("client", client_message("Logoff", "o")),
-        ("server", response("o", "Goodbye", ("Message", "Thanks for all the fish."))),
-        ("close", b""),
-    ]
+    return asterisk13_script(("client", client_message(action, "a")), ("server", start + b"".join(items) + end))
 
 
 QUEUE13 = asterisk13(
