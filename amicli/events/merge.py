@@ -28,7 +28,7 @@ from ..errors import ConnectionLost
 from ..protocol import Message
 from .buffer import Batch
 from .filters import EventFilter
-from .pipeline import TICK, Connector, EventStream, Reporter, StreamCut, StreamOptions, _cut_reason, _Keepalive
+from .pipeline import TICK, Connector, EventStream, Keepalive, Reporter, StreamCut, StreamOptions, cut_reason
 
 #: How long a full buffer waits for the writer before dropping, with many PBXs.
 FLEET_GRACE = 1.0
@@ -44,21 +44,12 @@ def json_opening(server: str) -> str:
 
 
 def server_tagger(fmt: str, server: str) -> Callable[[bytes], bytes]:
-    """A function that adds ``server`` to every event of formatted output.
+    """A function that adds ``server`` to every event of formatted text or AMI output.
 
-    json: ``"Server"`` as the first key of each line; text: ``SERVER: ``
-    before each line; ami: a ``Server:`` header first in each message.
-    (The fleet has the JSON formatter open each line so, instead.)
+    text: ``SERVER: `` before each line; ami: a ``Server:`` header first in
+    each message.  (JSON needs none: the formatter opens each line with
+    :func:`json_opening`.)
     """
-    if fmt == "json":
-        head = json_opening(server).encode("utf-8")
-        inner = b"\n" + head
-
-        def tag_json(out: bytes) -> bytes:
-            # A JSON line is one object, never empty; a newline inside a value is escaped.
-            return head + out[1:].replace(b"\n{", inner) if out else out
-
-        return tag_json
     if fmt == "ami":
         header = b"Server: " + server.encode("utf-8", "replace") + b"\r\n"
         after = rb"\1" + header.replace(b"\\", b"\\\\")
@@ -96,12 +87,13 @@ class MemberStream(EventStream):
     ) -> None:
         self.fleet = fleet
         self.server = server
-        self.tag = server_tagger(fleet.options.fmt, server)
-        #: JSON: each line opened with this PBX's Server key by the formatter itself.
+        #: JSON: each line opened with this PBX's Server key by the formatter itself;
+        #: other formats: the formatted output tagged afterwards.
         self.opening = json_opening(server) if fleet.options.fmt == "json" else None
+        self.tag = server_tagger(fleet.options.fmt, server) if self.opening is None else None
         #: Set when this PBX's stream has ended for good (its ``error`` says why, if it failed).
         self.ended = False
-        self.keepalive: _Keepalive | None = None
+        self.keepalive: Keepalive | None = None
         self._redialer: threading.Thread | None = None
         super().__init__(
             connect,
@@ -137,7 +129,7 @@ class MemberStream(EventStream):
         try:
             got = client.read_region(0.0, raw=self.raw, size=self.recv_size)
         except ConnectionLost as exc:
-            raise StreamCut(_cut_reason(client, exc), exc) from None
+            raise StreamCut(cut_reason(client, exc), exc) from None
         if got is None:
             return False
         if self.keepalive is not None:
@@ -214,7 +206,7 @@ class FleetEventStream(EventStream):
             if member.opening is not None:
                 self._pending.append(self.formatter.format(part, member.opening))  # type: ignore[call-arg]
             else:
-                self._pending.append(member.tag(self.formatter.format(part)))
+                self._pending.append(member.tag(self.formatter.format(part)))  # type: ignore[misc]
             self._pending_count += part.count
             self.queued += part.count
 
@@ -274,7 +266,7 @@ class FleetEventStream(EventStream):
 
     def _attach(self, selector: selectors.BaseSelector, member: MemberStream) -> None:
         client = member.client
-        member.keepalive = _Keepalive(client, self.options.keepalive)
+        member.keepalive = Keepalive(client, self.options.keepalive)
         selector.register(client.sock, selectors.EVENT_READ, member)  # type: ignore[attr-defined]
 
     def _read(self, selector: selectors.BaseSelector, member: MemberStream) -> bool:

@@ -284,7 +284,7 @@ class EventStream:
 
     def _pump(self, client: Client) -> None:
         """Read until asked to stop; raise StreamCut when the connection ends."""
-        keepalive = _Keepalive(client, self.options.keepalive)
+        keepalive = Keepalive(client, self.options.keepalive)
         stop = self._stop
         count = self.options.count
         read = client.read_region
@@ -297,7 +297,7 @@ class EventStream:
             try:
                 got = read(TICK, raw=raw, size=self.recv_size)
             except ConnectionLost as exc:
-                raise StreamCut(_cut_reason(client, exc), exc) from None
+                raise StreamCut(cut_reason(client, exc), exc) from None
             if got is not None:
                 keepalive.heard()
                 take(got)
@@ -404,7 +404,7 @@ def _no_report(text: str, level: str) -> None:
     pass
 
 
-def _cut_reason(client: Client, lost: ConnectionLost) -> str:
+def cut_reason(client: Client, lost: ConnectionLost) -> str:
     """Why the stream was cut, for the note that announces a reconnection."""
     cause = lost.__cause__
     if isinstance(cause, OSError):
@@ -412,7 +412,7 @@ def _cut_reason(client: Client, lost: ConnectionLost) -> str:
     return str(lost)
 
 
-class _Keepalive:
+class Keepalive:
     """The keepalive Ping every ``every`` seconds (none when 0 or None).
 
     A Ping left without any answer for the client's timeout means the
