@@ -346,23 +346,30 @@ def _take_blanks(data: bytes, out: list[Message]) -> bytes:
             return data[pos:]
 
 
+#: Every byte but the control characters: what deleting them leaves is a region's line ends.
+_NOT_CONTROL = bytes(range(32, 256))
+
+
 def event_region_count(region: bytes, max_size: int) -> int:
     """How many events ``region`` holds when it is all events of the usual shape, else 0.
 
     The usual shape is what the parser's fast path sees: CRLF line ends
     only, every message starting with ``Event:``, no line or message past
-    ``max_size``.  Such bytes give exactly the messages the parser would
-    give, so they can be forwarded without making a message object per
-    event.  (One stray empty line before a message may remain; the formats
-    hand such a block to the parser.)
+    ``max_size``; and no other control character, so that the formats can
+    take its text as it is (JSON escapes those).  Such bytes give exactly
+    the messages the parser would give, so they can be forwarded without
+    making a message object per event.  (One stray empty line before a
+    message may remain; the formats hand such a block to the parser.)
     """
-    if region[:6] != b"Event:":
+    if region[:6] != b"Event:" or len(region) > max_size:
+        return 0
+    # One pass finds both a bare CR or LF and any other control character:
+    # what is left must be CRLF pairs alone.
+    line_ends = region.translate(None, _NOT_CONTROL)
+    if line_ends.count(b"\r\n") * 2 != len(line_ends) or len(line_ends) > 2 * MAX_HEADERS:
         return 0
     n = region.count(b"\r\n\r\n")
     if n != region.count(b"\r\n\r\nEvent:") + 1:
-        return 0
-    newlines = region.count(b"\n")
-    if newlines != region.count(b"\r\n") or newlines > MAX_HEADERS or len(region) > max_size:
         return 0
     return n
 

@@ -258,6 +258,10 @@ def test_region_needs_the_usual_shape() -> None:
     assert event_region_count(ok + b"Response: Success\r\n\r\n", 1 << 20) == 0
     assert event_region_count(b"Event: A\nK: v\n\n", 1 << 20) == 0
     assert event_region_count(b"Event: A\r\nK: a\nb\r\n\r\n", 1 << 20) == 0
+    assert event_region_count(b"Event: A\r\nK: a\rb\r\n\r\n", 1 << 20) == 0
+    # Other control characters too: the formats take a region's text as it is.
+    assert event_region_count(b"Event: A\r\nK: a\tb\r\n\r\n", 1 << 20) == 0
+    assert event_region_count(b"Event: A\r\nK: \x00\r\n\r\n", 1 << 20) == 0
     assert event_region_count(ok, 10) == 0
 
 
@@ -635,9 +639,10 @@ def test_replay_filter_transcript() -> None:
 
 
 def test_json_general_path_skips_stray_empty_lines() -> None:
-    # A control character sends a region down the general path; the empty line
-    # after its event is a stray between messages, not an event.
-    data = b"Event: E\r\nEvent: \t\r\nEvent: \r\n\r\n\r\n"
+    # A C1 control character sends a region down the general path; the empty
+    # line after its event is a stray between messages, not an event.
+    data = "Event: E\r\nEvent: \x85\r\nEvent: \r\n\r\n\r\n".encode()
+    assert event_region_count(data, 1 << 20) == 1
     assert JsonFormat()._region(data, "3.5") == reference_json(data, "3.5")
     assert JsonFormat()._region(data, "3.5", OPENING) == opened(reference_json(data, "3.5"))
 
