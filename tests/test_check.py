@@ -235,6 +235,43 @@ def test_check_queue_available_and_unknown_queue(replay):
     assert proc.returncode == UNKNOWN and proc.stdout.startswith("AMI QUEUE UNKNOWN - usage:")
 
 
+#: Queue member device states: those the recordings hold, and every one app_queue reports (0 Unknown .. 8 On Hold).
+MEMBER_STATUSES = sorted({int(m["Status"]) for m in C.events_of(C.recorded_exchange("QueueStatus"), "QueueMember")}
+                         | set(range(9)))  # fmt: skip
+
+
+@pytest.mark.parametrize("paused", ["0", "1"], ids=["unpaused", "paused"])
+@pytest.mark.parametrize("status", MEMBER_STATUSES)
+def test_check_queue_available_each_member_status(replay, status, paused):
+    # Available, as app_queue counts it: logged in, Not in use or Unknown, not paused.
+    params = [("Queue", "q"), ("Max", "0"), ("Strategy", "ringall"), ("Calls", "0"), ("Holdtime", "0"),
+              ("TalkTime", "0"), ("Completed", "0"), ("Abandoned", "0"), ("ServiceLevel", "0"),
+              ("ServicelevelPerf", "0.0"), ("Weight", "0")]  # fmt: skip
+    member = [("Queue", "q"), ("Name", "agent"), ("Location", "PJSIP/agent"), ("StateInterface", "PJSIP/agent"),
+              ("Membership", "dynamic"), ("Penalty", "0"), ("CallsTaken", "0"), ("LastCall", "0"),
+              ("InCall", "0"), ("Status", str(status)), ("Paused", paused)]  # fmt: skip
+    script = (
+        C.banner_and_login()
+        + C.synthetic(
+            "QueueStatus",
+            "w-qs",
+            [
+                [("Response", "Success"), ("EventList", "start"), ("Message", "Queue status will follow")],
+                [("Event", "QueueParams"), *params],
+                [("Event", "QueueMember"), *member],
+                [("Event", "QueueStatusComplete"), ("EventList", "Complete"), ("ListItems", "2")],
+            ],
+        )
+        + C.logoff()
+    )
+    proc = run_replayed(replay, script, ["check", "queue", "--available", "1:,"])
+    available = status in (0, 1) and paused == "0"
+    assert proc.returncode == (OK if available else WARNING), proc.stdout
+    assert perfdata(proc.stdout)["q_available"][0] == str(int(available))
+    if not available:
+        assert proc.stdout.splitlines()[1] == "q: 0 agents available (warning range 1:)"
+
+
 def test_check_channels(replay, chunking):
     status = C.recorded_exchange("CoreStatus")
     channels = C.recorded_exchange("CoreShowChannels")
