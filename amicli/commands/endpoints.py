@@ -125,7 +125,9 @@ def list_endpoints(
     if as_json:
         out.rows((endpoint_row(ep) for ep in found), ENDPOINT_COLUMNS, flush=False)
     else:
-        out.rows((endpoint_table_row(ep) for ep in found), ENDPOINT_COLUMNS, titles=ENDPOINT_TITLES)
+        out.rows(
+            (endpoint_table_row(ep) for ep in found), ENDPOINT_COLUMNS, titles=ENDPOINT_TITLES, empty="no endpoints"
+        )
     return ExitCode.OK
 
 
@@ -159,7 +161,11 @@ def list_contacts(
         out.write_text(f"{len(contacts)}\n")
         return ExitCode.OK
     out.rows(
-        (contact_row(c, table=not as_json) for c in contacts), CONTACT_COLUMNS, titles={"RTT": "RTT (ms)"}, flush=False
+        (contact_row(c, table=not as_json) for c in contacts),
+        CONTACT_COLUMNS,
+        titles={"RTT": "RTT (ms)"},
+        empty="no contacts",
+        flush=False,
     )
     return ExitCode.OK
 
@@ -186,7 +192,13 @@ def list_registrations(
     if count:
         out.write_text(f"{len(found)}\n")
         return ExitCode.OK
-    out.rows((r.as_dict() for r in found), REGISTRATION_COLUMNS, titles=REGISTRATION_TITLES, flush=False)
+    out.rows(
+        (r.as_dict() for r in found),
+        REGISTRATION_COLUMNS,
+        titles=REGISTRATION_TITLES,
+        empty="no registrations",
+        flush=False,
+    )
     return ExitCode.OK
 
 

@@ -87,11 +87,7 @@ def login_test(
 
     \b
       AMI OK - admin@127.0.0.1:5038 logged in in 3 ms, Asterisk 22.10.1,
-      Asterisk Call Manager/11.0.0 | time=0.003s;1.000;2.000;0
-
-    --json prints one object with the same facts: status, code, message,
-    time, host, port, user, banner, ami_version, and asterisk_version when
-    the user may run CoreSettings.
+      Asterisk Call Manager/11.0.0 | time=0.003s;1;2;0
 
     \b
     Exit status (Monitoring Plugins): 0 OK, 1 WARNING (slower than -w),
