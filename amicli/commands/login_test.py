@@ -16,6 +16,7 @@ from ..context import get_app
 from ..errors import AmiError
 from ..monitoring import PluginStatus, asterisk_version, status_for_elapsed, status_for_error
 from ..options import json_option
+from ..thresholds import plugin_text
 
 #: This command exits with these statuses instead of the ami ones (amicli/errors.py).
 OWN_EXIT_STATUSES = PluginStatus
@@ -204,15 +205,3 @@ def _report(
         name = f"{check_name.upper()} " if check_name else ""
         click.echo(f"AMI {name}{status.name} - {plugin_text(text)} | {perf}")
     return int(status)
-
-
-def plugin_text(text: str) -> str:
-    """The status text, safe for a monitoring system and a terminal.
-
-    What the PBX said is quoted in it: no secret, no control character, one
-    line, and no ``|`` (which starts the performance data).
-    """
-    from ..output import visible
-    from ..redact import scrub
-
-    return visible(scrub(text)).replace("\n", " ").replace("\t", " ").replace("|", "\\x7c")

@@ -263,7 +263,10 @@ class Relay:
         socks = [self.conn, self.backend]
         while True:
             pending = isinstance(self.conn, ssl.SSLSocket) and self.conn.pending()
-            readable = [self.conn] if pending else select.select(socks, [], [], 0.05)[0]
+            try:
+                readable = [self.conn] if pending else select.select(socks, [], [], 0.05)[0]
+            except ValueError:
+                raise _Closed from None  # the peer was closed, its connections with it (fd -1)
             if self.conn in readable:
                 data = self.conn.recv(65536)
                 if not data:
