@@ -108,6 +108,21 @@ def test_fields_by_title_or_json_key_never_silently_null(busy):
     assert all(cell for line in lines[1:] for cell in line)
 
 
+@pytest.mark.parametrize("args", ROW_COMMANDS, ids=" ".join)
+def test_every_column_title_is_a_field_and_never_silently_null(busy, args):
+    table = run_ami([*args, "--wide", "--fmt", "tsv"], port=busy.port).stdout.splitlines()
+    titles, cells = table[0].split("\t"), [line.split("\t") for line in table[1:]]
+    for n, title in enumerate(titles):
+        shown = run_ami([*args, "--fields", title.upper(), "--fmt", "tsv"], port=busy.port)
+        assert (shown.returncode, shown.stdout.splitlines()[0]) == (0, title), shown.stderr
+        proc = run_ami([*args, "--json", "--fields", title.lower()], port=busy.port)
+        assert (proc.returncode, proc.stderr) == (0, ""), title
+        rows = json_lines(proc.stdout)
+        assert len(rows) == len(cells) and all(len(row) == 1 for row in rows), title
+        for row, line in zip(rows, cells, strict=True):
+            assert line[n] == "" or None not in row.values(), f"{title}: {line[n]!r} in the table, null in JSON"
+
+
 def test_fields_status_means_what_the_output_shows(busy):
     # Status is a number in JSON and words in the table: each output keeps its own.
     table = run_ami(["queues", "members", "--fields", "name,status", "--fmt", "tsv"], port=busy.port)
