@@ -192,8 +192,14 @@ class MergedRows:
         else:
             self.table.extend(self.run.tag(member, row) for row in rows)
 
-    def finish(self) -> None:
-        """Draw the table (when there is a row to show)."""
+    def finish(self, empty: str | None = None) -> None:
+        """Draw the table (when there is a row to show).
+
+        With no row at all and no PBX failed, ``empty`` ("no channels") is
+        said on stderr when stdout is a terminal (see Output.rows).
+        """
         if self.table:
             self.out.rows(self.table, self.columns, titles=self.titles)  # type: ignore[attr-defined]
             self.table = []
+        elif empty and not self.count and not any(self.run.codes):
+            self.out.rows([], self.columns, titles=self.titles, empty=empty)  # type: ignore[attr-defined]

@@ -15,6 +15,7 @@ from enum import IntEnum
 from typing import Sequence
 
 from .errors import AmiError, AmiTimeout, AuthError, ConfigError, ConnectError, ProtocolError, TlsError
+from .thresholds import plugin_text
 
 
 class PluginStatus(IntEnum):
@@ -108,7 +109,7 @@ def fleet_report(
         head += f" (at least {min_ok} needed)"
     perf = perfdata(checks)
     lines = [f"{head} | {perf}" if perf else head]
-    lines.extend(f"{check.server}: {check.status.name} - {check.text}" for check in checks)
+    lines.extend(plugin_text(f"{check.server}: {check.status.name} - {check.text}") for check in checks)
     return status, lines
 
 

@@ -120,9 +120,9 @@ class Output:
         """Write one JSON object as one line (restricted to ``--fields``)."""
         if self.fields:
             schema = self.schema or Schema()
-            keys = [_resolve_or_keep(schema, name) for name in self.fields]
+            wanted = [_candidates_or_keep(schema, name) for name in self.fields]
             full = schema.full_row(obj)
-            obj = {key: _pick(full, key) for key in keys}
+            obj = {alts[0]: _pick(full, *alts) for alts in wanted}
         self.stream.write(json_line(obj))
         if flush:
             self.stream.flush()
@@ -151,13 +151,15 @@ class Output:
             # A command that names its columns here (not in a Schema): they and their titles count too.
             json_keys = schema.json_keys if schema is not None else ()
             schema = Schema(json_keys=json_keys, columns=list(columns), titles=dict(titles or {}))
-        keys = [schema.resolve(name, table=not self.json) for name in self.fields] if self.fields else None
+        # Each field's keys, the likeliest first: a row without it has the other (Schema.candidates).
+        wanted = [schema.candidates(name, table=not self.json) for name in self.fields] if self.fields else None
+        keys = [alts[0] for alts in wanted] if wanted else None
         if self.json:
             count = 0
             for row in rows:
-                if keys:
+                if wanted:
                     full = schema.full_row(row)
-                    row = {key: _pick(full, key) for key in keys}
+                    row = {alts[0]: _pick(full, *alts) for alts in wanted}
                 self.stream.write(json_line(row))
                 count += 1
                 if flush:
@@ -170,7 +172,8 @@ class Output:
             shown = [schema.full_row(row, table_first=True) for row in rows]
         else:
             shown = list(rows)
-        table = [[_cell(_pick(row, key)) for key in names] for row in shown]
+        lookups = wanted or [(key,) for key in names]
+        table = [[_cell(_pick(row, *alts)) for alts in lookups] for row in shown]
         del shown
         if not table:
             # Nothing to show: stdout stays empty; a person at a terminal is told why.
@@ -225,11 +228,11 @@ def terminal_width() -> int:
     return PIPE_WIDTH
 
 
-def _resolve_or_keep(schema: Schema, name: str) -> str:
+def _candidates_or_keep(schema: Schema, name: str) -> tuple[str, ...]:
     try:
-        return schema.resolve(name)
+        return schema.candidates(name)
     except FieldError:
-        return name
+        return (name,)
 
 
 def _is_tty(stream: object) -> bool:

@@ -59,14 +59,23 @@ class Schema:
         A name that is both a JSON key and a column (``Status``: a number in
         JSON, words in the table) means the one of the output at hand.
         """
+        return self.candidates(name, table)[0]
+
+    def candidates(self, name: str, table: bool = False) -> tuple[str, ...]:
+        """The keys a ``--fields`` name may stand for, :meth:`resolve`'s first.
+
+        A row without the first takes the other: ``Interface`` is the member
+        table's title for ``Location`` and the key Asterisk 11 sends instead,
+        so a row of either kind has a value for it.
+        """
         lowered = name.strip().lower()
         json_key = next((key for key in self.json_keys if key.lower() == lowered), None)
         column = next(
             (key for key in self.columns if key.lower() == lowered or self.title(key).lower() == lowered), None
         )
-        found = (column or json_key) if table else (json_key or column)
-        if found is not None:
-            return found
+        found = [key for key in ((column, json_key) if table else (json_key, column)) if key is not None]
+        if found:
+            return tuple(dict.fromkeys(found))
         raise FieldError(f"unknown field {name!r}; valid fields: {', '.join(self.valid_names())}")
 
     def full_row(self, row: Mapping[str, object], table_first: bool = False) -> Mapping[str, object]:

@@ -19,6 +19,9 @@ import math
 from dataclasses import dataclass, field
 from enum import IntEnum
 
+from .output import visible
+from .redact import scrub
+
 
 class Status(IntEnum):
     """The exit codes of the Monitoring Plugins API, which monitoring systems read."""
@@ -111,9 +114,19 @@ def parse_pair(text: str) -> Thresholds:
 # -- performance data ---------------------------------------------------------------
 
 
+def plugin_text(text: str) -> str:
+    """Text for a Monitoring Plugins line, safe for a monitoring system and a terminal.
+
+    What the PBX said is quoted in it (names of endpoints, queues, trunks):
+    no secret, no control character, one line, and no ``|``, which would
+    start performance data, in the status line and in the long output alike.
+    """
+    return visible(scrub(text)).replace("\n", " ").replace("\t", " ").replace("|", "\\x7c")
+
+
 def _label(name: str) -> str:
     """A perfdata label, quoted when it holds spaces or other specials."""
-    clean = name.replace("'", "").replace("=", "_")
+    clean = visible(name).replace("'", "").replace("=", "_").replace("|", "_").replace("\n", " ").replace("\t", " ")
     return f"'{clean}'" if any(ch in clean for ch in " \t|,;") or not clean else clean
 
 
@@ -164,7 +177,7 @@ class Result:
             self.status = status
 
     def render(self) -> str:
-        line = f"AMI {self.check.upper()} {self.status.name} - {self.text}"
+        line = f"AMI {self.check.upper()} {self.status.name} - {plugin_text(self.text)}"
         if self.perf:
             line += " | " + " ".join(str(p) for p in self.perf)
-        return "\n".join([line, *self.details]) + "\n"
+        return "\n".join([line, *(plugin_text(detail) for detail in self.details)]) + "\n"

@@ -235,6 +235,43 @@ def test_check_queue_available_and_unknown_queue(replay):
     assert proc.returncode == UNKNOWN and proc.stdout.startswith("AMI QUEUE UNKNOWN - usage:")
 
 
+#: Queue member device states: those the recordings hold, and every one app_queue reports (0 Unknown .. 8 On Hold).
+MEMBER_STATUSES = sorted({int(m["Status"]) for m in C.events_of(C.recorded_exchange("QueueStatus"), "QueueMember")}
+                         | set(range(9)))  # fmt: skip
+
+
+@pytest.mark.parametrize("paused", ["0", "1"], ids=["unpaused", "paused"])
+@pytest.mark.parametrize("status", MEMBER_STATUSES)
+def test_check_queue_available_each_member_status(replay, status, paused):
+    # Available, as app_queue counts it: logged in, Not in use or Unknown, not paused.
+    params = [("Queue", "q"), ("Max", "0"), ("Strategy", "ringall"), ("Calls", "0"), ("Holdtime", "0"),
+              ("TalkTime", "0"), ("Completed", "0"), ("Abandoned", "0"), ("ServiceLevel", "0"),
+              ("ServicelevelPerf", "0.0"), ("Weight", "0")]  # fmt: skip
+    member = [("Queue", "q"), ("Name", "agent"), ("Location", "PJSIP/agent"), ("StateInterface", "PJSIP/agent"),
+              ("Membership", "dynamic"), ("Penalty", "0"), ("CallsTaken", "0"), ("LastCall", "0"),
+              ("InCall", "0"), ("Status", str(status)), ("Paused", paused)]  # fmt: skip
+    script = (
+        C.banner_and_login()
+        + C.synthetic(
+            "QueueStatus",
+            "w-qs",
+            [
+                [("Response", "Success"), ("EventList", "start"), ("Message", "Queue status will follow")],
+                [("Event", "QueueParams"), *params],
+                [("Event", "QueueMember"), *member],
+                [("Event", "QueueStatusComplete"), ("EventList", "Complete"), ("ListItems", "2")],
+            ],
+        )
+        + C.logoff()
+    )
+    proc = run_replayed(replay, script, ["check", "queue", "--available", "1:,"])
+    available = status in (0, 1) and paused == "0"
+    assert proc.returncode == (OK if available else WARNING), proc.stdout
+    assert perfdata(proc.stdout)["q_available"][0] == str(int(available))
+    if not available:
+        assert proc.stdout.splitlines()[1] == "q: 0 agents available (warning range 1:)"
+
+
 def test_check_channels(replay, chunking):
     status = C.recorded_exchange("CoreStatus")
     channels = C.recorded_exchange("CoreShowChannels")
@@ -398,3 +435,73 @@ def test_a_pbx_that_stopped_answering_gets_logoff_without_a_wait(replay):
     assert proc.returncode == CRITICAL and "1 s" in proc.stdout
     assert 1.0 <= elapsed < 1.8
     assert server.actions()[-1] == "Logoff"
+
+
+# -- names from a hostile PBX ----------------------------------------------------------------
+
+#: Clear screen, OSC 52 (set the clipboard), C1 CSI, and a `|` that would start fake perfdata.
+HOSTILE = "ev\x1b[2Jil\x1b]52;c;cm0=\x07\x9b6n | fake=1;;;"
+CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def _hostile_list(action_id, items: list[list[tuple[str, str]]], complete: str) -> bytes:
+    def message(headers):
+        return "".join(f"{k}: {v}\r\n" for k, v in headers) + "\r\n"
+
+    aid = [("ActionID", action_id)]
+    out = message([("Response", "Success"), *aid, ("EventList", "start"), ("Message", "list follows")])
+    out += "".join(message([item[0], *aid, *item[1:]]) for item in items)
+    out += message([("Event", complete), *aid, ("EventList", "Complete"), ("ListItems", str(len(items)))])
+    return out.encode()
+
+
+def _hostile_pbx(state, action, action_id):
+    name = HOSTILE
+    lists = {
+        "pjsipshowendpoints": ([[("Event", "EndpointList"), ("ObjectType", "endpoint"), ("ObjectName", name),
+                                 ("Aor", name), ("Contacts", f"{name}/sip:{name}@10.0.0.1,"),
+                                 ("DeviceState", "Unavailable"), ("ActiveChannels", "0")]], "EndpointListComplete"),
+        "pjsipshowcontacts": ([[("Event", "ContactList"), ("ObjectType", "contact"), ("ObjectName", f"{name};@a"),
+                                ("Endpoint", name), ("Aor", name), ("Uri", f"sip:{name}@10.0.0.1"),
+                                ("Status", "Unreachable"), ("RoundtripUsec", "1500")]], "ContactListComplete"),
+        "pjsipshowregistrationsoutbound": ([[("Event", "OutboundRegistrationDetail"), ("ObjectName", name),
+                                             ("ServerUri", f"sip:{name}"), ("Status", f"Rejected {name}")]],
+                                           "OutboundRegistrationDetailComplete"),
+        "queuestatus": ([[("Event", "QueueParams"), ("Queue", name), ("Calls", "5"), ("Holdtime", "0"),
+                          ("Completed", "0"), ("Abandoned", "0"), ("ServicelevelPerf", "0.0")]],
+                        "QueueStatusComplete"),
+    }  # fmt: skip
+    if action in lists:
+        return [_hostile_list(action_id, *lists[action])]
+    from peers.base import ok_reply
+
+    return [ok_reply(action_id)]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["endpoints"], ["registrations"], ["queue", "-w", "1"]],
+    ids=["endpoints", "registrations", "queue"],
+)
+@pytest.mark.parametrize("fleet", [False, True], ids=["one-pbx", "fleet"])
+def test_names_from_the_pbx_drive_no_terminal_and_fake_no_perfdata(tmp_path, args, fleet):
+    from peers.script import ScriptPeer
+
+    with ScriptPeer(_hostile_pbx) as peer:
+        if fleet:
+            config = tmp_path / "config"
+            config.write_text(
+                "[fleet]\ninclude = p1, p2\n" + "".join(f"[p{n}]\nhost = 127.0.0.1\nport = {peer.port}\n" for n in "12")
+            )
+            config.chmod(0o600)
+            proc = run_ami(["--profile", "fleet", "check", *args], env={"AMI_CONFIG": str(config)})
+        else:
+            proc = run_ami(["check", *args], port=peer.port)
+    assert proc.returncode in (WARNING, CRITICAL), proc.stdout
+    assert proc.stderr == ""
+    # Nothing raw for a terminal; one `|` in all (the status line's own), so the
+    # long output starts no perfdata either.
+    assert not CONTROL.search(proc.stdout), proc.stdout
+    assert proc.stdout.count("|") == 1, proc.stdout
+    assert "fake=1" not in perfdata(proc.stdout)
+    assert "ev\\x1b[2Jil\\x1b]52;c;cm0=\\x07\\x9b6n \\x7c fake=1;;;" in proc.stdout

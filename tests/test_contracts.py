@@ -1,7 +1,9 @@
 """One contract for the whole command line: local problems, secrets, the same code for the same failure.
 
-Each case runs `ami` as a real process against the sim (or nothing at all for
-problems found before connecting) and checks stdout, stderr and the exit code.
+Each case runs `ami` (in this process, see inprocess.py; a few as real
+processes) over real sockets against the sim or a fault peer (or nothing at
+all for problems found before connecting) and checks stdout, stderr and the
+exit code.
 """
 
 from __future__ import annotations
@@ -188,3 +190,63 @@ def test_login_test_never_counts_the_secret_prompt(sim):
     os.close(leader)
     assert proc.returncode == 0, out
     assert out.decode().startswith("AMI OK - ")
+
+
+def test_login_test_json_has_the_keys_its_help_lists(sim):
+    import json
+    import re
+
+    help_text = " ".join(run_ami(["login-test", "--help"]).stdout.split())
+    assert help_text.count("--json prints one object") == 1
+    listed = help_text.split("--json prints one object: ", 1)[1].split(". ", 1)[0]
+    ok = json.loads(run_ami(["login-test", "--json"], port=sim.port).stdout)
+    refused = json.loads(run_ami(["login-test", "--json"], port=1).stdout)
+    assert {"warning", "critical", "asterisk_version"} <= set(ok) and refused["status"] == "CRITICAL"
+    for key in {*ok, *refused}:
+        assert re.search(rf"\b{key}\b", listed), f"--json key {key!r} is not in the help: {listed}"
+
+
+# -- check: the Monitoring Plugins column of the README's table, as login-test -------------------
+
+
+@pytest.fixture(scope="module")
+def fault_peers():
+    from peers.faults import FaultPeer
+
+    peers = {name: FaultPeer(name) for name in ("silent", "http")}
+    yield peers
+    for peer in peers.values():
+        peer.close()
+
+
+@pytest.mark.parametrize(
+    "failure, args, env, status",
+    [
+        ("usage", ["--timeout", "abc"], {}, "UNKNOWN"),
+        ("config", [], {"AMI_CONFIG": "/nonexistent/config"}, "UNKNOWN"),
+        ("ca-file", ["--tls", "--ca-file", "/nonexistent/ca.pem"], {}, "UNKNOWN"),
+        ("refused", ["-P", "1"], {}, "CRITICAL"),
+        ("wrong-secret", [], {"AMI_SECRET": "wrong"}, "CRITICAL"),
+        ("silent", ["--timeout", "0.5"], {}, "CRITICAL"),
+        ("http", [], {}, "UNKNOWN"),
+    ],
+    ids=lambda v: v if isinstance(v, str) and v.islower() else None,
+)
+def test_check_has_login_tests_codes(sim, fault_peers, failure, args, env, status):
+    port = fault_peers[failure].port if failure in fault_peers else sim.port
+    code = {"CRITICAL": 2, "UNKNOWN": 3}[status]
+    for check, name in ((["login-test"], "AMI"), (["check", "channels"], "AMI CHANNELS")):
+        plugin_line(run_ami([*args, *check], port=port, env=env), code, f"{name} {status} - ")
+
+
+def test_check_codes_of_its_own(sim):
+    # Where the README's table gives `check` a code of its own: the PBX's refusal is UNKNOWN, a boot CRITICAL.
+    from bootpeer import BootPeer
+
+    caller = {"AMI_USER": "caller", "AMI_SECRET": "dial-0ut"}  # may not run CoreStatus
+    plugin_line(run_ami(["check", "channels"], port=sim.port, user=caller), 3, "AMI CHANNELS UNKNOWN - ")
+    proc = run_ami(["check", "queue", "nope"], port=sim.port)
+    assert (proc.returncode, proc.stderr) == (3, "") and proc.stdout.startswith("AMI QUEUE UNKNOWN - ")
+    with BootPeer(boot_after=30) as peer:
+        proc = run_ami(["--timeout", "1", "check", "queue"], port=peer.port)
+    plugin_line(proc, 2, "AMI QUEUE CRITICAL - PBX still booting")

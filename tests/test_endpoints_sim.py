@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import re
 import select
 import signal
 import subprocess
@@ -53,6 +54,24 @@ def test_endpoints_contacts_and_registrations_agree(sim):
     assert all(c["Status"] != "Unknown" for c in contacts), "static contacts get their status from PJSIPShowEndpoint"
     regs = json_lines(run_ami(["endpoints", "registrations", "--json"], port=sim.port).stdout)
     assert regs and all(r["Registered"] is (r["Status"] == "Registered") for r in regs)
+
+
+def test_show_and_check_login_on_the_sim(sim):
+    rows = endpoints(sim.port)
+    name = next(r["Endpoint"] for r in rows if r["Contacts"])
+    text = run_ami(["endpoints", "show", name], port=sim.port)
+    assert text.returncode == 0 and text.stderr == "", text.stderr
+    assert text.stdout.startswith(f"[Endpoint: {name}]\n")
+    assert re.search(r"^  Password +\*{8}$", text.stdout, re.M), text.stdout
+    detail = json.loads(run_ami(["endpoints", "show", name, "--json"], port=sim.port).stdout)
+    assert detail["Endpoint"]["ObjectName"] == name
+    assert [c["URI"] for c in detail["Contacts"]] == [
+        c["Uri"] for r in rows if r["Endpoint"] == name for c in r["Contacts"]
+    ]
+    missing = run_ami(["endpoints", "show", "no-such-endpoint"], port=sim.port)
+    assert missing.returncode == 1 and missing.stdout == "" and missing.stderr.startswith("ami: error: ")
+    login = run_ami(["check", "login"], port=sim.port)
+    assert login.returncode == OK and login.stdout.startswith("AMI LOGIN OK - admin@"), login.stdout
 
 
 def test_a_contact_going_unreachable_and_back(sim):

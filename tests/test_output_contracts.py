@@ -58,6 +58,9 @@ ROW_COMMANDS = [
     ["queues", "members"],
     ["queues", "callers"],
     ["queues", "summary"],
+    ["endpoints"],
+    ["endpoints", "contacts"],
+    ["endpoints", "registrations"],
 ]
 
 
@@ -105,6 +108,21 @@ def test_fields_by_title_or_json_key_never_silently_null(busy):
     assert all(cell for line in lines[1:] for cell in line)
 
 
+@pytest.mark.parametrize("args", ROW_COMMANDS, ids=" ".join)
+def test_every_column_title_is_a_field_and_never_silently_null(busy, args):
+    table = run_ami([*args, "--wide", "--fmt", "tsv"], port=busy.port).stdout.splitlines()
+    titles, cells = table[0].split("\t"), [line.split("\t") for line in table[1:]]
+    for n, title in enumerate(titles):
+        shown = run_ami([*args, "--fields", title.upper(), "--fmt", "tsv"], port=busy.port)
+        assert (shown.returncode, shown.stdout.splitlines()[0]) == (0, title), shown.stderr
+        proc = run_ami([*args, "--json", "--fields", title.lower()], port=busy.port)
+        assert (proc.returncode, proc.stderr) == (0, ""), title
+        rows = json_lines(proc.stdout)
+        assert len(rows) == len(cells) and all(len(row) == 1 for row in rows), title
+        for row, line in zip(rows, cells, strict=True):
+            assert line[n] == "" or None not in row.values(), f"{title}: {line[n]!r} in the table, null in JSON"
+
+
 def test_fields_status_means_what_the_output_shows(busy):
     # Status is a number in JSON and words in the table: each output keeps its own.
     table = run_ami(["queues", "members", "--fields", "name,status", "--fmt", "tsv"], port=busy.port)
@@ -140,15 +158,18 @@ def test_events_takes_fields(sim):
 # -- width -----------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("args", [["channels"], ["queues"]], ids=" ".join)
+@pytest.mark.parametrize("args", ROW_COMMANDS, ids=" ".join)
 def test_default_tables_fit_the_terminal(busy, args):
     piped = run_ami(args, port=busy.port)  # not a terminal, no COLUMNS: 100
     assert max(len(line) for line in piped.stdout.splitlines()) <= 100
     narrow = run_ami(args, port=busy.port, env={"COLUMNS": "60"})
     assert max(len(line) for line in narrow.stdout.splitlines()) <= 60
-    assert narrow.stdout.split()[0] in ("Channel", "Queue")  # the most useful column stays
+    first = {"channels": "Channel", "queues": "Queue", "endpoints": "Endpoint", "registrations": "Registration"}
+    assert narrow.stdout.split()[0] == first.get(args[-1], first[args[0]])  # the most useful column stays
     wide = run_ami([*args, "--wide"], port=busy.port, env={"COLUMNS": "60"})
-    assert max(len(line) for line in wide.stdout.splitlines()) > 120
+    assert max(len(line) for line in wide.stdout.splitlines()) > 60
+    if args in (["channels"], ["queues"]):
+        assert max(len(line) for line in wide.stdout.splitlines()) > 120
     code, out, _ = run_on_tty(args, busy.port, stderr_tty=False, columns=80)
     assert code == 0 and max(len(line) for line in out.splitlines()) <= 80
 
@@ -156,11 +177,33 @@ def test_default_tables_fit_the_terminal(busy, args):
 # -- empty listings --------------------------------------------------------------------------------
 
 
-def test_empty_listing_on_a_terminal_says_so_on_stderr(sim):
-    code, out, err = run_on_tty(["channels"], sim.port, stderr_tty=False)
-    assert (code, out, err) == (0, "", "ami: no channels\n")
-    piped = run_ami(["channels"], port=sim.port)
+@pytest.mark.parametrize(
+    "args, says",
+    [
+        (["channels"], "no channels"),
+        (["queues", "members", "empty"], "no queue members"),
+        (["queues", "callers"], "no callers waiting"),
+        (["endpoints", "nobody-*"], "no endpoints"),
+        (["endpoints", "contacts", "nobody-*"], "no contacts"),
+        (["endpoints", "registrations", "nobody-*"], "no registrations"),
+    ],
+    ids=lambda v: " ".join(v) if isinstance(v, list) else None,
+)
+def test_empty_listing_on_a_terminal_says_so_on_stderr(sim, args, says):
+    code, out, err = run_on_tty(args, sim.port, stderr_tty=False)
+    assert (code, out, err) == (0, "", f"ami: {says}\n")
+    piped = run_ami(args, port=sim.port)
     assert (piped.returncode, piped.stdout, piped.stderr) == (0, "", "")
+    as_json = run_ami([*args, "--json"], port=sim.port)
+    assert (as_json.returncode, as_json.stdout, as_json.stderr) == (0, "", "")
+
+
+def test_empty_listing_of_several_pbxs_on_a_terminal_says_so_once(sim):
+    # Two PBXs (the same sim twice) with no channel and no caller: one line, not one per PBX.
+    hosts = f"127.0.0.1:{sim.port},localhost:{sim.port}"
+    for args, says in ((["channels"], "no channels"), (["queues", "callers"], "no callers waiting")):
+        code, out, err = run_on_tty(["-H", hosts, *args], sim.port, stderr_tty=False)
+        assert (code, out, err) == (0, "", f"ami: {says}\n")
 
 
 # -- channels hangup ------------------------------------------------------------------------------

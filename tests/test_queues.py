@@ -293,6 +293,19 @@ def test_asterisk13_sim_leaves_out_what_13_did_not_send():
         server.close()
 
 
+def test_asterisk13_sim_sends_the_callers_priority():
+    # A live Asterisk 13.38.3 sends Priority in QueueEntry.
+    from amicli.sim.channels import populate_demo
+
+    server = start_sim(asterisk13=True)
+    try:
+        populate_demo(server.pbx)
+        callers = json_lines(run_ami(["queues", "callers", "--json"], port=server.port).stdout)
+    finally:
+        server.close()
+    assert callers and all(caller["Priority"] == 0 for caller in callers)
+
+
 def test_queue_show_cli_on_the_sim(busy):
     proc = run_ami(["command", "queue show support"], port=busy.port)
     assert proc.returncode == 0
@@ -504,8 +517,9 @@ def asterisk13(action: str, items: list[bytes], complete: str, message: str) -> 
 QUEUE13 = asterisk13(
     "QueueStatus",
     [
-        # Asterisk 13: no ServicelevelPerf2; members without LastPause, LoginTime, Wrapuptime; entries without
-        # Priority.  An extra header a later or patched server might add ("Skills") passes through untouched.
+        # Asterisk 13: no ServicelevelPerf2; members without LastPause, LoginTime, Wrapuptime; entries with
+        # Priority (a live 13.38.3 sends it).  An extra header a later or patched server might add ("Skills")
+        # passes through untouched.
         event(
             ("Event", "QueueParams"),
             ("Queue", "sales"),
@@ -549,6 +563,7 @@ QUEUE13 = asterisk13(
             ("ConnectedLineNum", "unknown"),
             ("ConnectedLineName", "unknown"),
             ("Wait", "17"),
+            ("Priority", "0"),
             ("ActionID", "a"),
         ),
     ],
@@ -567,7 +582,7 @@ def test_asterisk13_queue_status_json(replay, chunking):
     assert not {"LastPause", "LoginTime", "Wrapuptime"} & set(carol)
     assert carol["Skills"] == "sales" and carol["StatusText"] == "Unavailable" and carol["LastCall"] == 1620000000
     [caller] = sales["callers"]
-    assert "Priority" not in caller and caller["Wait"] == 17
+    assert caller["Priority"] == 0 and caller["Wait"] == 17
 
 
 def test_asterisk13_queue_status_tables(replay):
@@ -579,8 +594,8 @@ def test_asterisk13_queue_status_tables(replay):
     proc = run_replayed(replay, QUEUE13, ["queues", "callers", "--fmt", "tsv"])
     rows = [line.split("\t") for line in proc.stdout.splitlines()]
     assert rows[0][-1] == "Priority"
-    # The missing Priority is an empty last cell; no cell is padded.
-    assert rows[1] == ["sales", "1", "SIP/trunk-0000002a", "5550123", "unknown", "17", ""]
+    # No cell is padded (a field the server did not send is an empty cell: Last pause, above).
+    assert rows[1] == ["sales", "1", "SIP/trunk-0000002a", "5550123", "unknown", "17", "0"]
 
 
 # -- a PBX still booting ----------------------------------------------------------------------

@@ -33,7 +33,7 @@ def list_fleet(out, pattern: str | None, states: list[int], count: bool) -> int:
             out.write_text(f"{run.label(member)}: {len(rows)}\n")
         else:
             merged.add(member, channel_rows(out, rows))
-    merged.finish()
+    merged.finish(empty=None if count else "no channels")
     return run.exit_code()
 
 

@@ -7,6 +7,7 @@ from typing import Callable
 import click
 
 from ..monitoring import PbxCheck, PluginStatus, fleet_report
+from ..thresholds import plugin_text
 
 
 def run_check_fleet(app, name: str, check: Callable[[object], object]) -> int:
@@ -24,6 +25,6 @@ def run_check_fleet(app, name: str, check: Callable[[object], object]) -> int:
     out = [head]
     for line, member in zip(per_pbx, members, strict=True):
         out.append(line)
-        out.extend(f"  {detail}" for detail in found[id(member)].details)
+        out.extend(f"  {plugin_text(detail)}" for detail in found[id(member)].details)
     click.echo("\n".join(out))
     return int(status)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import sys
 import time
+from typing import Mapping
 
 import click
 
@@ -19,9 +20,9 @@ ENDPOINT_COLUMNS = ["Endpoint", "Technology", "State", "Contacts", "ContactStatu
 ENDPOINT_TITLES = {"Technology": "Tech", "ContactStatus": "Status", "RTT": "RTT (ms)", "ActiveChannels": "Channels"}
 ENDPOINT_FIELDS = [
     "Endpoint", "Technology", "State", "Available", "ActiveChannels", "RoundtripUsec", "Contacts", "Aors",
-    "Auths", "OutboundAuths", "Transport", "Description", "ContactStatus", "RTT",
+    "Auths", "OutboundAuths", "Transport", "Description",
 ]  # fmt: skip
-CONTACT_FIELDS = ["Endpoint", "Aor", "Uri", "Status", "RoundtripUsec", "RTT", "UserAgent", "ExpirationTime"]
+CONTACT_FIELDS = ["Endpoint", "Aor", "Uri", "Status", "RoundtripUsec", "UserAgent", "ExpirationTime"]
 CONTACT_COLUMNS = ["Endpoint", "Aor", "Uri", "Status", "RTT", "UserAgent"]
 REGISTRATION_FIELDS = [
     "Registration", "Technology", "Status", "Registered", "ServerUri", "ClientUri", "Endpoint", "NextReg",
@@ -52,23 +53,34 @@ def rtt_ms(usec: object) -> str:
     return "" if not isinstance(usec, int) else f"{usec / 1000:.3f}"
 
 
-def endpoint_row(ep) -> dict[str, object]:
-    return ep.as_dict()
+def endpoint_table_row(row: Mapping[str, object]) -> dict[str, object]:
+    """The table's values of an endpoint's JSON row: its contacts' URIs, statuses and round trips."""
+    contacts: list = row.get("Contacts") or []  # type: ignore[assignment]
+    return {
+        "Contacts": [c.get("Uri") for c in contacts],
+        "ContactStatus": [c.get("Status") for c in contacts],
+        "RTT": [rtt_ms(c.get("RoundtripUsec")) for c in contacts],
+    }
 
 
-def endpoint_table_row(ep) -> dict[str, object]:
-    row = endpoint_row(ep)
-    row["Contacts"] = [c.uri for c in ep.contacts]
-    row["ContactStatus"] = [c.status for c in ep.contacts]
-    row["RTT"] = [rtt_ms(c.roundtrip_usec) for c in ep.contacts]
-    return row
+def contact_row(contact) -> dict[str, object]:
+    return {"Endpoint": contact.endpoint, **contact.as_dict()}
 
 
-def contact_row(contact, table: bool = False) -> dict[str, object]:
-    row = {"Endpoint": contact.endpoint, **contact.as_dict()}
-    if table:
-        row["RTT"] = rtt_ms(contact.roundtrip_usec)
-    return row
+def _schemas():
+    """--fields names: the table's titles and keys, and the JSON keys; derived columns filled in JSON too."""
+    from ..rowtext import Schema
+
+    return {
+        "endpoints": Schema(ENDPOINT_FIELDS, ENDPOINT_COLUMNS, ENDPOINT_TITLES, table_row=endpoint_table_row),
+        "contacts": Schema(
+            CONTACT_FIELDS,
+            CONTACT_COLUMNS,
+            {"RTT": "RTT (ms)"},
+            table_row=lambda row: {"RTT": rtt_ms(row.get("RoundtripUsec"))},
+        ),
+        "registrations": Schema(REGISTRATION_FIELDS, REGISTRATION_COLUMNS, REGISTRATION_TITLES),
+    }
 
 
 def _session(show_secrets: bool = False):
@@ -116,16 +128,13 @@ def list_endpoints(
     """
     from .. import endpoints as lib
 
-    out = make_output(as_json, fmt, fields, no_headers, valid=ENDPOINT_FIELDS)
+    out = make_output(as_json, fmt, fields, no_headers, schema=_schemas()["endpoints"])
     with _session() as client:
         found = lib.select(lib.fetch_endpoints(client), pattern, states)
     if count:
         out.write_text(f"{len(found)}\n")
         return ExitCode.OK
-    if as_json:
-        out.rows((endpoint_row(ep) for ep in found), ENDPOINT_COLUMNS, flush=False)
-    else:
-        out.rows((endpoint_table_row(ep) for ep in found), ENDPOINT_COLUMNS, titles=ENDPOINT_TITLES)
+    out.rows((ep.as_dict() for ep in found), empty="no endpoints", flush=False)
     return ExitCode.OK
 
 
@@ -150,7 +159,7 @@ def list_contacts(
     """
     from .. import endpoints as lib
 
-    out = make_output(as_json, fmt, fields, no_headers, valid=CONTACT_FIELDS)
+    out = make_output(as_json, fmt, fields, no_headers, schema=_schemas()["contacts"])
     wanted = {s.lower() for s in states}
     with _session() as client:
         found = lib.select(lib.fetch_endpoints(client), pattern)
@@ -158,9 +167,7 @@ def list_contacts(
     if count:
         out.write_text(f"{len(contacts)}\n")
         return ExitCode.OK
-    out.rows(
-        (contact_row(c, table=not as_json) for c in contacts), CONTACT_COLUMNS, titles={"RTT": "RTT (ms)"}, flush=False
-    )
+    out.rows((contact_row(c) for c in contacts), empty="no contacts", flush=False)
     return ExitCode.OK
 
 
@@ -179,14 +186,14 @@ def list_registrations(
     from .. import endpoints as lib
     from ..registrations import fetch_registrations
 
-    out = make_output(as_json, fmt, fields, no_headers, valid=REGISTRATION_FIELDS)
+    out = make_output(as_json, fmt, fields, no_headers, schema=_schemas()["registrations"])
     match = lib.name_matcher(pattern)
     with _session() as client:
         found = [r for r in fetch_registrations(client) if match(r.name)]
     if count:
         out.write_text(f"{len(found)}\n")
         return ExitCode.OK
-    out.rows((r.as_dict() for r in found), REGISTRATION_COLUMNS, titles=REGISTRATION_TITLES, flush=False)
+    out.rows((r.as_dict() for r in found), empty="no registrations", flush=False)
     return ExitCode.OK
 
 

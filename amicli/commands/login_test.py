@@ -16,6 +16,7 @@ from ..context import get_app
 from ..errors import AmiError
 from ..monitoring import PluginStatus, asterisk_version, status_for_elapsed, status_for_error
 from ..options import json_option
+from ..thresholds import plugin_text
 
 #: This command exits with these statuses instead of the ami ones (amicli/errors.py).
 OWN_EXIT_STATUSES = PluginStatus
@@ -86,11 +87,7 @@ def login_test(
 
     \b
       AMI OK - admin@127.0.0.1:5038 logged in in 3 ms, Asterisk 22.10.1,
-      Asterisk Call Manager/11.0.0 | time=0.003s;1.000;2.000;0
-
-    --json prints one object with the same facts: status, code, message,
-    time, host, port, user, banner, ami_version, and asterisk_version when
-    the user may run CoreSettings.
+      Asterisk Call Manager/11.0.0 | time=0.003s;1;2;0
 
     \b
     Exit status (Monitoring Plugins): 0 OK, 1 WARNING (slower than -w),
@@ -208,15 +205,3 @@ def _report(
         name = f"{check_name.upper()} " if check_name else ""
         click.echo(f"AMI {name}{status.name} - {plugin_text(text)} | {perf}")
     return int(status)
-
-
-def plugin_text(text: str) -> str:
-    """The status text, safe for a monitoring system and a terminal.
-
-    What the PBX said is quoted in it: no secret, no control character, one
-    line, and no ``|`` (which starts the performance data).
-    """
-    from ..output import visible
-    from ..redact import scrub
-
-    return visible(scrub(text)).replace("\n", " ").replace("\t", " ").replace("|", "\\x7c")

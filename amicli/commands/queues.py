@@ -85,20 +85,21 @@ def _missing(run, member: object, missing: Sequence[str]) -> None:
 
 
 EPILOG = """\b
-Subcommands take the shared output options: --json (JSON Lines), --fmt,
---fields, --no-headers.  Exit status: 0 done, 1 the PBX refused or a named
-queue does not exist, 2 usage, 4 permission denied, 9 some of several
-PBXs failed (see `ami --help`).  With several PBXs (-H a,b or --profile
-a,b), listings merge their rows with a Server column and acting
+Subcommands take the shared output options: --json (JSON Lines), --csv,
+--fmt, --fields, --no-headers, --wide.  Exit status: 0 done, 1 the PBX
+refused or a named queue does not exist, 2 usage, 4 permission denied, 9
+some of several PBXs failed (see `ami --help`).  With several PBXs (-H a,b
+or --profile a,b), listings merge their rows with a Server column and acting
 subcommands act on every PBX (--dry-run shows what each would be sent).
 
 A queue named on the command line that the PBX does not know gets one line,
 `ami: error: no such queue: 'nope'`, and exit 1; the queues that exist are
 still listed.  A PBX with no queues lists nothing and says so on stderr (exit
-0); an empty listing prints nothing.  When the PBX is still booting (app_queue
-not loaded yet), `ami` waits for FullyBooted (within --timeout) and asks once
-more.  add, remove, pause and unpause print one line on success (`added
-PJSIP/2002 to queue sales`; --json: the PBX's response) and need write=agent.
+0); an empty listing prints nothing (on a terminal, stderr says so).  A PBX
+still booting (app_queue not loaded yet) is asked again, with a short
+back-off, until it answers or --timeout ends ("PBX still booting", exit 5).
+add, remove, pause and unpause print one line on success (`added PJSIP/2002
+to queue sales`; --json: the PBX's response) and need write=agent.
 
 \b
 The PBX's refusals (exit 1), as `ami: error: ...` lines:
@@ -259,7 +260,7 @@ def list_members(
         fleet_fields(lib.MEMBER_FIELDS), tables.MEMBER_COLUMNS, tables.MEMBER_TITLES, tables.member_table_row
     )
     out = make_output(as_json, fmt, fields, no_headers, schema=schema)
-    return _print_rows(out, names, pick, tables.member_table_row, tables.MEMBER_COLUMNS, tables.MEMBER_TITLES)
+    return _print_rows(out, names, pick, tables.MEMBER_COLUMNS, tables.MEMBER_TITLES, "no queue members")
 
 
 @queues.command("callers")
@@ -285,24 +286,25 @@ def list_callers(names: tuple[str, ...], as_json: bool, fmt: str | None, fields:
     )
     out = make_output(as_json, fmt, fields, no_headers, schema=schema)
     return _print_rows(
-        out, names, lambda status: status.callers, tables.caller_table_row, tables.CALLER_COLUMNS, tables.CALLER_TITLES
+        out, names, lambda status: status.callers, tables.CALLER_COLUMNS, tables.CALLER_TITLES, "no callers waiting"
     )
 
 
-def _print_rows(out, names, pick, table_row, columns, titles) -> int:
+def _print_rows(out, names, pick, columns, titles, empty: str) -> int:
     """Members or callers of every PBX: JSON as they are, a table of their display rows; then what was missing."""
     from .. import queues as lib
     from ..fleet import MergedRows
 
     run, answers = _run_listing(out, lambda client: lib.queue_status(client, names))
-    merged = MergedRows(run, out, columns, titles)
+    merged, some_queue = MergedRows(run, out, columns, titles), False
     for member, status in answers:
         rows = pick(status)
         merged.add(member, rows)  # the schema derives the table rows
+        some_queue |= bool(status.queues)
         if not names and not status.queues:
             run.note(member, "the PBX has no queues")
         _missing(run, member, status.missing)
-    merged.finish()
+    merged.finish(empty=empty if some_queue else None)  # no queue at all: "the PBX has no queues" said it
     return run.exit_code()
 
 

@@ -13,7 +13,7 @@ Reply shapes, header order and messages are those of the recorded Asterisk 22
 and pausing members is in ``queue_members.py``.  With
 ``SimServer(asterisk13=True)`` the list events lose the fields Asterisk 13
 did not send yet (``ServicelevelPerf2``, ``LastPause``, ``LoginTime``,
-``Wrapuptime``, the caller's ``Priority``).
+``Wrapuptime``); a live 13.38.3 does send the caller's ``Priority``.
 
 Other sim modules (the call lifecycle) put callers in a queue with
 :func:`join_queue` and take them out with :func:`leave_queue`.
@@ -281,10 +281,8 @@ def member_headers(queue: Queue, m: Member, asterisk13: bool = False) -> list[tu
     return headers
 
 
-def entry_headers(
-    queue: Queue, position: int, c: Caller, now: float, asterisk13: bool = False
-) -> list[tuple[str, str]]:
-    headers = [
+def entry_headers(queue: Queue, position: int, c: Caller, now: float) -> list[tuple[str, str]]:
+    return [
         ("Event", "QueueEntry"),
         ("Queue", queue.name),
         ("Position", str(position)),
@@ -297,9 +295,6 @@ def entry_headers(
         ("Wait", str(int(now - c.start))),
         ("Priority", str(c.priority)),
     ]
-    if asterisk13:
-        headers = headers[:-1]
-    return headers
 
 
 def not_loaded(pbx: PBX, session: Session, request: Message) -> bool:
@@ -339,7 +334,7 @@ def queue_status(pbx: PBX, session: Session, request: Message) -> None:
                 if not member_filter or member_filter in (m.interface, m.name):
                     events.append(member_headers(queue, m, old))
             for position, c in enumerate(queue.callers, 1):
-                events.append(entry_headers(queue, position, c, now, old))
+                events.append(entry_headers(queue, position, c, now))
     _send_list(session, request, "Queue status will follow", events, "QueueStatusComplete")
 
 

@@ -117,6 +117,18 @@ FAULTS: dict[str, Fault] = {
             "session",
         ),
         Fault("event-flood", "Floods the session with 5,000 call events a second from the login on", "session"),
+        Fault(
+            "foreign-outcomes",
+            "Sends other sessions' call outcomes (Busy) under ActionIDs like ours (`ami-1-2`, ours with a "
+            "character more), with the Login reply and after each Originate",
+            "session",
+        ),
+        Fault(
+            "hostile-events",
+            "Sends, with the Login reply, 1,000 events with `ChanVariable` twice or three times, then 3,000 "
+            "events with names never seen before",
+            "session",
+        ),
     )
 }
 
@@ -263,7 +275,10 @@ class Relay:
         socks = [self.conn, self.backend]
         while True:
             pending = isinstance(self.conn, ssl.SSLSocket) and self.conn.pending()
-            readable = [self.conn] if pending else select.select(socks, [], [], 0.05)[0]
+            try:
+                readable = [self.conn] if pending else select.select(socks, [], [], 0.05)[0]
+            except ValueError:
+                raise _Closed from None  # the peer was closed, its connections with it (fd -1)
             if self.conn in readable:
                 data = self.conn.recv(65536)
                 if not data:
@@ -316,6 +331,8 @@ class Relay:
                 if self._strike(action_id):
                     continue  # the fault answers instead of the sim
             self.backend.sendall(message)
+            if self.fault == "foreign-outcomes" and action == "originate" and action_id:
+                self._to_client(hostile.foreign_outcomes(action_id))
 
     # -- sim to client ----------------------------------------------------
 
@@ -341,6 +358,10 @@ class Relay:
                 self.logged_in_at = time.monotonic()
                 if self.fault == "forged-reply":
                     message += hostile.forged(self.login_id)
+                elif self.fault == "foreign-outcomes":
+                    message += hostile.foreign_outcomes(self.login_id)
+                elif self.fault == "hostile-events":
+                    message += hostile.hostile_events()
                 elif self.fault == "event-flood":
                     threading.Thread(target=self._flood, daemon=True).start()
             if self.fault == "non-utf8":

@@ -123,3 +123,38 @@ def flood_burst() -> bytes:
         b"Event: Newexten\r\nPrivilege: dialplan,all\r\nChannel: PJSIP/9-00000009\r\nExten: 9\r\n"
         b"Context: default\r\nPriority: 1\r\nApplication: Wait\r\nAppData: 1\r\n\r\n"
     ) * (FLOOD_RATE // 100)
+
+
+#: Events of the hostile-events fault with new names (past the JSON template cache's bound, 2,048).
+NEW_EVENT_NAMES = 3000
+
+
+def foreign_outcomes(action_id: str) -> bytes:
+    """Other sessions' call outcomes, all Busy, under ActionIDs like ``action_id`` but not it.
+
+    ``ami-1-2`` is what every ``ami`` running as PID 1 in a container once
+    sent; the others differ from ours by a character.
+    """
+    head, _, number = action_id.rpartition("-")
+    others = ("ami-1-2", "ami-1-3", f"{head}x-{number}", f"{action_id}0", f"x{action_id}")
+    return b"".join(
+        b"Event: OriginateResponse\r\nPrivilege: call,all\r\nActionID: " + other.encode() + b"\r\n"
+        b"Response: Failure\r\nChannel: Local/100@default\r\nContext: default\r\nExten: 100\r\n"
+        b"Reason: 5\r\nUniqueid: <null>\r\nCallerIDNum: <unknown>\r\nCallerIDName: <unknown>\r\n\r\n"
+        for other in others
+    )
+
+
+def hostile_events() -> bytes:
+    """Events with a header repeated (``ChanVariable``, as ``channelvars`` with two or three
+    variables makes Asterisk send it), then events with names never seen before."""
+    repeated = b"".join(
+        b"Event: Newexten\r\nPrivilege: dialplan,all\r\nChannel: PJSIP/9-00000009\r\n"
+        + b"".join(b"ChanVariable: VAR%d=%d\r\n" % (n, i) for n in range(2 + i % 2))
+        + b"Exten: 9\r\n\r\n"
+        for i in range(1000)
+    )
+    new_names = b"".join(
+        b"Event: Hostile%05d\r\nPrivilege: user,all\r\nKey%05d: v\r\n\r\n" % (i, i) for i in range(NEW_EVENT_NAMES)
+    )
+    return repeated + new_names
