@@ -211,6 +211,28 @@ def test_raw_and_debug_trace_mask_passwords_too(replay):
         assert "********" in proc.stdout + proc.stderr
 
 
+def test_a_secret_header_in_any_case_is_masked(replay, chunking):
+    # Asterisk writes Password and MD5Cred; a header in another case is as secret.
+    script = (
+        C.banner_and_login()
+        + C.synthetic(
+            "PJSIPShowRegistrationsOutbound",
+            "u1",
+            [
+                [("Response", "Success"), ("EventList", "start"), ("Message", "Following are Events")],
+                [("Event", "AuthDetail"), ("ObjectName", "trunk"), ("PASSWORD", "top-secret-1"), ("md5CRED", "abc123")],
+                [("Event", "OutboundRegistrationDetailComplete"), ("EventList", "Complete"), ("ListItems", "1")],
+            ],
+        )
+        + C.logoff()
+    )
+    proc = run_replayed(replay, script, ["raw", "PJSIPShowRegistrationsOutbound"], chunking)
+    assert proc.returncode == ExitCode.OK, proc.stderr
+    assert "top-secret-1" not in proc.stdout + proc.stderr
+    assert "abc123" not in proc.stdout + proc.stderr
+    assert "PASSWORD: ********" in proc.stdout
+
+
 def test_show_unknown_endpoint(replay):
     script = C.banner_and_login() + C.recorded_exchange("PJSIPShowEndpoint", Endpoint="nosuch-endpoint") + C.logoff()
     proc = run_replayed(replay, script, ["endpoints", "show", "nosuch-endpoint"])
