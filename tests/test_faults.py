@@ -29,6 +29,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Callable
 
 import pytest
 from matrix import COMMANDS, Run, measure_process, run_measured, run_timed
@@ -208,33 +209,49 @@ def variants(command: str) -> list[tuple[str, ...]]:
     return [cmd.args, (*cmd.args, "--json")] if cmd.json else [cmd.args]
 
 
-@pytest.fixture(scope="module")
-def matrix(tmp_path_factory, pytestconfig):
-    """Run every built command (text and --json) against every fault, at once: (fault, command) -> [Run]."""
-    certs = make_certs(tmp_path_factory.mktemp("certs"))
+def start_peers(certs_dir: Path) -> tuple[object, dict[str, FaultPeer]]:
+    """A sim with channels and a waiting caller (lists with rows), and a fault peer of each fault in front of it."""
+    certs = make_certs(certs_dir)
     sim = start_sim()
-    try:
-        from amicli.sim.channels import populate_demo
+    from amicli.sim.channels import populate_demo
 
-        populate_demo(sim.pbx)  # channels and a waiting caller: lists with rows
-    except ImportError:
-        pass
-    peers = {name: FaultPeer(name, backend_port=sim.port, certs=certs) for name in FAULTS}
-    commands = built_commands()
+    populate_demo(sim.pbx)
+    return sim, {name: FaultPeer(name, backend_port=sim.port, certs=certs) for name in FAULTS}
+
+
+def table_jobs(peers: dict[str, FaultPeer], commands: list[str]) -> list[tuple[str, str, list[str], int]]:
+    """Every command (text and --json) against every fault: (fault, command, args, port).
+
+    Round-robin over the faults, so that the runs that cost CPU (the 10 MB
+    line, the 100,000 headers) do not all start at once; the runs that wait
+    longest first, so that the others fill the gaps.
+    """
     jobs = []
-    # Round-robin over the faults, so that the runs that cost CPU (the 10 MB
-    # line, the 100,000 headers) do not all start at once; the runs that wait
-    # longest first, so that the others fill the gaps.
     for command in commands:
         for args in variants(command):
             for fault, peer in peers.items():
                 jobs.append((fault, command, ["--timeout", str(TIMEOUT), *peer.ami_args(), *args], peer.port))
     jobs.sort(key=lambda job: not (job[0] in LONG_WAITS or COMMANDS[job[1]].extra_time))
+    return jobs
+
+
+def run_table(
+    jobs: list[tuple[str, str, list[str], int]], as_process: Callable[[str, str, list[str]], bool]
+) -> tuple[dict[tuple[str, str], list[Run]], float, list[tuple[str, str, list[str], int]], float]:
+    """Run the jobs, many at once.
+
+    Returns ``(fault, command) -> runs``, the seconds it took, the runs taken
+    again, and the load margin (twice the median refused run).
+
+    A run that failed its check is run again, alone: when it passes then,
+    the load of the machine (the runs share it) made it miss a deadline,
+    not `ami`.  Both are reported.
+    """
     results: dict[tuple[str, str], list[Run]] = {}
     started = time.monotonic()
     with ThreadPoolExecutor(PROCESS_WORKERS) as processes, ThreadPoolExecutor(WORKERS) as pool:
         futures = [
-            (fault, command, (processes.submit(run_measured, args, port) if measured(fault, command, args) else None))
+            (fault, command, (processes.submit(run_measured, args, port) if as_process(fault, command, args) else None))
             for fault, command, args, port in jobs
         ]
         futures = [
@@ -244,16 +261,23 @@ def matrix(tmp_path_factory, pytestconfig):
         for fault, command, future in futures:
             results.setdefault((fault, command), []).append(future.result())
     elapsed = time.monotonic() - started
-    # A run that failed its check is run again, alone: when it passes then,
-    # the load of the machine (the runs share it, and one interpreter) made
-    # it miss a deadline, not `ami`.  Both are reported.
-    first_load_margin = load_margin_of(results, commands)
-    again = [job for job in jobs if not passes(job[0], job[1], results[(job[0], job[1])], first_load_margin)]
+    load_margin = load_margin_of(results, sorted({command for _, command, _, _ in jobs}))
+    again = [job for job in jobs if not passes(job[0], job[1], results[(job[0], job[1])], load_margin)]
     for fault, command, args, port in again:
-        runner = run_measured if measured(fault, command, args) else run_timed
+        runner = run_measured if as_process(fault, command, args) else run_timed
         results[(fault, command)] = [
             run if " ".join(run.args) != " ".join(args) else runner(args, port) for run in results[(fault, command)]
         ]
+    return results, elapsed, again, load_margin
+
+
+@pytest.fixture(scope="module")
+def matrix(tmp_path_factory, pytestconfig):
+    """Run every built command (text and --json) against every fault, at once: (fault, command) -> [Run]."""
+    sim, peers = start_peers(tmp_path_factory.mktemp("certs"))
+    commands = built_commands()
+    jobs = table_jobs(peers, commands)
+    results, elapsed, again, load_margin = run_table(jobs, measured)
     errors = {name: peer.errors for name, peer in peers.items() if peer.errors}
     for peer in peers.values():
         peer.close()
@@ -267,7 +291,6 @@ def matrix(tmp_path_factory, pytestconfig):
     slowest = sorted((run.seconds, fault, " ".join(run.args)) for (fault, _), runs in results.items() for run in runs)
     for seconds, fault, args in slowest[-5:]:
         report(pytestconfig, f"faults: slowest {seconds:.2f} s {fault}: ami {args}")
-    load_margin = first_load_margin
     report(pytestconfig, f"faults: load margin {load_margin:.2f} s (twice the median refused run)")
     for fault, _command, args, _port in again:
         report(pytestconfig, f"faults: run again alone after failing among the others: {fault}: ami {' '.join(args)}")
