@@ -8,6 +8,7 @@ rows come in the order the PBXs were named.
 from __future__ import annotations
 
 import json
+import re
 import socket
 import subprocess
 import time
@@ -359,6 +360,23 @@ def test_events_buffer_smaller_than_the_login_events_of_the_fleet(tmp_path, sims
     assert sorted((e["Server"], e["Event"]) for e in events) == sorted(
         (name, event) for name in SIMS for event in ("FullyBooted", "SuccessfulAuth")
     )
+
+
+def test_events_fields_over_the_fleet(tmp_path, sims):
+    # --fields keeps the named headers of every PBX's events, Server first (and once) in JSON.
+    fleet = Fleet(tmp_path, sims, {})
+    proc = run_ami(["--profile", "sims", "events", "--json", "--fields", "event,server,Uptime", "-n", "6", "-t", "10"],
+                   env=fleet.env())  # fmt: skip
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+    events = json_lines(proc.stdout)
+    assert {e["Server"] for e in events} == set(SIMS)
+    assert all(list(e) == ["Server", "Event", "Uptime"] for e in events), events
+    assert {e["Uptime"] is None for e in events if e["Event"] == "SuccessfulAuth"} <= {True}
+    proc = run_ami(["--profile", "sims", "events", "--fields", "Privilege", "-n", "6", "-t", "10"], env=fleet.env())
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+    lines = proc.stdout.splitlines()
+    assert len(lines) == 6 and {line.split(": ", 1)[0] for line in lines} == set(SIMS)
+    assert all(re.search(r" Privilege=\S+$", line) for line in lines), lines
 
 
 def test_events_recorded_stream_merged_with_the_sims(tmp_path, sims, replay, load_transcript):

@@ -212,14 +212,14 @@ def events(
     if chosen and output == "ami":
         raise click.UsageError("--fields goes with the text or JSON format, not --format ami")
     options = StreamOptions(output, count, duration, buffer_size or DEFAULT_BUFFER, reconnect, keepalive)
-    if len(connect.app.fleet()) > 1:
-        from .events_fleet import stream_fleet
-
-        return stream_fleet(connect.app, connect, options, event_filter, connect.emulated)
-    client, early = connect()
     from ..events.formats import FieldsFormat
 
     formatter = FieldsFormat(chosen, as_json=output == "json") if chosen else None
+    if len(connect.app.fleet()) > 1:
+        from .events_fleet import stream_fleet
+
+        return stream_fleet(connect.app, connect, options, event_filter, connect.emulated, formatter)
+    client, early = connect()
     return _stream(connect, client, early, options, event_filter, formatter)
 
 

@@ -10,8 +10,11 @@ from ..output import report
 from .events_end import freeze_startup, report_drops
 
 
-def stream_fleet(app, connect, options, event_filter, early_filter) -> int:
-    """Connect to every PBX (those that fail are named on stderr), then stream them merged."""
+def stream_fleet(app, connect, options, event_filter, early_filter, formatter=None) -> int:
+    """Connect to every PBX (those that fail are named on stderr), then stream them merged.
+
+    ``formatter``: --fields brings its own (else the format's).
+    """
     from ..events.merge import FleetEventStream
     from ..fleet import fleet_exit_code
 
@@ -32,6 +35,7 @@ def stream_fleet(app, connect, options, event_filter, early_filter) -> int:
         out_fd=sys.stdout.fileno(),
         report=report,
         early_filter=early_filter,
+        formatter=formatter,
     )
     try:
         result = stream.run()

@@ -436,15 +436,19 @@ class FieldsFormat:
         by_lower = {k.lower(): (k, v) for k, v in reversed(msg.headers)}
         return [by_lower.get(name.lower(), (name, None)) for name in self.names]
 
-    def format(self, batch: Batch) -> bytes:
+    def format(self, batch: Batch, opening: str = "{") -> bytes:
+        """The batch's lines; JSON objects begin with ``opening`` (a fleet's Server key), as JsonFormat's do."""
         from ..output import json_line
 
         received = batch.received
         out = []
+        opened = opening.encode("utf-8")
         for msg in batch.as_messages():
             pairs = self._pairs(msg)
             if self.as_json:
-                out.append(json_line(dict(pairs)))
+                if opening != "{":  # a fleet's line begins with its Server: no second Server key
+                    pairs = [pair for pair in pairs if pair[0].lower() != "server"]
+                out.append(opened + json_line(dict(pairs))[1:] if pairs else opening.encode()[:-1] + b"}\n")
                 continue
             when = event_time(msg, received)
             clock = time.strftime("%H:%M:%S", time.localtime(when)) + f".{int(when * 1000) % 1000:03d}"

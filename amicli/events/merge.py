@@ -178,13 +178,23 @@ class FleetEventStream(EventStream):
         out_fd: int,
         report: Reporter | None = None,
         early_filter: Callable[[Message], bool] | None = None,
+        formatter: object = None,
     ) -> None:
         # Formatted output of the current pass, queued as one batch.
         self._pending: list[bytes] = []
         self._pending_count = 0
         # (member, what its redial brought) from the reconnecting threads.
         self._handed_back: collections.deque = collections.deque()
-        super().__init__(lambda: (None, []), None, [], options, event_filter, out_fd=out_fd, report=report)  # type: ignore[arg-type]
+        super().__init__(
+            lambda: (None, []),  # type: ignore[arg-type]
+            None,
+            [],
+            options,
+            event_filter,
+            out_fd=out_fd,
+            report=report,
+            formatter=formatter,
+        )
         # A writer that waits its turn behind a pass over many PBXs is not a
         # slow consumer, so drops wait longer.
         self.buffer.grace = FLEET_GRACE
