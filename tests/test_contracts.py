@@ -96,6 +96,11 @@ def test_secret_file_option_beats_ami_secret(sim, tmp_path):
     assert "Ping: Pong" in proc.stdout
     # Without the option AMI_SECRET is used (and is wrong here).
     assert run_ami(["raw", "Ping"], port=sim.port, user=user).returncode == ExitCode.AUTH
+    # AMI_SECRET beats AMI_SECRET_FILE (as the README says); the file alone is used.
+    in_env = {"AMI_SECRET_FILE": str(secret)}
+    assert run_ami(["raw", "Ping"], port=sim.port, user=user, env=in_env).returncode == ExitCode.AUTH
+    alone = run_ami(["raw", "Ping"], port=sim.port, user={"AMI_USER": "admin"}, env=in_env)
+    assert (alone.returncode, alone.stderr) == (0, "")
 
 
 def test_secret_file_readable_by_others_is_refused_like_a_profile(sim, tmp_path):
