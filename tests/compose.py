@@ -115,21 +115,32 @@ def synthetic(action: str, action_id: str, messages: list[list[tuple[str, str]]]
     return [("client", replay.client_message(action, action_id)), ("server", data)]
 
 
+def synthetic_list(
+    action: str,
+    action_id: str,
+    items: list[list[tuple[str, str]]],
+    complete: str,
+    message: str = "Following are Events",
+) -> list[replay.Step]:
+    """A list exchange: the start reply, the items (each with its Event header), the complete event."""
+    return synthetic(
+        action,
+        action_id,
+        [
+            [("Response", "Success"), ("EventList", "start"), ("Message", message)],
+            *items,
+            [("Event", complete), ("EventList", "Complete"), ("ListItems", str(len(items)))],
+        ],
+    )
+
+
 def endpoint_detail(name: str, version: str = V22) -> list[replay.Step]:
     """PJSIPShowEndpoint NAME: recorded when a recording holds it, else a minimal list with no contact status."""
     found = recorded_exchange("PJSIPShowEndpoint", version, Endpoint=name)
     if found is not None:
         return found
-    aid = f"syn-detail-{name}"
-    return synthetic(
-        "PJSIPShowEndpoint",
-        aid,
-        [
-            [("Response", "Success"), ("EventList", "start"), ("Message", "Following are Events")],
-            [("Event", "EndpointDetail"), ("ObjectType", "endpoint"), ("ObjectName", name)],
-            [("Event", "EndpointDetailComplete"), ("EventList", "Complete"), ("ListItems", "1")],
-        ],
-    )
+    item = [("Event", "EndpointDetail"), ("ObjectType", "endpoint"), ("ObjectName", name)]
+    return synthetic_list("PJSIPShowEndpoint", f"syn-detail-{name}", [item], "EndpointDetailComplete")
 
 
 def transcripts_root() -> Path:

@@ -252,15 +252,12 @@ def test_check_queue_available_each_member_status(replay, status, paused):
               ("InCall", "0"), ("Status", str(status)), ("Paused", paused)]  # fmt: skip
     script = (
         C.banner_and_login()
-        + C.synthetic(
+        + C.synthetic_list(
             "QueueStatus",
             "w-qs",
-            [
-                [("Response", "Success"), ("EventList", "start"), ("Message", "Queue status will follow")],
-                [("Event", "QueueParams"), *params],
-                [("Event", "QueueMember"), *member],
-                [("Event", "QueueStatusComplete"), ("EventList", "Complete"), ("ListItems", "2")],
-            ],
+            [[("Event", "QueueParams"), *params], [("Event", "QueueMember"), *member]],
+            "QueueStatusComplete",
+            "Queue status will follow",
         )
         + C.logoff()
     )
@@ -338,15 +335,7 @@ CONTACT_WORDS = sorted(
 
 
 def _list(action: str, item: str, complete: str, rows: list[list[tuple[str, str]]]) -> list:
-    return C.synthetic(
-        action,
-        f"w-{action}",
-        [
-            [("Response", "Success"), ("EventList", "start"), ("Message", "list follows")],
-            *[[("Event", item), *row] for row in rows],
-            [("Event", complete), ("EventList", "Complete"), ("ListItems", str(len(rows)))],
-        ],
-    )
+    return C.synthetic_list(action, f"w-{action}", [[("Event", item), *row] for row in rows], complete, "list follows")
 
 
 @pytest.mark.parametrize("word", REGISTRATION_WORDS)
