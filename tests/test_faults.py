@@ -313,7 +313,7 @@ def passes(fault: str, command: str, runs: list[Run], load_margin: float) -> boo
     try:
         for run in runs:
             check_run(fault, command, run, load_margin)
-    except AssertionError:
+    except Exception:  # noqa: BLE001 - any failed check (the test shows it): the run is taken again
         return False
     return True
 
@@ -360,7 +360,8 @@ def check_run(fault: str, command: str, run: Run, load_margin: float = 0.0) -> N
         if fault == "hostile-events" and command == "events":
             # Both (or all three) values of the repeated header, in order; the new names in
             # order, none lost (a loaded machine may end the 2 s before the last is printed).
-            repeated = [r["ChanVariable"] for r in records if r["Event"] == "Newexten"]
+            # (The sim behind the peer may add Newexten events of its own: other runs place calls on it.)
+            repeated = [r["ChanVariable"] for r in records if r.get("Channel") == "PJSIP/9-00000009"]
             assert repeated[:2] == [["VAR0=0", "VAR1=0"], ["VAR0=1", "VAR1=1", "VAR2=1"]], shown
             new = [(r["Event"], r.get("Key" + r["Event"][7:])) for r in records if r["Event"].startswith("Hostile")]
             assert new == [(f"Hostile{i:05d}", "v") for i in range(len(new))], shown
