@@ -294,6 +294,37 @@ def test_watch_prints_each_change_and_ctrl_c_exits_0(chunks, version, name):
         server.close()
 
 
+def test_watch_prints_the_recorded_registry_events_of_asterisk13(chunking):
+    # chan_sip's outbound registrations change state as Registry events (the recording
+    # waits for trunk-down's attempt to time out, then reloads chan_sip).
+    recorded = b"".join(data for direction, data in C.load(C.V13, "sip-registry-events") if direction == "server")
+    registry = [m + b"\r\n\r\n" for m in recorded.split(b"\r\n\r\n") if m.startswith(b"Event: Registry\r\n")]
+    assert len(registry) >= 2
+    script = C.banner_and_login(C.V13) + [("server", b"".join(registry))] + C.logoff(C.V13)
+    server = replay.ReplayServer(script, chunking=chunking)
+    proc = subprocess.Popen([*ami_argv(), "endpoints", "watch", "--json"], env=ami_env(server.port, **ADMIN),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+    try:
+        lines = _read_lines(proc, len(registry), timeout=20)
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(10) == ExitCode.OK
+        assert proc.stderr.read().strip() == b""  # (a newline after ^C, no message)
+        server.wait(5)
+        assert server.errors == []
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        server.close()
+    records = [__import__("json").loads(line) for line in lines]
+    events = [dict(replay.message_headers(raw)) for raw in registry]
+    assert [r["Event"] for r in records] == ["Registry"] * len(registry)
+    assert [(r["Registration"], r["Domain"], r["Status"]) for r in records] == [
+        (e["Username"], e["Domain"], e["Status"]) for e in events
+    ]
+    assert {r["Technology"] for r in records} == {"SIP"}
+
+
 def _read_lines(proc: subprocess.Popen, count: int, timeout: float) -> list[str]:
     buf = b""
     deadline = time.monotonic() + timeout
