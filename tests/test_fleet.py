@@ -372,6 +372,9 @@ def test_events_fields_over_the_fleet(tmp_path, sims):
     assert {e["Server"] for e in events} == set(SIMS)
     assert all(list(e) == ["Server", "Event", "Uptime"] for e in events), events
     assert {e["Uptime"] is None for e in events if e["Event"] == "SuccessfulAuth"} <= {True}
+    only_server = run_ami(["--profile", "sims", "events", "--json", "--fields", "Server", "-n", "3", "-t", "10"],
+                          env=fleet.env())  # fmt: skip
+    assert [list(e) for e in json_lines(only_server.stdout)] == [["Server"]] * 3, only_server.stderr
     proc = run_ami(["--profile", "sims", "events", "--fields", "Privilege", "-n", "6", "-t", "10"], env=fleet.env())
     assert proc.returncode == 0 and proc.stderr == "", proc.stderr
     lines = proc.stdout.splitlines()

@@ -448,7 +448,7 @@ class FieldsFormat:
             if self.as_json:
                 if opening != "{":  # a fleet's line begins with its Server: no second Server key
                     pairs = [pair for pair in pairs if pair[0].lower() != "server"]
-                out.append(opened + json_line(dict(pairs))[1:] if pairs else opening.encode()[:-1] + b"}\n")
+                out.append(opened + json_line(dict(pairs))[1:] if pairs else opened[:-1] + b"}\n")
                 continue
             when = event_time(msg, received)
             clock = time.strftime("%H:%M:%S", time.localtime(when)) + f".{int(when * 1000) % 1000:03d}"
