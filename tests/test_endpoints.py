@@ -7,6 +7,7 @@ endpoints and states.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import select
@@ -266,46 +267,13 @@ def _watch_events(name: str, version: str = C.V22) -> list[dict]:
     return [m for m in C.messages_of(steps) if m.get("Event") in ("ContactStatus", "PeerStatus", "Registry")]
 
 
-@pytest.mark.parametrize("chunks", ["recorded", 1], ids=["recorded-chunks", "one-byte-reads"])
-@pytest.mark.parametrize(("version", "name"), [(C.V22, "pjsip-state-changes"), (C.V13, "sip-state-changes")])
-def test_watch_prints_each_change_and_ctrl_c_exits_0(chunks, version, name):
-    expected = _watch_events(name, version)
-    assert expected
-    server = replay.ReplayServer(C.load(version, name), chunking=chunks)
-    env = ami_env(server.port, **ADMIN)
-    proc = subprocess.Popen([*ami_argv(), "endpoints", "watch", "--json"], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE)  # fmt: skip
-    try:
-        lines = _read_lines(proc, len(expected), timeout=20)
-        proc.send_signal(signal.SIGINT)
-        proc.wait(10)
-        assert proc.returncode == ExitCode.OK
-        server.wait(5)
-        assert server.errors == []
-        records = [__import__("json").loads(line) for line in lines]
-        assert [r["Event"] for r in records] == [e["Event"] for e in expected]
-        for record, event in zip(records, expected, strict=True):
-            want = event.get("ContactStatus") or event.get("PeerStatus") or event.get("Status")
-            assert record["Status"] == want
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        server.close()
-
-
-def test_watch_prints_the_recorded_registry_events_of_asterisk13(chunking):
-    # chan_sip's outbound registrations change state as Registry events (the recording
-    # waits for trunk-down's attempt to time out, then reloads chan_sip).
-    recorded = b"".join(data for direction, data in C.load(C.V13, "sip-registry-events") if direction == "server")
-    registry = [m + b"\r\n\r\n" for m in recorded.split(b"\r\n\r\n") if m.startswith(b"Event: Registry\r\n")]
-    assert len(registry) >= 2
-    script = C.banner_and_login(C.V13) + [("server", b"".join(registry))] + C.logoff(C.V13)
+def _watched(script: list, count: int, chunking: object) -> list[dict]:
+    """``ami endpoints watch --json`` against a replay of ``script``: ``count`` records, then Ctrl-C (exit 0)."""
     server = replay.ReplayServer(script, chunking=chunking)
     proc = subprocess.Popen([*ami_argv(), "endpoints", "watch", "--json"], env=ami_env(server.port, **ADMIN),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
     try:
-        lines = _read_lines(proc, len(registry), timeout=20)
+        lines = _read_lines(proc, count, timeout=20)
         proc.send_signal(signal.SIGINT)
         assert proc.wait(10) == ExitCode.OK
         assert proc.stderr.read().strip() == b""  # (a newline after ^C, no message)
@@ -316,7 +284,28 @@ def test_watch_prints_the_recorded_registry_events_of_asterisk13(chunking):
             proc.kill()
             proc.wait()
         server.close()
-    records = [__import__("json").loads(line) for line in lines]
+    return [json.loads(line) for line in lines]
+
+
+@pytest.mark.parametrize(("version", "name"), [(C.V22, "pjsip-state-changes"), (C.V13, "sip-state-changes")])
+def test_watch_prints_each_change_and_ctrl_c_exits_0(chunking, version, name):
+    expected = _watch_events(name, version)
+    assert expected
+    records = _watched(C.load(version, name), len(expected), chunking)
+    assert [r["Event"] for r in records] == [e["Event"] for e in expected]
+    for record, event in zip(records, expected, strict=True):
+        want = event.get("ContactStatus") or event.get("PeerStatus") or event.get("Status")
+        assert record["Status"] == want
+
+
+def test_watch_prints_the_recorded_registry_events_of_asterisk13(chunking):
+    # chan_sip's outbound registrations change state as Registry events (the recording
+    # waits for trunk-down's attempt to time out, then reloads chan_sip).
+    recorded = b"".join(data for direction, data in C.load(C.V13, "sip-registry-events") if direction == "server")
+    registry = [m + b"\r\n\r\n" for m in recorded.split(b"\r\n\r\n") if m.startswith(b"Event: Registry\r\n")]
+    assert len(registry) >= 2
+    script = C.banner_and_login(C.V13) + [("server", b"".join(registry))] + C.logoff(C.V13)
+    records = _watched(script, len(registry), chunking)
     events = [dict(replay.message_headers(raw)) for raw in registry]
     assert [r["Event"] for r in records] == ["Registry"] * len(registry)
     assert [(r["Registration"], r["Domain"], r["Status"]) for r in records] == [
