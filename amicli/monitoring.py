@@ -9,13 +9,12 @@ one status line, the long output (a line per PBX) and the exit code.
 from __future__ import annotations
 
 import dataclasses
-import re
 from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Sequence
 
 from .errors import AmiError, AmiTimeout, AuthError, ConfigError, ConnectError, ProtocolError, TlsError
-from .thresholds import plugin_text
+from .thresholds import perf_label, plain_number, plugin_text
 
 
 class PluginStatus(IntEnum):
@@ -51,14 +50,6 @@ class PbxCheck:
     perf: list = field(default_factory=list)
 
 
-def perf_label(server: str, name: str) -> str:
-    """``pbx1_time``; quoted when the name holds characters perfdata does not allow bare."""
-    label = f"{server}_{name}"
-    if re.search(r"[\s'=]", label):
-        return "'" + label.replace("'", "''") + "'"
-    return label
-
-
 def perfdata(checks: Sequence[PbxCheck]) -> str:
     """Every PBX's perfdata, each label prefixed with the PBX's name.
 
@@ -70,8 +61,9 @@ def perfdata(checks: Sequence[PbxCheck]) -> str:
         for item in check.perf:
             if isinstance(item, tuple):
                 name, value, unit, warn, crit = item
-                limits = ";".join("" if v is None else f"{v:.3f}" for v in (warn, crit))
-                parts.append(f"{perf_label(check.server, name)}={value:.3f}{unit};{limits};0")
+                # The thresholds as given, as one PBX's login-test prints them.
+                limits = ";".join("" if v is None else plain_number(v) for v in (warn, crit))
+                parts.append(f"{perf_label(f'{check.server}_{name}')}={value:.3f}{unit};{limits};0")
             else:
                 parts.append(str(dataclasses.replace(item, label=f"{check.server}_{item.label}")))
     return " ".join(parts)

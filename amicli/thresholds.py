@@ -124,10 +124,18 @@ def plugin_text(text: str) -> str:
     return visible(scrub(text)).replace("\n", " ").replace("\t", " ").replace("|", "\\x7c")
 
 
-def _label(name: str) -> str:
+def perf_label(name: str) -> str:
     """A perfdata label, quoted when it holds spaces or other specials."""
     clean = visible(name).replace("'", "").replace("=", "_").replace("|", "_").replace("\n", " ").replace("\t", " ")
     return f"'{clean}'" if any(ch in clean for ch in " \t|,;") or not clean else clean
+
+
+def plain_number(value: float) -> str:
+    """A threshold as given: 0.0005 stays 0.0005 (never 0.000), 2.0 is 2, no exponent."""
+    from decimal import Decimal
+
+    text = f"{Decimal(repr(value)):f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def _num(value: float | None) -> str:
@@ -152,7 +160,7 @@ class Perf:
     def __str__(self) -> str:
         warn = str(self.thresholds.warning or "") if self.thresholds else ""
         crit = str(self.thresholds.critical or "") if self.thresholds else ""
-        parts = [f"{_label(self.label)}={_num(self.value)}{self.uom}", warn, crit]
+        parts = [f"{perf_label(self.label)}={_num(self.value)}{self.uom}", warn, crit]
         parts += [_num(self.minimum), _num(self.maximum)]
         return ";".join(parts).rstrip(";")
 

@@ -16,7 +16,7 @@ from ..context import get_app
 from ..errors import AmiError
 from ..monitoring import PluginStatus, asterisk_version, status_for_elapsed, status_for_error
 from ..options import json_option
-from ..thresholds import plugin_text
+from ..thresholds import plain_number, plugin_text
 
 #: This command exits with these statuses instead of the ami ones (amicli/errors.py).
 OWN_EXIT_STATUSES = PluginStatus
@@ -172,14 +172,6 @@ def _several(app) -> bool:
         return False
 
 
-def _plain(value: float) -> str:
-    """A threshold as given: 0.0005 stays 0.0005 (never 0.000), 2.0 is 2, no exponent."""
-    from decimal import Decimal
-
-    text = f"{Decimal(repr(value)):f}"
-    return text.rstrip("0").rstrip(".") if "." in text else text
-
-
 def _report(
     status: PluginStatus,
     text: str,
@@ -201,7 +193,7 @@ def _report(
         record.update(warning=warning, critical=critical)
         Output(json=True).emit_json(record)
     else:
-        perf = f"time={elapsed:.3f}s;{_plain(warning)};{_plain(critical)};0"
+        perf = f"time={elapsed:.3f}s;{plain_number(warning)};{plain_number(critical)};0"
         name = f"{check_name.upper()} " if check_name else ""
         click.echo(f"AMI {name}{status.name} - {plugin_text(text)} | {perf}")
     return int(status)
