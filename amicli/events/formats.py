@@ -54,9 +54,9 @@ def _line_builder(parts: list[str | int]) -> LineBuilder:
     """A function of the captured values that joins ``parts`` (text, or the index of a value) into a line.
 
     An f-string made for the template is the quickest way Python joins
-    strings: more than twice as fast as ``%`` with twenty values, and the
-    values can go anywhere (a repeated header's values are gathered in one
-    list).  The source holds generated names only: the text, header names
+    strings (measured with 17 values: 0.72 us, against 0.97 for ``%`` and
+    1.68 for ``str.format``), and the values can go anywhere (a repeated
+    header's values are gathered in one list).  The source holds generated names only: the text, header names
     that come from the PBX, is passed in as values and never read as code.
     A great many parts get ``str.format`` instead, which costs nothing to
     make.
@@ -141,6 +141,10 @@ class JsonFormat:
             obj["Received"] = received
         return escape_c1(json.dumps(obj, ensure_ascii=False, separators=(",", ":")))
 
+    def _dumped(self, msgs: list[Message], received: str, opening: str) -> str:
+        """The events among ``msgs`` as :meth:`one` writes them, each opened with ``opening``, a line each."""
+        return "".join(opening + self.one(m, received)[1:] + "\n" for m in msgs if m.kind == "event")
+
     def _messages(self, msgs: list[Message], received: str, opening: str = "{") -> str:
         out: list[str] = []
         run: list[bytes] = []
@@ -153,7 +157,7 @@ class JsonFormat:
             if run:
                 out.append(self._region(b"".join(run), received, opening))
                 run = []
-            out.append(opening + self.one(msg, received)[1:] + "\n")
+            out.append(self._dumped([msg], received, opening))
         if run:
             out.append(self._region(b"".join(run), received, opening))
         return "".join(out)
@@ -206,8 +210,7 @@ class JsonFormat:
         if b"\xc2" in data and _C1_UTF8.search(data):
             # A region holds events and the stray empty lines between them; the
             # parser makes the latter empty text messages, which are not events.
-            msgs = Parser(expect_banner=False).feed(data)
-            return "".join(opening + self.one(m, received)[1:] + "\n" for m in msgs if m.kind == "event")
+            return self._dumped(Parser(expect_banner=False).feed(data), received, opening)
         text = data.decode("utf-8", "replace")
         # What JSON escapes here, escaped once for the whole region (the general
         # path reads a block again from ``data``).  ``in`` first: it is far
@@ -237,9 +240,9 @@ class JsonFormat:
             if template is not None and (match := template[0](block)) is not None:
                 append(template[1](*match.groups()) + tail)
                 continue
-            line = self._other(block, key, data, i, received, raw_blocks)
+            line = self._other(block, key, data, i, received, raw_blocks, opening)
             if line:
-                append(line.replace("\n{", "\n" + opening))  # several events (rare): each opened
+                append(line)
         if not out:
             return ""
         # Each line without its opening brace: the join puts the opening there.
@@ -247,11 +250,18 @@ class JsonFormat:
         return f"{opening}{lines}\n"
 
     def _other(
-        self, block: str, key: str, data: bytes, index: int, received: str, raw_blocks: list[list[bytes]]
+        self,
+        block: str,
+        key: str,
+        data: bytes,
+        index: int,
+        received: str,
+        raw_blocks: list[list[bytes]],
+        opening: str,
     ) -> str:
         """A block the last template of its key does not fit: another one, a new one, or json.dumps.
 
-        The line comes without its opening brace, as a template's do.
+        The line comes without its opening, as a template's do (the region's join puts it there).
         """
         learned = self._templates.get(key, ())
         for template in learned:
@@ -271,8 +281,8 @@ class JsonFormat:
             if not raw_blocks:
                 raw_blocks.append(data.split(b"\r\n\r\n"))
             raw = raw_blocks[0][index] + b"\r\n\r\n"
-            msgs = Parser(expect_banner=False).feed(raw)
-            return "\n".join(self.one(m, received) for m in msgs if m.kind == "event")[1:]
+            # Several events (rare) come as one line each: the join puts the first opening.
+            return self._dumped(Parser(expect_banner=False).feed(raw), received, opening)[len(opening) : -1]
         fullmatch, build, needs_time = template
         line = build(*match.groups())
         if needs_time:
