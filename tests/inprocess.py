@@ -26,40 +26,79 @@ point, peak memory; those tests run `ami` as a process (``util.run_ami_process``
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import gc
 import io
 import os
+import pty
 import subprocess
 import sys
 import tempfile
 import threading
 import traceback
 import weakref
-from collections.abc import Iterator, MutableMapping
+from collections.abc import Collection, Iterator, MutableMapping
 from typing import Sequence
 
 from amicli import cli, redact
 
 
-class _Run:
-    """The streams and environment of one in-process run."""
+class _Terminal:
+    """A pseudo-terminal for a run's output: what the run writes to it is read back here."""
 
-    def __init__(self, env: dict[str, str], stdin: bytes) -> None:
+    def __init__(self, errors: str) -> None:
+        self._leader, follower = pty.openpty()
+        # As on a terminal: line-buffered.
+        self.file = io.TextIOWrapper(open(follower, "wb"), encoding="utf-8", errors=errors, line_buffering=True)
+        self._chunks: list[bytes] = []
+        self._reader = threading.Thread(target=self._drain, name="in-process-terminal", daemon=True)
+        self._reader.start()
+
+    def _drain(self) -> None:
+        while True:
+            try:
+                chunk = os.read(self._leader, 65536)
+            except OSError:  # (EIO: the run's side is closed and all was read)
+                return
+            if not chunk:
+                return
+            self._chunks.append(chunk)
+
+    def captured(self) -> bytes:
+        """Everything written (the terminal's CRLF line ends back to LF); the terminal is closed."""
+        with contextlib.suppress(OSError, ValueError):
+            self.file.close()
+        self._reader.join(10)
+        os.close(self._leader)
+        return b"".join(self._chunks).replace(b"\r\n", b"\n")
+
+
+class _Run:
+    """The streams and environment of one in-process run (``terminal``: the outputs on a pseudo-terminal)."""
+
+    def __init__(self, env: dict[str, str], stdin: bytes, terminal: Collection[str] = ()) -> None:
         self.env = env
         self._files = [tempfile.TemporaryFile() for _ in range(3)]
         in_file, out_file, err_file = self._files
         in_file.write(stdin)
         in_file.seek(0)
         self.stdin = io.TextIOWrapper(in_file, encoding="utf-8")
+        self._terminals = {name: _Terminal("strict" if name == "stdout" else "backslashreplace") for name in terminal}
         # As in a process whose output is a pipe: stdout is block-buffered and
         # strict, stderr is line-buffered and escapes what it cannot encode.
         self.stdout = io.TextIOWrapper(out_file, encoding="utf-8")
         self.stderr = io.TextIOWrapper(err_file, encoding="utf-8", errors="backslashreplace", line_buffering=True)
+        for name, term in self._terminals.items():
+            setattr(self, name, term.file)
 
     def captured(self) -> tuple[bytes, bytes]:
         out = []
-        for stream in (self.stdout, self.stderr):
+        for name in ("stdout", "stderr"):
+            if name in self._terminals:
+                out.append(self._terminals[name].captured())
+                continue
+            stream = getattr(self, name)
             try:
                 stream.flush()
             except (OSError, ValueError):
@@ -203,9 +242,9 @@ def _main(argv: list[str], run: _Run, result: dict) -> None:
 class Running:
     """`ami ARGS` going on in this process, in a thread of its own (see :func:`start_in_process`)."""
 
-    def __init__(self, args: Sequence[str], env: dict[str, str], stdin: bytes) -> None:
+    def __init__(self, args: Sequence[str], env: dict[str, str], stdin: bytes, terminal: Collection[str] = ()) -> None:
         self.args = ["ami", *args]
-        self._run = _Run(dict(env), stdin)
+        self._run = _Run(dict(env), stdin, terminal)
         self._result: dict = {}
         self._left = False
         self.thread = threading.Thread(
@@ -258,14 +297,15 @@ def start_in_process(args: Sequence[str], env: dict[str, str], stdin: bytes = b"
 
 
 def run_in_process(
-    args: Sequence[str], env: dict[str, str], stdin: bytes = b"", timeout: float = 30
+    args: Sequence[str], env: dict[str, str], stdin: bytes = b"", timeout: float = 30, terminal: Collection[str] = ()
 ) -> subprocess.CompletedProcess:
     """Run `ami ARGS` here to its end: what ``subprocess.run`` would give (stdout and stderr as text).
 
     Also ``stdout_bytes`` and ``stderr_bytes``.  Past ``timeout`` raises
-    ``subprocess.TimeoutExpired`` (and interrupts the run).
+    ``subprocess.TimeoutExpired`` (and interrupts the run).  The streams
+    named in ``terminal`` ("stdout", "stderr") are a pseudo-terminal.
     """
-    running = Running(args, env, stdin)
+    running = Running(args, env, stdin, terminal)
     try:
         return running.wait(timeout)
     except subprocess.TimeoutExpired:

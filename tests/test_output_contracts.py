@@ -1,4 +1,9 @@
-"""Output that pipes cleanly, completion and feedback: `ami` as a real process against the sim."""
+"""Output that pipes cleanly, completion and feedback, against the sim.
+
+A terminal is a pseudo-terminal, with `ami` in this process (inprocess.py);
+`ami` runs as a process where only one shows it: a signal, a pipe closed by
+`head`, a shell completing.
+"""
 
 from __future__ import annotations
 
@@ -21,33 +26,11 @@ from amicli.posixre import posix_regex
 
 def run_on_tty(args, port, *, stdout_tty=True, stderr_tty=True, columns=None, seconds=20):
     """Run `ami` with stdout and/or stderr on a pseudo-terminal; (exit code, stdout text, stderr text)."""
-    leader, follower = pty.openpty()
-    env = ami_env(port, **ADMIN)
-    if columns:
-        env["COLUMNS"] = str(columns)
-    proc = subprocess.Popen(
-        [*ami_argv(), *args],
-        stdin=subprocess.DEVNULL,
-        stdout=follower if stdout_tty else subprocess.PIPE,
-        stderr=follower if stderr_tty else subprocess.PIPE,
-        env=env,
+    terminal = [name for name, tty in (("stdout", stdout_tty), ("stderr", stderr_tty)) if tty]
+    proc = run_ami(
+        args, port=port, env={"COLUMNS": str(columns)} if columns else None, timeout=seconds, terminal=terminal
     )
-    os.close(follower)
-    out, err = proc.communicate(timeout=seconds)
-    piped = out if out is not None else err
-    tty = b""
-    while True:
-        try:
-            chunk = os.read(leader, 65536)
-        except OSError:
-            break
-        if not chunk:
-            break
-        tty += chunk
-    os.close(leader)
-    text = tty.decode().replace("\r\n", "\n")
-    piped_text = (piped or b"").decode()
-    return proc.returncode, (text if stdout_tty else piped_text), (text if stderr_tty else piped_text)
+    return proc.returncode, proc.stdout, proc.stderr
 
 
 # -- TSV and CSV -----------------------------------------------------------------------------------

@@ -52,16 +52,18 @@ def run_ami(
     input: str | bytes | None = None,
     timeout: float = 30,
     user: dict[str, str] | None = ADMIN,
+    terminal: Sequence[str] = (),
 ) -> subprocess.CompletedProcess:
     """Run `ami ARGS` in this process (see inprocess.py); stdout and stderr captured as text.
 
     ``port`` sets AMI_PORT, ``user`` AMI_USER and AMI_SECRET, ``env`` anything
     else, over a clean environment (:func:`ami_env`).  The result has the
     shape of :func:`run_ami_process`'s, so a test switches with one word.
+    ``terminal`` puts "stdout" and/or "stderr" on a pseudo-terminal.
     """
     if isinstance(input, str):
         input = input.encode()
-    return run_in_process(args, _full_env(port, env, user), input or b"", timeout)
+    return run_in_process(args, _full_env(port, env, user), input or b"", timeout, terminal)
 
 
 def run_ami_process(
