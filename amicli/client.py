@@ -22,7 +22,16 @@ from .redact import add_secret
 from .reply import Headers as Headers
 from .reply import Reply as Reply
 from .reply import Tracer as Tracer
-from .reply import action_name, command_lines, is_list_end, is_list_start, joined_text, login_accepted, md5_credentials
+from .reply import (
+    action_name,
+    command_lines,
+    is_list_end,
+    is_list_start,
+    joined_text,
+    login_accepted,
+    md5_credentials,
+    with_action_id,
+)
 from .reply import error_for as error_for
 from .reply import new_action_id as new_action_id
 from .reply import redact as redact
@@ -86,6 +95,8 @@ class Client:
         self.keep_events = keep_events
         self.events: collections.deque[Message] = collections.deque(maxlen=max_events)
         self.sock: socket.socket | None = None
+        # One receive buffer, reused: a fresh 256 KiB one per recv costs an mmap and its page faults.
+        self._recv_view = memoryview(bytearray(RECV_SIZE))
         self.parser = protocol.Parser(max_line=max_line, max_message=max_message)
         self.banner: str | None = None
         self.logged_in = False
@@ -173,7 +184,7 @@ class Client:
                 raise AmiTimeout(f"no answer from {self.address} within {self.timeout:g} s (waiting for {what})")
             sock.settimeout(remaining)
         try:
-            data = sock.recv(RECV_SIZE)
+            data = self._recv(sock, RECV_SIZE)
         except TimeoutError:
             raise AmiTimeout(f"no answer from {self.address} within {self.timeout:g} s (waiting for {what})") from None
         except ConnectionResetError:
@@ -195,6 +206,10 @@ class Client:
                 self.trace("<<", protocol.format_message(msg))
         return msgs
 
+    def _recv(self, sock: socket.socket, size: int) -> bytes:
+        count = sock.recv_into(self._recv_view, min(size, RECV_SIZE))
+        return self._recv_view[:count].tobytes()
+
     def read_region(self, timeout: float, *, raw: bool = True, size: int = RECV_SIZE) -> RawRead | None:
         """One receive for a reader that forwards events without parsing each one.
 
@@ -210,7 +225,7 @@ class Client:
         if sock.gettimeout() != timeout:  # a system call each time otherwise
             sock.settimeout(timeout)
         try:
-            data = sock.recv(size)
+            data = self._recv(sock, size)
         except (TimeoutError, BlockingIOError):  # the latter with timeout 0: nothing there
             return None
         except OSError as exc:
@@ -233,7 +248,7 @@ class Client:
 
     def send(self, headers: Headers) -> str:
         """Send one action; return its ActionID (added when missing)."""
-        headers, action_id = _with_action_id(headers)
+        headers, action_id = with_action_id(headers)
         self._sendall(self._encode(headers))
         return action_id
 
@@ -339,7 +354,7 @@ class Client:
         wire: list[bytes] = []
         try:
             for request in requests:
-                headers, action_id = _with_action_id(request)
+                headers, action_id = with_action_id(request)
                 replies.append((action_id, Reply(action=headers, on_item=on_item)))
                 self._pending[action_id] = replies[-1][1]
                 wire.append(self._encode(headers))
@@ -482,13 +497,3 @@ class Client:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def _with_action_id(headers: Headers) -> tuple[list[tuple[str, str]], str]:
-    """The headers, with an ActionID added when they have none, and that ActionID."""
-    headers = list(headers)
-    action_id = next((v for k, v in headers if k.lower() == "actionid"), None)
-    if action_id is None:
-        action_id = new_action_id()
-        headers.append(("ActionID", action_id))
-    return headers, action_id

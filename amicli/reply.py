@@ -234,3 +234,13 @@ def login_accepted(reply: Reply) -> bool:
     return (
         response is not None and response.kind == "response" and (response.get("Response") or "").lower() == "success"
     )
+
+
+def with_action_id(headers: Headers) -> tuple[list[tuple[str, str]], str]:
+    """The headers, with an ActionID added when they have none, and that ActionID."""
+    headers = list(headers)
+    action_id = next((v for k, v in headers if k.lower() == "actionid"), None)
+    if action_id is None:
+        action_id = new_action_id()
+        headers.append(("ActionID", action_id))
+    return headers, action_id

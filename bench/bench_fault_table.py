@@ -36,11 +36,12 @@ def main() -> int:
         sim, peers = start_peers(Path(certs))
         try:
             jobs = table_jobs(peers, list(COMMANDS))
-            results, elapsed, again, load_margin = run_table(jobs, lambda fault, command, args: True)
+            table = run_table(jobs, lambda fault, command, args: True)
         finally:
             for peer in peers.values():
                 peer.close()
             sim.close()
+    results, elapsed, again, load_margin = table.results, table.elapsed, table.again, table.load_margin
     runs = [(fault, command, run) for (fault, command), rs in results.items() for run in rs]
     failures = []
     for fault, command, run in runs:

@@ -12,6 +12,7 @@ import pytest
 import replay
 from util import start_sim
 
+from amicli import client
 from amicli.sim.channels import populate_demo
 
 # ===========================================================================
@@ -38,15 +39,28 @@ def load_transcript(transcripts_dir: Path) -> Callable[[str], list[replay.Step]]
     return load
 
 
+@pytest.fixture
+def one_byte_reads(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every client in this process reads one byte per recv, however many have arrived."""
+    monkeypatch.setattr(client, "RECV_SIZE", 1)
+
+
 @pytest.fixture(name="replay")
-def replay_factory(transcripts_dir: Path) -> Iterator[Callable[..., replay.ReplayServer]]:
+def replay_factory(
+    transcripts_dir: Path, request: pytest.FixtureRequest
+) -> Iterator[Callable[..., replay.ReplayServer]]:
     """``replay("ping", chunking=1)`` -> a started ReplayServer, closed at teardown.
 
     Also takes a list of steps instead of a name (see replay.asterisk13_session).
+    Its clients are in this process: with ``chunking=1`` they read one byte per
+    recv (``one_byte_reads``), from a server that sends one byte per send.
     """
     servers: list[replay.ReplayServer] = []
 
     def start(script: str | replay.Script, **kwargs: Any) -> replay.ReplayServer:
+        if kwargs.get("chunking") == 1:
+            request.getfixturevalue("one_byte_reads")
+            kwargs.setdefault("pace", False)
         server = replay.ReplayServer(script, transcripts_dir=transcripts_dir, **kwargs)
         servers.append(server)
         return server
@@ -63,7 +77,7 @@ def replay_factory(transcripts_dir: Path) -> Iterator[Callable[..., replay.Repla
 
 @pytest.fixture(params=["recorded", 1], ids=["recorded-chunks", "one-byte-reads"])
 def chunking(request: pytest.FixtureRequest) -> object:
-    """Recorded TCP chunks, then one byte per read."""
+    """Recorded TCP chunks, then one byte per read (see ``replay``)."""
     return request.param
 
 

@@ -604,17 +604,14 @@ def lifecycle_script(name: str) -> list[tuple[str, bytes]]:
 
 
 @pytest.mark.parametrize("chunking", ["recorded", 1])
-def test_replay_call_lifecycle(chunking) -> None:
+def test_replay_call_lifecycle(replay, chunking) -> None:
     steps = lifecycle_script("events-call-lifecycle")
     recorded = [m for m in Parser().feed(server_stream(steps)) if m.kind == "event"]
-    server = ReplayServer(steps, chunking=chunking)
-    try:
-        result = run_ami(["events", "--json", "-n", str(len(recorded))], port=server.port, env=PLAIN)
-        assert result.returncode == 0, result.stderr
-        assert server.wait(5) and server.errors == []
-        assert server.actions() == ["Login", "Logoff"]
-    finally:
-        server.close()
+    server = replay(steps, chunking=chunking)
+    result = run_ami(["events", "--json", "-n", str(len(recorded))], port=server.port, env=PLAIN)
+    assert result.returncode == 0, result.stderr
+    assert server.wait(5) and server.errors == []
+    assert server.actions() == ["Login", "Logoff"]
     lines = json_lines(result.stdout)
     for obj in lines:
         obj.pop("Received", None)

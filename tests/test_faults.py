@@ -243,13 +243,24 @@ def table_jobs(peers: dict[str, FaultPeer], commands: list[str]) -> list[tuple[s
     return jobs
 
 
-def run_table(
-    jobs: list[tuple[str, str, list[str], int]], as_process: Callable[[str, str, list[str]], bool]
-) -> tuple[dict[tuple[str, str], list[Run]], float, list[tuple[str, str, list[str], int]], float]:
-    """Run the jobs, many at once.
+@dataclass
+class Table:
+    """What :func:`run_table` did."""
 
-    Returns ``(fault, command) -> runs``, the seconds it took, the runs taken
-    again, and the load margin (twice the median refused run).
+    #: (fault, command) -> its runs (text, and --json when the command has it).
+    results: dict[tuple[str, str], list[Run]]
+    #: Seconds the whole table took.
+    elapsed: float
+    #: The jobs run again, alone, after failing among the others.
+    again: list[tuple[str, str, list[str], int]]
+    #: Twice the median refused run: how loaded the machine was.
+    load_margin: float
+    #: (fault, command) -> the first check its runs failed, or None: each run is checked once.
+    failures: dict[tuple[str, str], Exception | None]
+
+
+def run_table(jobs: list[tuple[str, str, list[str], int]], as_process: Callable[[str, str, list[str]], bool]) -> Table:
+    """Run the jobs, many at once, and check each run.
 
     A run that failed its check is run again, alone: when it passes then,
     the load of the machine (the runs share it) made it miss a deadline,
@@ -270,13 +281,16 @@ def run_table(
             results.setdefault((fault, command), []).append(future.result())
     elapsed = time.monotonic() - started
     load_margin = load_margin_of(results, sorted({command for _, command, _, _ in jobs}))
-    again = [job for job in jobs if not passes(job[0], job[1], results[(job[0], job[1])], load_margin)]
+    failures = {key: first_failure(*key, runs, load_margin) for key, runs in results.items()}
+    again = [job for job in jobs if failures[(job[0], job[1])] is not None]
     for fault, command, args, port in again:
         runner = run_measured if as_process(fault, command, args) else run_timed
         results[(fault, command)] = [
             run if " ".join(run.args) != " ".join(args) else runner(args, port) for run in results[(fault, command)]
         ]
-    return results, elapsed, again, load_margin
+    for fault, command in {(job[0], job[1]) for job in again}:
+        failures[(fault, command)] = first_failure(fault, command, results[(fault, command)], load_margin)
+    return Table(results, elapsed, again, load_margin, failures)
 
 
 @pytest.fixture(scope="module")
@@ -285,7 +299,8 @@ def matrix(tmp_path_factory, pytestconfig):
     sim, peers = start_peers(tmp_path_factory.mktemp("certs"))
     commands = built_commands()
     jobs = table_jobs(peers, commands)
-    results, elapsed, again, load_margin = run_table(jobs, measured)
+    table = run_table(jobs, measured)
+    results, elapsed, again, load_margin = table.results, table.elapsed, table.again, table.load_margin
     errors = {name: peer.errors for name, peer in peers.items() if peer.errors}
     for peer in peers.values():
         peer.close()
@@ -302,7 +317,7 @@ def matrix(tmp_path_factory, pytestconfig):
     report(pytestconfig, f"faults: load margin {load_margin:.2f} s (twice the median refused run)")
     for fault, _command, args, _port in again:
         report(pytestconfig, f"faults: run again alone after failing among the others: {fault}: ami {' '.join(args)}")
-    return {"results": results, "commands": commands, "peer_errors": errors, "load_margin": load_margin}
+    return {"results": results, "commands": commands, "peer_errors": errors, "failures": table.failures}
 
 
 def measured(fault: str, command: str, args: list[str]) -> bool:
@@ -318,13 +333,14 @@ def load_margin_of(results: dict[tuple[str, str], list[Run]], commands: list[str
     return 2 * quick[len(quick) // 2] if quick else 0.0
 
 
-def passes(fault: str, command: str, runs: list[Run], load_margin: float) -> bool:
+def first_failure(fault: str, command: str, runs: list[Run], load_margin: float) -> Exception | None:
+    """The first check these runs fail, or None."""
     try:
         for run in runs:
             check_run(fault, command, run, load_margin)
-    except Exception:  # noqa: BLE001 - any failed check (the test shows it): the run is taken again
-        return False
-    return True
+    except Exception as exc:  # noqa: BLE001 - any failed check (the test shows it): the run is taken again
+        return exc
+    return None
 
 
 def report(config: pytest.Config, line: str) -> None:
@@ -419,10 +435,10 @@ def check_hostile(fault: str, command: str, run: Run, shown: str) -> None:
 def test_fault(matrix, fault: str, command: str) -> None:
     if command not in matrix["commands"]:
         pytest.skip(f"`ami {command}` is not built yet")
-    runs = matrix["results"][(fault, command)]
-    assert runs
-    for run in runs:
-        check_run(fault, command, run, matrix["load_margin"])
+    assert matrix["results"][(fault, command)]
+    failure = matrix["failures"][(fault, command)]  # (each run was checked once, in the fixture)
+    if failure is not None:
+        raise failure
 
 
 def test_peers_had_no_errors_of_their_own(matrix) -> None:

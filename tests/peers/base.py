@@ -222,6 +222,11 @@ class FakePeer:
         """Stop accepting and close every open connection (safe to call twice)."""
         self._stop.set()
         try:
+            # (shutdown wakes the accept loop's select at once; close alone would not)
+            self.listener.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        try:
             self.listener.close()
         except OSError:
             pass
