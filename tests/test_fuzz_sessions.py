@@ -27,7 +27,9 @@ running it, so the budgets are sized to keep the module within seconds.
 from __future__ import annotations
 
 import json
+import operator
 import os
+import string
 import threading
 from collections import Counter
 
@@ -60,6 +62,7 @@ PAUSE = 0.005
 PING_ID = "fuzz-ping-7"
 PONG = b"Response: Success\r\nActionID: fuzz-ping-7\r\nPing: Pong\r\n\r\n"
 MARKER_DICT = {"Event": "FuzzMarker", "Privilege": "user,all", "Marker": "after-garbage"}
+KEY_CHARS = string.ascii_letters + string.digits + "_-"
 
 # -- what the streams are made of -------------------------------------------------------
 
@@ -137,30 +140,58 @@ def recorded_messages() -> list[bytes]:
 TEMPLATES = HAND_WRITTEN + recorded_messages()
 
 
+TEMPLATE = st.sampled_from(TEMPLATES)
+EDIT_COUNT = st.integers(1, 4)
+EDIT_OP = st.sampled_from(["flip", "insert", "delete", "cut", "repeat"])
+BYTE = st.integers(0, 255)
+INSERTED = st.one_of(st.sampled_from(NASTY), st.binary(min_size=1, max_size=8))
+DELETED_LEN = st.integers(1, 8)
+REPEATED_LEN = st.integers(1, 32)
+#: The longest a mutated template gets (each of at most 4 edits adds at most 32 bytes).
+MUTATED_MAX = max(map(len, TEMPLATES)) + 4 * 32
+INDEX = st.integers(0, MUTATED_MAX)
+
+
+def offset(drawn: int, top: int, last: int) -> int:
+    """A position in 0..``last`` made of ``drawn``, a value in 0..``top`` (``top`` > ``last``).
+
+    One strategy serves every length.  Every position can come out (modulo),
+    and the two highest draws give the two highest positions: Hypothesis
+    favours a range's ends and their neighbours, so the data's ends stay as
+    likely as with a strategy built for each length.
+    """
+    assert last < top
+    below_top = top - drawn
+    if below_top < 2:
+        return max(last - below_top, 0)
+    return drawn % (last + 1)
+
+
 @st.composite
 def mutated(draw) -> bytes:
     """A template with a few edits: flip, insert, delete, cut, repeat."""
-    data = bytearray(draw(st.sampled_from(TEMPLATES)))
-    for _ in range(draw(st.integers(1, 4))):
+    # The strategies are built once, above: building them per draw costs more than drawing.
+    data = bytearray(draw(TEMPLATE))
+    for _ in range(draw(EDIT_COUNT)):
         if not data:
             break
-        pos = draw(st.integers(0, len(data) - 1))
-        op = draw(st.sampled_from(["flip", "insert", "delete", "cut", "repeat"]))
+        pos = offset(draw(INDEX), MUTATED_MAX, len(data) - 1)
+        op = draw(EDIT_OP)
         if op == "flip":
-            data[pos] = draw(st.integers(0, 255))
+            data[pos] = draw(BYTE)
         elif op == "insert":
-            data[pos:pos] = draw(st.one_of(st.sampled_from(NASTY), st.binary(min_size=1, max_size=8)))
+            data[pos:pos] = draw(INSERTED)
         elif op == "delete":
-            del data[pos : pos + draw(st.integers(1, 8))]
+            del data[pos : pos + draw(DELETED_LEN)]
         elif op == "cut":
             del data[pos:]
         else:
-            data[pos:pos] = data[pos : pos + draw(st.integers(1, 32))]
+            data[pos:pos] = data[pos : pos + draw(REPEATED_LEN)]
     return bytes(data)
 
 
 PIECE = st.one_of(
-    st.sampled_from(TEMPLATES),
+    TEMPLATE,
     mutated(),
     st.binary(max_size=48),
     st.sampled_from(NASTY),
@@ -180,12 +211,20 @@ def opens_legacy_block(data: bytes) -> bool:
     return b"Response: Follows" in data
 
 
-@st.composite
-def cuts(draw, data: bytes) -> list[bytes]:
-    """``data`` split at random points (a piece per ``sendall``)."""
-    points = sorted(set(draw(st.lists(st.integers(0, len(data)), max_size=8))))
+#: Above the length of any stream cut here: garbage and events, each at most 12
+#: pieces (a mutated template, or an event: under 1000 bytes, as 8 headers of at
+#: most 11 + 80 bytes), and the messages between.
+CUT_TOP = 2 * 12 * max(MUTATED_MAX, 1000) + 200
+#: Where to split a stream (a ``sendall`` per piece), drawn with the example.
+CUT_POINTS = st.lists(st.integers(0, CUT_TOP), max_size=8)
+#: Where the peer pauses among the (at most 9) pieces, modulo their number + 1.
+PAUSE_SLOT = st.integers(0, 9)
+
+
+def cuts(data: bytes, points: list[int]) -> list[bytes]:
+    """``data`` split at ``points`` (see offset): a piece per ``sendall``."""
     pieces, last = [], 0
-    for point in points:
+    for point in sorted({offset(p, CUT_TOP, len(data)) for p in points}):
         pieces.append(data[last:point])
         last = point
     pieces.append(data[last:])
@@ -259,15 +298,15 @@ def reference(data: bytes) -> list:
 
 
 @FUZZ
-@given(data=st.data(), garbage=STREAM)
-def test_client_keeps_messages_after_garbage(peer, data, garbage: bytes) -> None:
+@given(garbage=STREAM, points=CUT_POINTS)
+def test_client_keeps_messages_after_garbage(peer, garbage: bytes, points: list[int]) -> None:
     garbage = ended(garbage)
     assume(not opens_legacy_block(garbage))
     parsed = reference(garbage)
     assume(parsed is not None)  # within the bounds
     EXAMPLES["client, garbage then a message"] += 1
     stream = garbage + MARKER + PONG
-    peer.script.reply = data.draw(cuts(stream))
+    peer.script.reply = cuts(stream, points)
     client = Client("127.0.0.1", peer.port, timeout=2.0, keep_events=True)
     try:
         client.connect()
@@ -289,15 +328,18 @@ def test_client_keeps_messages_after_garbage(peer, data, garbage: bytes) -> None
 
 @FUZZ
 @given(
-    data=st.data(),
     stream=STREAM,
+    points=CUT_POINTS,
     where=st.sampled_from(["banner", "login", "reply"]),
     close=st.sampled_from([True, True, True, False]),
+    auth=st.sampled_from(["plain", "md5"]),
 )
-def test_client_raises_only_documented_errors(peer, data, stream: bytes, where: str, close: bool) -> None:
+def test_client_raises_only_documented_errors(
+    peer, stream: bytes, points: list[int], where: str, close: bool, auth: str
+) -> None:
     """Any bytes at all, anywhere in the session, then a close or silence: AmiError or success, nothing else."""
     EXAMPLES["client, any bytes anywhere"] += 1
-    chunks = data.draw(cuts(stream)) + ([b""] if close else [])
+    chunks = cuts(stream, points) + ([b""] if close else [])
     peer.script.reply = chunks if where == "reply" else [b""]
     peer.script.after_login = chunks if where == "login" else []
     if where == "banner":
@@ -305,7 +347,7 @@ def test_client_raises_only_documented_errors(peer, data, stream: bytes, where: 
     client = Client("127.0.0.1", peer.port, timeout=0.1)
     try:
         client.connect()
-        client.login("admin", "x", auth=data.draw(st.sampled_from(["plain", "md5"])))
+        client.login("admin", "x", auth=auth)
         reply = client.request([("Action", "Ping")])
         for msg in reply.messages:
             msg.to_dict()
@@ -328,14 +370,17 @@ EVENT_VALUE = st.one_of(
 ).map(lambda v: v.replace(b"\n", b" ").replace(b"\r\n", b" "))
 EVENT_KEY = st.one_of(
     st.sampled_from(["Channel", "Uniqueid", "Value", "Data", "Cause-txt", "Timestamp", "Received", "X.Y(z)/1"]),
-    st.from_regex(r"[A-Za-z][A-Za-z0-9_\-]{0,10}", fullmatch=True),
+    # [A-Za-z][A-Za-z0-9_-]{0,10}, drawn directly (from_regex costs several times more per example).
+    st.builds(operator.add, st.sampled_from(string.ascii_letters), st.text(KEY_CHARS, max_size=10)),
 )
+EVENT_NAME = st.sampled_from(["Newchannel", "Hangup", "VarSet", "UserEvent", "Cdr", "Custom-1"])
+EVENT_HEADERS = st.lists(st.tuples(EVENT_KEY, EVENT_VALUE), max_size=8)
 
 
 @st.composite
 def event(draw) -> bytes:
-    name = draw(st.sampled_from(["Newchannel", "Hangup", "VarSet", "UserEvent", "Cdr", "Custom-1"]))
-    headers = draw(st.lists(st.tuples(EVENT_KEY, EVENT_VALUE), max_size=8))
+    name = draw(EVENT_NAME)
+    headers = draw(EVENT_HEADERS)
     lines = [b"Event: " + name.encode()]
     for key, value in headers:
         line = key.encode() + b": " + value
@@ -395,8 +440,16 @@ def run_event_stream(port: int, fmt: str) -> tuple[list[str], object]:
 
 
 @FUZZ
-@given(data=st.data(), garbage=STREAM, events=EVENT_STREAM, fmt=st.sampled_from(["json", "json", "text"]))
-def test_event_stream_outputs_every_event(peer, data, garbage: bytes, events: bytes, fmt: str) -> None:
+@given(
+    garbage=STREAM,
+    events=EVENT_STREAM,
+    fmt=st.sampled_from(["json", "json", "text"]),
+    points=CUT_POINTS,
+    pause=PAUSE_SLOT,
+)
+def test_event_stream_outputs_every_event(
+    peer, garbage: bytes, events: bytes, fmt: str, points: list[int], pause: int
+) -> None:
     garbage = ended(garbage)
     stream = garbage + MARKER + events
     assume(not opens_legacy_block(stream))
@@ -407,8 +460,8 @@ def test_event_stream_outputs_every_event(peer, data, garbage: bytes, events: by
     # The peer sends the stream right after the login response, then hangs
     # up.  A pause somewhere lets the rest reach the stream's own reader
     # (what comes at once is read while logging in).
-    chunks: list[bytes | float] = data.draw(cuts(stream))
-    chunks.insert(data.draw(st.integers(0, len(chunks))), PAUSE)
+    chunks: list[bytes | float] = list(cuts(stream, points))
+    chunks.insert(pause % (len(chunks) + 1), PAUSE)
     peer.script.after_login = chunks + [b""]
     try:
         lines, result = run_event_stream(peer.port, fmt)
@@ -430,15 +483,15 @@ COMMAND = settings(FUZZ, max_examples=COMMAND_BUDGET)
 
 
 @COMMAND
-@given(data=st.data(), garbage=STREAM, events=EVENT_STREAM)
-def test_ami_events_json(peer, data, garbage: bytes, events: bytes) -> None:
+@given(garbage=STREAM, events=EVENT_STREAM, points=CUT_POINTS, pause=PAUSE_SLOT)
+def test_ami_events_json(peer, garbage: bytes, events: bytes, points: list[int], pause: int) -> None:
     garbage = ended(garbage)
     stream = garbage + MARKER + events
     assume(not opens_legacy_block(stream) and reference(stream) is not None)
     EXAMPLES["ami events --json"] += 1
     expected = [m for m in reference(stream) if m.kind == "event"]
-    chunks: list[bytes | float] = data.draw(cuts(stream))
-    chunks.insert(data.draw(st.integers(0, len(chunks))), PAUSE)
+    chunks: list[bytes | float] = list(cuts(stream, points))
+    chunks.insert(pause % (len(chunks) + 1), PAUSE)
     peer.script.after_login = chunks + [b""]
     try:
         run = run_timed(["--timeout", "2", "events", "--json"], peer.port, timeout=20)
@@ -450,12 +503,12 @@ def test_ami_events_json(peer, data, garbage: bytes, events: bytes) -> None:
 
 
 @COMMAND
-@given(data=st.data(), garbage=STREAM, json_out=st.booleans())
-def test_ami_raw_ping(peer, data, garbage: bytes, json_out: bool) -> None:
+@given(garbage=STREAM, points=CUT_POINTS, json_out=st.booleans())
+def test_ami_raw_ping(peer, garbage: bytes, points: list[int], json_out: bool) -> None:
     garbage = ended(garbage)
     assume(not opens_legacy_block(garbage) and reference(garbage) is not None)
     EXAMPLES["ami raw Ping"] += 1
-    peer.script.reply = data.draw(cuts(garbage + MARKER + PONG))
+    peer.script.reply = cuts(garbage + MARKER + PONG, points)
     args = ["--timeout", "2", "raw", "Ping", f"ActionID={PING_ID}", *(["--json"] if json_out else [])]
     run = run_timed(args, peer.port, timeout=20)
     assert run.returncode == 0, run
