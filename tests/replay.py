@@ -32,6 +32,7 @@ byte costs ten times the read itself.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -59,7 +60,11 @@ _ACTION_ID_LINE = re.compile(rb"^(ActionID:[ \t]*)([^\r\n]*)(\r?\n)", re.MULTILI
 
 def find_transcripts_dir() -> Path:
     """The ``ami-transcripts`` directory: $AMI_TRANSCRIPTS, else next to the repo, else /work/shared."""
-    env = os.environ.get("AMI_TRANSCRIPTS")
+    return _transcripts_dir(os.environ.get("AMI_TRANSCRIPTS"))
+
+
+@functools.cache
+def _transcripts_dir(env: str | None) -> Path:
     if env:
         return Path(env)
     repo = Path(__file__).resolve().parent.parent
@@ -83,6 +88,11 @@ def transcript_names(directory: Path | None = None) -> list[str]:
 
 def load_transcript(name: str, directory: Path | None = None) -> list[Step]:
     """The steps of a recorded scenario (its note line left out)."""
+    return list(_steps(name, directory))
+
+
+@functools.cache  # (the recordings do not change while the tests run; parametrizing reads them often)
+def _steps(name: str, directory: Path | None) -> tuple[Step, ...]:
     steps: list[Step] = []
     with open(transcript_path(name, directory), encoding="utf-8") as fh:
         for line in fh:
@@ -92,7 +102,7 @@ def load_transcript(name: str, directory: Path | None = None) -> list[Step]:
             if "dir" not in entry:
                 continue
             steps.append((entry["dir"], entry.get("data", "").encode("latin-1")))
-    return steps
+    return tuple(steps)
 
 
 def transcript_note(name: str, directory: Path | None = None) -> str:

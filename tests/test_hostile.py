@@ -52,17 +52,17 @@ def list_reply(action_id: str | None, items: list[bytes], count: int) -> list[by
 
 
 def test_count_streams_a_long_list_in_flat_memory():
-    # 100,000 items: the memory of a count is that of one item, whatever the
-    # length (kept, they would take some 200 MB).
+    # 50,000 items: the memory of a count is that of one item, whatever the
+    # length (kept, they would take some 100 MB).
     def respond(state, action, action_id):
         if action != "coreshowchannels":
             return [ok_reply(action_id)]
-        chunk = channel_item(action_id) * 10_000  # one object, sent 10 times
-        return list_reply(action_id, [chunk] * 10, 100_000)
+        chunk = channel_item(action_id) * 10_000  # one object, sent 5 times
+        return list_reply(action_id, [chunk] * 5, 50_000)
 
     with ScriptPeer(respond) as peer:
         run = run_measured(["--timeout", "30", "channels", "--count"], peer.port, timeout=120)
-    assert (run.returncode, run.stdout, run.stderr) == (0, "100000\n", ""), run
+    assert (run.returncode, run.stdout, run.stderr) == (0, "50000\n", ""), run
     assert run.max_rss_mb < 60, run
 
 
