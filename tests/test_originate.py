@@ -622,8 +622,10 @@ def sim_answers(port: int, headers, count: int, timeout: float = 3.0) -> list[Me
         client.close()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def real_time_sim():
+    # One per test: a call another test placed (one that answers runs on) would send its
+    # events into this test's session.
     server = start_sim()
     yield server
     server.close()
