@@ -207,6 +207,7 @@ class Client:
         return msgs
 
     def _recv(self, sock: socket.socket, size: int) -> bytes:
+        """At most ``size`` bytes, and never more than RECV_SIZE as it is now (a test lowers it to 1)."""
         count = sock.recv_into(self._recv_view, min(size, RECV_SIZE))
         return self._recv_view[:count].tobytes()
 

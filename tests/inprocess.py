@@ -79,18 +79,24 @@ class _Run:
 
     def __init__(self, env: dict[str, str], stdin: bytes, terminal: Collection[str] = ()) -> None:
         self.env = env
-        self._files = [tempfile.TemporaryFile() for _ in range(3)]
-        in_file, out_file, err_file = self._files
+        in_file = tempfile.TemporaryFile()
         in_file.write(stdin)
         in_file.seek(0)
         self.stdin = io.TextIOWrapper(in_file, encoding="utf-8")
-        self._terminals = {name: _Terminal("strict" if name == "stdout" else "backslashreplace") for name in terminal}
-        # As in a process whose output is a pipe: stdout is block-buffered and
-        # strict, stderr is line-buffered and escapes what it cannot encode.
-        self.stdout = io.TextIOWrapper(out_file, encoding="utf-8")
-        self.stderr = io.TextIOWrapper(err_file, encoding="utf-8", errors="backslashreplace", line_buffering=True)
-        for name, term in self._terminals.items():
-            setattr(self, name, term.file)
+        # As in a process: stdout is strict, stderr escapes what it cannot encode;
+        # into a pipe stdout is block-buffered, stderr line-buffered.
+        self._terminals: dict[str, _Terminal] = {}
+        self.stdout = self._stream("stdout", "strict", False, terminal)
+        self.stderr = self._stream("stderr", "backslashreplace", True, terminal)
+
+    def _stream(self, name: str, errors: str, line_buffering: bool, terminal: Collection[str]) -> io.TextIOWrapper:
+        """The run's ``name``: a pseudo-terminal when ``terminal`` names it, else a file standing for a pipe."""
+        if name in terminal:
+            self._terminals[name] = _Terminal(errors)
+            return self._terminals[name].file
+        return io.TextIOWrapper(
+            tempfile.TemporaryFile(), encoding="utf-8", errors=errors, line_buffering=line_buffering
+        )
 
     def captured(self) -> tuple[bytes, bytes]:
         out = []

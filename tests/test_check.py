@@ -433,17 +433,6 @@ HOSTILE = "ev\x1b[2Jil\x1b]52;c;cm0=\x07\x9b6n | fake=1;;;"
 CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
-def _hostile_list(action_id, items: list[list[tuple[str, str]]], complete: str) -> bytes:
-    def message(headers):
-        return "".join(f"{k}: {v}\r\n" for k, v in headers) + "\r\n"
-
-    aid = [("ActionID", action_id)]
-    out = message([("Response", "Success"), *aid, ("EventList", "start"), ("Message", "list follows")])
-    out += "".join(message([item[0], *aid, *item[1:]]) for item in items)
-    out += message([("Event", complete), *aid, ("EventList", "Complete"), ("ListItems", str(len(items)))])
-    return out.encode()
-
-
 def _hostile_pbx(state, action, action_id):
     name = HOSTILE
     lists = {
@@ -461,7 +450,8 @@ def _hostile_pbx(state, action, action_id):
                         "QueueStatusComplete"),
     }  # fmt: skip
     if action in lists:
-        return [_hostile_list(action_id, *lists[action])]
+        items, complete = lists[action]
+        return [C.synthetic_list(action, action_id, items, complete, "list follows")[-1][1]]  # the server's bytes
     from peers.base import ok_reply
 
     return [ok_reply(action_id)]
