@@ -53,14 +53,15 @@ def replay_factory(
 
     Also takes a list of steps instead of a name (see replay.asterisk13_session).
     Its clients are in this process: with ``chunking=1`` they read one byte per
-    recv (``one_byte_reads``), from a server that sends one byte per send.
+    recv (``one_byte_reads``), so the server sends the recorded chunks whole
+    (how it splits its sends cannot change what a one-byte read takes).
     """
     servers: list[replay.ReplayServer] = []
 
     def start(script: str | replay.Script, **kwargs: Any) -> replay.ReplayServer:
         if kwargs.get("chunking") == 1:
             request.getfixturevalue("one_byte_reads")
-            kwargs.setdefault("pace", False)
+            kwargs["chunking"] = "recorded"
         server = replay.ReplayServer(script, transcripts_dir=transcripts_dir, **kwargs)
         servers.append(server)
         return server

@@ -21,13 +21,12 @@ ActionID gets none back, as Asterisk does).
 
 Recorded times are not replayed: steps follow one another at once, in order.
 ``chunking="recorded"`` sends each recorded chunk with one ``sendall``;
-``chunking=N`` sends N bytes at a time with TCP_NODELAY set.  With ``pace``
-(the default) the server yields after each piece, so that a client reading in
-another thread of this process takes each piece alone, and one in another
-process mostly does.  A client in this process that reads one byte per recv
-(the ``one_byte_reads`` fixture of conftest.py) is sure to see one-byte reads
-without it, and then the server sends without pausing: a thread switch per
-byte costs ten times the read itself.
+``chunking=N`` sends N bytes at a time with TCP_NODELAY set, and yields after
+each piece, so that a client in another process mostly takes each piece
+alone.  A client in this process is made sure of one-byte reads on its own
+side instead (the ``replay`` fixture of conftest.py, ``chunking=1``): it
+reads one byte per recv from recorded sends, and a send and a thread switch
+per byte would cost ten times the read itself.
 """
 
 from __future__ import annotations
@@ -210,7 +209,6 @@ class ReplayServer(FakePeer):
         step_timeout: float = 5.0,
         end_timeout: float = 3.0,
         accept_timeout: float = 10.0,
-        pace: bool = True,
     ) -> None:
         if isinstance(script, str):
             name = script
@@ -221,7 +219,6 @@ class ReplayServer(FakePeer):
         if chunking != "recorded" and not (isinstance(chunking, int) and chunking >= 1):
             raise ValueError(f"chunking must be 'recorded' or a positive int, not {chunking!r}")
         self.chunking = chunking
-        self.pace = pace
         self.step_timeout = step_timeout
         self.end_timeout = end_timeout
         #: Every complete message the client sent, in order.
@@ -287,9 +284,8 @@ class ReplayServer(FakePeer):
                 size = int(self.chunking)
                 for k in range(0, len(chunk), size):
                     conn.sendall(chunk[k : k + size])
-                    if self.pace:
-                        # Let the client read before the next piece, so the pieces stay apart.
-                        time.sleep(0)
+                    # Let the client read before the next piece, so the pieces stay apart.
+                    time.sleep(0)
         except OSError as exc:
             # A client that has sent Logoff may close without waiting for
             # Goodbye (its wait is bounded); a slow one-byte replay on a busy

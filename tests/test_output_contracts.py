@@ -12,13 +12,12 @@ import io
 import json
 import os
 import pty
-import shutil
 import signal
 import subprocess
 import time
 
 import pytest
-from util import ADMIN, ami_argv, ami_env, json_lines, run_ami
+from util import ADMIN, ami_argv, ami_env, complete, json_lines, run_ami
 
 from amicli.errors import ExitCode
 from amicli.posixre import posix_regex
@@ -258,16 +257,6 @@ def test_posix_expressions_mean_what_they_mean_on_the_pbx():
 # -- completion ---------------------------------------------------------------------------------------
 
 
-def complete(shell: str, words: str) -> list[str]:
-    env = ami_env()
-    cword = len(words.split()) - (0 if words.endswith(" ") else 1)
-    env.update(COMP_WORDS=words, COMP_CWORD=str(cword), _AMI_COMPLETE=f"{shell}_complete")
-    if shell != "bash":
-        env.update(COMP_WORDS=words, COMP_CWORD=words.split(" ")[-1])
-    out = subprocess.run(ami_argv(), env=env, capture_output=True, timeout=20).stdout.decode()
-    return out.split()
-
-
 @pytest.mark.parametrize(
     "words, wanted",
     [
@@ -279,7 +268,7 @@ def complete(shell: str, words: str) -> list[str]:
     ],
 )
 def test_bash_completes_subcommands_and_values(words, wanted):
-    got = {line.split(",", 1)[1] for line in complete("bash", words) if "," in line}
+    got = {line.split(",", 1)[1] for line in complete(words) if "," in line}
     assert wanted <= got, got
 
 
@@ -287,7 +276,7 @@ def test_bash_completes_subcommands_and_values(words, wanted):
     "words", ["ami --secret-file ", "ami --ca-file ", "ami originate --batch ", "ami sim --tls-cert "]
 )
 def test_file_options_complete_file_paths(words):
-    assert complete("bash", words) == ["file,"]
+    assert complete(words) == ["file,"]
 
 
 # -- originate on a terminal ----------------------------------------------------------------------
@@ -328,57 +317,6 @@ def test_originate_says_nothing_of_progress_off_a_terminal(sim):
 
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def _shell(argv: list[str], script: str) -> str:
-    env = ami_env()
-    env["PATH"] = os.path.dirname(ami_argv()[0]) + os.pathsep + env.get("PATH", "")
-    proc = subprocess.run([*argv, script], cwd=REPO, env=env, capture_output=True, text=True, timeout=60)
-    assert proc.returncode == 0, proc.stderr
-    return proc.stdout
-
-
-def test_bash_script_completes_subcommands_and_states():
-    script = "\n".join(
-        [
-            "source completions/ami",
-            'COMPREPLY=(); COMP_WORDS=(ami queues ""); COMP_CWORD=2; _ami_completion ami; echo "${COMPREPLY[*]}"',
-            'COMPREPLY=(); COMP_WORDS=(ami channels ""); COMP_CWORD=2; _ami_completion ami; echo "${COMPREPLY[*]}"',
-            "COMPREPLY=(); COMP_WORDS=(ami channels --state ri); COMP_CWORD=3; _ami_completion ami",
-            'echo "${COMPREPLY[*]}"',
-        ]
-    )
-    queues, channels, states = _shell(["bash", "--norc", "-c"], script).splitlines()
-    assert {"members", "callers", "summary", "add", "remove", "pause", "unpause"} <= set(queues.split())
-    assert set(channels.split()) == {"list", "hangup"}
-    assert states.split() == ["ring", "ringing"]
-
-
-def test_zsh_script_completes_subcommands_and_states():
-    if not shutil.which("zsh"):
-        pytest.skip("zsh is not installed (Debian: apt-get install zsh)")
-    script = "\n".join(
-        [
-            "compdef() { : }",
-            "source completions/_ami",
-            '_describe() { print -rl -- "${completions_with_descriptions[@]}" }',
-            'compadd() { print -rl -- "${completions[@]}" }',
-            "words=(ami queues ''); CURRENT=3; _ami_completion; print -- ---",
-            "words=(ami channels --state ri); CURRENT=4; _ami_completion",
-        ]
-    )
-    queues, states = _shell(["zsh", "-f", "-c"], script).split("---\n")
-    assert {"members", "callers", "summary"} <= {line.split(":")[0] for line in queues.splitlines()}
-    assert states.split() == ["ring", "ringing"]
-
-
-def test_fish_script_completes_subcommands_and_states():
-    if not shutil.which("fish"):
-        pytest.skip("fish is not installed (Debian: apt-get install fish)")
-    script = "source completions/ami.fish; complete -C 'ami queues '; echo ---; complete -C 'ami channels --state ri'"
-    queues, states = _shell(["fish", "--no-config", "-c"], script).split("---\n")
-    assert {"members", "callers", "summary"} <= {line.split("\t")[0] for line in queues.splitlines()}
-    assert [line.split("\t")[0] for line in states.splitlines()] == ["ring", "ringing"]
 
 
 # -- examples run as written -------------------------------------------------------------------------

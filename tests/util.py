@@ -91,6 +91,22 @@ def run_ami_process(
     return proc
 
 
+def complete(line: str, *, shell: str = "bash", env: dict[str, str] | None = None) -> list[str]:
+    """What `ami` answers at a TAB after ``line`` (its last word is the one being
+    completed): its output lines, as the shell's completion script gets them.
+
+    Run in this process, with the variables the scripts set; the scripts
+    themselves run in real shells in test_docs.py.
+    """
+    words = line.split(" ")
+    complete_env = {"COMP_WORDS": line, "COMP_CWORD": str(len(words) - 1), "_AMI_COMPLETE": f"{shell}_complete"}
+    if shell != "bash":
+        complete_env["COMP_CWORD"] = words[-1]  # zsh and fish pass the incomplete word itself
+    proc = run_ami([], env={**(env or {}), **complete_env}, user=None)
+    assert (proc.returncode, proc.stderr) == (0, ""), (line, proc)
+    return proc.stdout.splitlines()
+
+
 def start_sim(**kwargs: object) -> SimServer:
     """A sim on a free loopback port, running in a background thread."""
     kwargs.setdefault("port", 0)
