@@ -182,7 +182,12 @@ class Parser:
                 return blanks
         # No message can end unless a line end followed by an empty line
         # arrived: then there is nothing to parse yet, only bounds to check.
-        # (Feeding byte by byte stays linear this way.)
+        # (Feeding byte by byte stays linear this way.)  Such an end's last
+        # byte is an LF in ``data``: a search for one byte is the cheapest.
+        if b"\n" not in data:
+            buf += data
+            self._check_bounds()
+            return blanks
         probe = bytes(buf[-2:]) + data if buf else data
         if b"\n\r\n" not in probe and b"\n\n" not in probe:
             buf += data

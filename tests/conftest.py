@@ -16,6 +16,43 @@ from amicli import client
 from amicli.sim.channels import populate_demo
 
 # ===========================================================================
+# The order test files run in
+# ===========================================================================
+
+#: The files that take longest (seconds of wall time each, on 2 cores), longest
+#: first; the others follow in their usual order.  `pytest -n 5` deals whole
+#: files to its workers (``--dist loadfile``, in the order of this list: see
+#: ``--no-loadscope-reorder`` in pyproject.toml).  Long files first, short ones
+#: last: no worker starts a long file while the others are ending.
+LONGEST_FIRST = [
+    "test_hostile.py",
+    "test_events.py",
+    "test_docs.py",
+    "test_faults.py",
+    "test_fleet.py",
+    "test_protocol.py",
+    "test_fuzz_sessions.py",
+    "test_originate.py",
+    "test_secrets.py",
+    "test_cli.py",
+    "test_contracts.py",
+    "test_endpoints.py",
+    "test_watch.py",
+    "test_client_replay.py",
+    "test_boot.py",
+    "test_sim_shapes.py",
+    "test_endpoints_sim.py",
+    "test_output_contracts.py",
+    "test_check.py",
+]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    rank = {name: n for n, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # a stable sort: in-file order stays
+
+
+# ===========================================================================
 # Transcripts and the replay server (tests/replay.py)
 # ===========================================================================
 
