@@ -20,9 +20,10 @@ from inprocess import start_in_process
 from util import ADMIN, ami_argv, ami_env, run_ami, start_sim
 
 VERSION_LINE = "Asterisk 22.10.1 built by ami-sim @ localhost on a x86_64 running Linux\n"
-#: Sessions at once: real processes, and the rest in this process.
+#: Sessions at once: real processes (each job of job_args, and a second
+#: process's Ping: ActionIDs of two pids), and the rest in this process.
 SESSIONS = 50
-PROCESSES = 8
+PROCESSES = 4
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ sessions run in a network namespace of their own, so port 5038 is free).
 from __future__ import annotations
 
 import configparser
+import functools
 import importlib.util
 import os
 import re
@@ -50,8 +51,17 @@ _spec = importlib.util.spec_from_file_location("manpage_tool", REPO / "tools" / 
 manpage = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(manpage)
 
-GENERATED = manpage.generated()
-PAGES = sorted(name for name in GENERATED if name.startswith("man/"))
+#: Every file the generator writes; their contents are made by the first test that reads them
+#: (every test worker collects this module, one of them runs it).
+FILES = sorted(manpage.paths())
+PAGES = [name for name in FILES if name.startswith("man/")]
+
+
+@functools.cache
+def generated() -> dict[str, str]:
+    return manpage.generated()
+
+
 SYNC_HINT = "run: python tools/manpage.py (and commit man/ and completions/)"
 README = (REPO / "README.md").read_text(encoding="utf-8")
 DOCS = {path.name: path.read_text(encoding="utf-8") for path in sorted((REPO / "docs").glob("*.md"))}
@@ -81,11 +91,11 @@ def declared(name: str, attr: str) -> object:
 # ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("rel", sorted(GENERATED))
+@pytest.mark.parametrize("rel", FILES)
 def test_committed_file_matches_generated(rel: str) -> None:
     path = REPO / rel
     assert path.is_file(), f"{rel} is missing; {SYNC_HINT}"
-    assert path.read_text(encoding="utf-8") == GENERATED[rel], f"{rel} is out of date; {SYNC_HINT}"
+    assert path.read_text(encoding="utf-8") == generated()[rel], f"{rel} is out of date; {SYNC_HINT}"
 
 
 def test_no_page_for_a_command_that_is_gone() -> None:
@@ -94,11 +104,11 @@ def test_no_page_for_a_command_that_is_gone() -> None:
 
 
 def test_generation_is_deterministic() -> None:
-    assert manpage.generated() == GENERATED
+    assert manpage.generated() == generated()
 
 
 def test_check_mode_reports_a_stale_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    for rel, text in GENERATED.items():
+    for rel, text in generated().items():
         (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / rel).write_text(text, encoding="utf-8")
     check = ["--check", "--root", str(tmp_path)]
@@ -124,7 +134,7 @@ def test_the_installed_package_holds_no_page_generator() -> None:
     "command,ctx", list(walk()), ids=lambda v: v.command_path if isinstance(v, click.Context) else ""
 )
 def test_page_lists_every_option(command: click.Command, ctx: click.Context) -> None:
-    text = GENERATED[page_of(ctx)]
+    text = generated()[page_of(ctx)]
     for param in command.get_params(ctx):
         record = param.get_help_record(ctx)
         if record and isinstance(param, click.Option):
@@ -136,14 +146,14 @@ def _code_tag(member: int) -> str:
 
 
 def test_exit_codes_come_from_the_real_table() -> None:
-    root = GENERATED["man/ami.1"]
+    root = generated()["man/ami.1"]
     for member in ExitCode:
         assert _code_tag(member) in root
     own = {f"man/ami-{name}.1" for name in COMMANDS if declared(name, "OWN_EXIT_STATUSES")}
     for rel in PAGES:
         if rel not in own:
             for member in manpage.general_codes():
-                assert _code_tag(member) in GENERATED[rel], rel
+                assert _code_tag(member) in generated()[rel], rel
 
 
 def test_every_command_specific_code_is_declared_by_a_command() -> None:
@@ -152,7 +162,7 @@ def test_every_command_specific_code_is_declared_by_a_command() -> None:
         users = {f"man/ami-{name}.1" for name, codes in declaring.items() if member in codes}
         assert users, f"ExitCode.{member.name} is declared by no command (EXTRA_EXIT_CODES)"
         for rel in PAGES:
-            assert (_code_tag(member) in GENERATED[rel]) == (rel in users or rel == "man/ami.1"), (rel, member.name)
+            assert (_code_tag(member) in generated()[rel]) == (rel in users or rel == "man/ami.1"), (rel, member.name)
 
 
 def test_originate_declares_how_a_call_ended() -> None:
@@ -164,7 +174,7 @@ def test_originate_declares_how_a_call_ended() -> None:
 
 
 def test_login_test_page_has_the_monitoring_plugins_codes() -> None:
-    text = GENERATED["man/ami-login-test.1"]
+    text = generated()["man/ami-login-test.1"]
     for code, name in ((0, "OK"), (1, "WARNING"), (2, "CRITICAL"), (3, "UNKNOWN")):
         assert f"\\fB{code}\\fR ({name})" in text
     assert "(CONNECT)" not in text
@@ -188,28 +198,28 @@ def test_ami_help_lists_every_exit_code() -> None:
 def test_every_ami_variable_in_the_source_is_documented() -> None:
     # Option envvars come from click; the others are written in a help text's Environment: block.
     source = "\n".join(p.read_text(encoding="utf-8") for p in Path(amicli.__file__).parent.rglob("*.py"))
-    documented = set(re.findall(r"\\fB(AMI_\w+|XDG_\w+)\\fR\n", "".join(GENERATED[rel] for rel in PAGES)))
+    documented = set(re.findall(r"\\fB(AMI_\w+|XDG_\w+)\\fR\n", "".join(generated()[rel] for rel in PAGES)))
     used = set(re.findall(r"(?<![\w])AMI_[A-Z][A-Z0-9_]*", source)) | {"XDG_CONFIG_HOME"}
     assert used - documented == set(), "add these to an Environment: block of a help text"
     assert documented - used == set(), "documented, but the source no longer reads them"
 
 
 def test_environment_lists_every_option_envvar() -> None:
-    root = GENERATED["man/ami.1"]
+    root = generated()["man/ami.1"]
     for param in cli.params:
         if param.envvar:
             assert f".TP\n\\fB{param.envvar}\\fR" in root
 
 
 def test_files_section_names_every_profile_key() -> None:
-    files = GENERATED["man/ami.1"].split(".SH FILES")[1].split(".SH ")[0]
+    files = generated()["man/ami.1"].split(".SH FILES")[1].split(".SH ")[0]
     for key in PROFILE_KEYS:
         assert re.search(rf"\b{key}\b", files.replace("\\_", "_")), key
 
 
 def test_pages_carry_no_date_of_the_day() -> None:
     for rel in PAGES:
-        assert f".TH {Path(rel).stem.upper()} 1 {manpage.PAGE_DATE} " in GENERATED[rel]
+        assert f".TH {Path(rel).stem.upper()} 1 {manpage.PAGE_DATE} " in generated()[rel]
 
 
 # ---------------------------------------------------------------------------
@@ -240,17 +250,32 @@ def shell_invocations(code: str) -> list[list[str]]:
     return found
 
 
-def doc_examples() -> list[tuple[str, list[str]]]:
-    """(where, argv) of every `ami` run in help texts' Examples, README.md and docs/*.md."""
+def doc_blocks() -> list[tuple[str, str, str]]:
+    """(where, language, code) of every shell example: help texts' Examples, README.md's and docs/*.md's blocks."""
     out = []
     for command, ctx in walk():
         for kind, lines in manpage.blocks(command.help) + manpage.blocks(command.epilog):
             if kind == "Examples":
-                out += [(f"{ctx.command_path} --help", args) for args in shell_invocations("\n".join(lines))]
+                out.append((f"{ctx.command_path} --help", "sh", "\n".join(lines)))
     for name, text in {"README.md": README, **{f"docs/{k}": v for k, v in DOCS.items()}}.items():
-        for block in re.findall(r"```(?:sh|bash|shell|cron)\n(.*?)```", text, re.S):
-            out += [(name, args) for args in shell_invocations(block)]
+        blocks = re.findall(r"```(sh|bash|shell|cron)\n(.*?)```", text, re.S)
+        out += [(name, language, code) for language, code in blocks]
     return out
+
+
+def doc_examples() -> list[tuple[str, list[str]]]:
+    """(where, argv) of every `ami` run in help texts' Examples, README.md and docs/*.md."""
+    return [(where, args) for where, _, code in doc_blocks() for args in shell_invocations(code)]
+
+
+BASH_BLOCKS = [(where, code) for where, language, code in doc_blocks() if language != "cron"]
+
+
+@pytest.mark.parametrize("where, code", BASH_BLOCKS, ids=lambda v: v if "\n" not in v else "")
+def test_examples_are_valid_bash(where: str, code: str) -> None:
+    # Parentheses in an unquoted word (Variable=CDR(dst)) are a bash syntax error.
+    proc = subprocess.run(["bash", "-n"], input=code, capture_output=True, text=True, timeout=20)
+    assert proc.returncode == 0, f"{where}: {proc.stderr}"
 
 
 @pytest.mark.parametrize("where,args", doc_examples(), ids=lambda v: shlex.join(v) if isinstance(v, list) else v)

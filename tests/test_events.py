@@ -231,17 +231,18 @@ def test_json_fast_path_on_odd_blocks(block: bytes) -> None:
 
 
 KEYS = st.sampled_from(["Event", "Channel", "Cause", "Var", "var", "Timestamp", "A:B", "Ké", "K%s", "X-Y", ""])
-VALUES = st.text(alphabet=st.sampled_from(list('ab :"\\%\t\r\né☎') + ["\u2028", "\x00"]), max_size=8)
+# No control character: those take a block off the fast path (test_region_needs_the_usual_shape,
+# ODD_BLOCKS), and an example off it would compare nothing.
+VALUES = st.text(alphabet=st.sampled_from(list('ab :"\\%é☎') + ["\u2028"]), max_size=8)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(st.lists(st.lists(st.tuples(KEYS, VALUES), min_size=0, max_size=6), min_size=1, max_size=5))
 def test_json_fast_path_equals_json_dumps(blocks: list[list[tuple[str, str]]]) -> None:
     data = b"".join(
         ("Event: E\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers) + "\r\n").encode("utf-8") for headers in blocks
     )
-    if not event_region_count(data, 1 << 20):
-        return
+    assert event_region_count(data, 1 << 20) == len(blocks)
     fmt = JsonFormat()
     out = fmt._region(data, "3.5")
     assert out == reference_json(data, "3.5")

@@ -2,7 +2,8 @@
 
 A terminal is a pseudo-terminal, with `ami` in this process (inprocess.py);
 `ami` runs as a process where only one shows it: a signal, a pipe closed by
-`head`, a shell completing.
+`head`.  What a TAB offers is asked in this process too; the completion
+scripts run in their real shells in test_docs.py.
 """
 
 from __future__ import annotations
@@ -314,40 +315,3 @@ def test_originate_says_nothing_of_progress_off_a_terminal(sim):
     proc = run_ami(["originate", "Local/noanswer@default", "--app", "Wait", "--timeout", "1", "--json"], port=sim.port)
     assert proc.returncode == ExitCode.NO_ANSWER
     assert proc.stderr == "" and json.loads(proc.stdout)["Outcome"] == "no-answer"
-
-
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-# -- examples run as written -------------------------------------------------------------------------
-
-
-def _example_blocks() -> list[tuple[str, str]]:
-    import re
-
-    from click.testing import CliRunner
-
-    from amicli.cli import COMMANDS, cli
-
-    blocks = []
-    for name in ["README.md", *(f"docs/{n}" for n in sorted(os.listdir(os.path.join(REPO, "docs"))))]:
-        with open(os.path.join(REPO, name), encoding="utf-8") as fh:
-            text = fh.read()
-        blocks += [(name, b) for b in re.findall(r"```(?:sh|bash|shell)\n(.*?)```", text, re.S)]
-    for command in COMMANDS:
-        help_text = CliRunner().invoke(cli, [command, "--help"], prog_name="ami").output
-        examples = help_text.split("Examples:\n", 1)[1] if "Examples:" in help_text else ""
-        lines = []
-        for line in examples.splitlines():
-            if not line.startswith("    "):
-                break
-            lines.append(line.strip())
-        blocks.append((f"ami {command} --help", "\n".join(lines)))
-    return blocks
-
-
-@pytest.mark.parametrize("where, block", _example_blocks(), ids=lambda v: v if "\n" not in v else "")
-def test_examples_are_valid_bash(where, block):
-    # Parentheses in an unquoted word (Variable=CDR(dst)) are a bash syntax error.
-    proc = subprocess.run(["bash", "-n"], input=block, capture_output=True, text=True, timeout=20)
-    assert proc.returncode == 0, f"{where}: {proc.stderr}"

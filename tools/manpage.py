@@ -16,12 +16,14 @@ the installed package; tests/test_docs.py keeps the committed files in sync.
 from __future__ import annotations
 
 import argparse
+import functools
 import inspect
 import re
 import sys
 import textwrap
 from enum import IntEnum
 from pathlib import Path
+from typing import Callable
 
 import click
 
@@ -221,14 +223,24 @@ def page(command: click.Command, ctx: click.Context) -> str:
     return re.sub(r"^(\.S[HS] .*)\n\.PP\n", r"\1\n", "\n".join(head + body) + "\n", flags=re.M)
 
 
+def _makers() -> dict[str, Callable[[], str]]:
+    """Path in the repository -> what makes its content, for every file this tool writes."""
+    ctx = click.Context(cli, info_name="ami", **cli.context_settings)
+    makers = {"man/ami.1": functools.partial(page, cli, ctx)}
+    for command, sub_ctx in subcommands(cli, ctx):
+        makers[f"man/ami-{sub_ctx.info_name}.1"] = functools.partial(page, command, sub_ctx)
+    makers.update({f"completions/{INSTALL_PATHS[shell][1]}": functools.partial(script, shell) for shell in SHELLS})
+    return makers
+
+
+def paths() -> list[str]:
+    """Every file this tool writes (without writing the pages: the tests name them at collection)."""
+    return list(_makers())
+
+
 def generated() -> dict[str, str]:
     """Path in the repository -> content, for every file this tool writes."""
-    ctx = click.Context(cli, info_name="ami", **cli.context_settings)
-    files = {"man/ami.1": page(cli, ctx)}
-    for command, sub_ctx in subcommands(cli, ctx):
-        files[f"man/ami-{sub_ctx.info_name}.1"] = page(command, sub_ctx)
-    files.update({f"completions/{INSTALL_PATHS[shell][1]}": script(shell) for shell in SHELLS})
-    return files
+    return {rel: make() for rel, make in _makers().items()}
 
 
 def stale(root: Path) -> list[str]:
