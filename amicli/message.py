@@ -27,9 +27,11 @@ class Message:
     The parser's fast path leaves ``headers`` unparsed until first read
     (``_hlen`` is then the length of the header bytes in ``raw``): a stream
     reader that only forwards events never pays for splitting their lines.
+    A text block's ``text`` is made on first read the same way: an event
+    stream drops the text a hostile server floods it with, unread.
     """
 
-    __slots__ = ("_headers", "_hlen", "kind", "raw", "text", "legacy")
+    __slots__ = ("_headers", "_hlen", "kind", "raw", "_text", "legacy")
 
     def __init__(
         self,
@@ -44,7 +46,7 @@ class Message:
         self._hlen = hlen
         self.kind = kind
         self.raw = raw
-        self.text = text
+        self._text = text
         #: True for an Asterisk <= 13 ``Response: Follows`` command reply.
         self.legacy = legacy
 
@@ -59,6 +61,16 @@ class Message:
     @headers.setter
     def headers(self, value: list[tuple[str, str]]) -> None:
         self._headers = value
+
+    @property
+    def text(self) -> str | None:
+        """A text block's lines, LF-separated (made on first use); None for other messages."""
+        text = self._text
+        if text is None and self.kind == "text" and self._hlen >= 0:
+            # The bytes up to the LF ending the last line, its CR included.
+            text = decode(self.raw[: self._hlen]).replace("\r\n", "\n")
+            text = self._text = text[:-1] if text.endswith("\r") else text
+        return text
 
     @classmethod
     def from_pairs(cls, pairs: Iterable[tuple[str, str]]) -> "Message":

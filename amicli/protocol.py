@@ -49,11 +49,18 @@ _END = re.compile(rb"\n\r?\n")
 _LEGACY_END = re.compile(rb"--END COMMAND--\r?\n\r?\n")
 _LEGACY_START = b"Response: Follows"
 _HEADER_KEY = re.compile(r"[A-Za-z0-9_\-\.\(\)/]+")
+_HEADER_KEY_BYTES = re.compile(_HEADER_KEY.pattern.encode("ascii"))
 
 
 def _is_header_line(line: str) -> bool:
     key, sep, _ = line.partition(":")
     return bool(sep) and _HEADER_KEY.fullmatch(key) is not None
+
+
+def _starts_with_header(piece: bytes) -> bool:
+    """Whether the first line of ``piece`` is a header (as :func:`_is_header_line` says of it decoded)."""
+    colon = piece.find(b":")
+    return colon >= 0 and _HEADER_KEY_BYTES.fullmatch(piece, 0, colon) is not None
 
 
 def parse_block(raw: bytes, length: int | None = None) -> Message:
@@ -236,8 +243,10 @@ class Parser:
                 append(Message(None, "event", raw, None, False, hlen))
             elif piece[:9] == b"Response:":
                 append(Message(None, "response", raw, None, False, hlen))
-            else:
+            elif _starts_with_header(piece):
                 append(parse_block(raw, hlen))
+            else:
+                append(Message([], "text", raw, None, False, hlen))
         rest = self._buf
         if rest[:1] in (b"\r", b"\n"):
             left = _take_blanks(bytes(rest), out)

@@ -389,10 +389,27 @@ _NOISE = frozenset(
 _SUMMARY_FIELDS = 5
 
 
+# A value holding one of these is shown quoted, as JSON.
+_NEEDS_QUOTES = re.compile(r'[ "\\\t]')
+
+
 def _show(value: str) -> str:
-    if value and not any(c in value for c in ' "\\\t') and value.isprintable():
+    if value and _NEEDS_QUOTES.search(value) is None and value.isprintable():
         return value
     return escape_c1(json.dumps(value, ensure_ascii=False))
+
+
+#: The last second formatted by :func:`_clock`, and its text (events come many a second).
+_last_second: tuple[int, str] = (-1, "")
+
+
+def _clock(when: float) -> str:
+    """``HH:MM:SS.mmm`` of ``when`` in local time."""
+    global _last_second
+    second = int(when)
+    if _last_second[0] != second:
+        _last_second = (second, time.strftime("%H:%M:%S", time.localtime(second)))
+    return f"{_last_second[1]}.{int(when * 1000) % 1000:03d}"
 
 
 class TextFormat:
@@ -409,8 +426,6 @@ class TextFormat:
 
     @staticmethod
     def line(msg: Message, received: float) -> str:
-        when = event_time(msg, received)
-        clock = time.strftime("%H:%M:%S", time.localtime(when)) + f".{int(when * 1000) % 1000:03d}"
         name = msg.name or "?"
         fields = KEY_FIELDS.get(name)
         pairs: list[tuple[str, str]] = []
@@ -428,8 +443,8 @@ class TextFormat:
                 if key.lower() not in _NOISE and key not in shown:
                     shown.add(key)
                     pairs.append((key, value))
-        summary = " ".join(f"{k}={_show(v)}" for k, v in pairs)
-        return f"{clock} {name:<18} {summary}".rstrip()
+        summary = " ".join([f"{k}={_show(v)}" for k, v in pairs])
+        return f"{_clock(event_time(msg, received))} {name:<18} {summary}".rstrip()
 
 
 class FieldsFormat:
@@ -460,8 +475,7 @@ class FieldsFormat:
                     pairs = [pair for pair in pairs if pair[0].lower() != "server"]
                 out.append(opened + json_line(dict(pairs))[1:] if pairs else opened[:-1] + b"}\n")
                 continue
-            when = event_time(msg, received)
-            clock = time.strftime("%H:%M:%S", time.localtime(when)) + f".{int(when * 1000) % 1000:03d}"
+            clock = _clock(event_time(msg, received))
             shown = " ".join(f"{k}={_show(v)}" for k, v in pairs if v is not None)
             out.append(f"{clock} {msg.name or '?':<18} {shown}".rstrip().encode("utf-8", "replace") + b"\n")
         return b"".join(out)
