@@ -319,17 +319,20 @@ class Parser:
     # at the end of the buffer, so whether a stream is refused never depends
     # on how it was split into reads.
 
-    def _check_message(self, buf: bytearray, start: int, end: int) -> None:
+    def _check_message(self, buf: bytearray | bytes, start: int, end: int) -> None:
         if end - start > self.max_message:
             raise ProtocolError(f"message larger than {self.max_message} bytes")
-        line_start = start
-        while line_start < end:
-            nl = buf.find(b"\n", line_start, end)
+        # A line is too long when max_line + 1 bytes in a row hold no LF.  From
+        # a line's start, the last LF within that many bytes is where the next
+        # look starts: the lines before it are shorter.  (Each two looks move
+        # on by max_line or more: a C search, not a Python step per line.)
+        limit = self.max_line
+        pos = start
+        while end - pos > limit:
+            nl = buf.rfind(b"\n", pos, pos + limit + 1)
             if nl < 0:
-                nl = end
-            if nl - line_start > self.max_line:
-                raise ProtocolError(f"line longer than {self.max_line} bytes")
-            line_start = nl + 1
+                raise ProtocolError(f"line longer than {limit} bytes")
+            pos = nl + 1
 
     def _check_bounds(self) -> None:
         buf = self._buf

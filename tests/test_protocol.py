@@ -473,6 +473,21 @@ def test_line_within_bound_is_accepted() -> None:
     assert msgs[0]["Value"] == value.decode()
 
 
+@settings(max_examples=100, deadline=None)
+@given(lengths=st.lists(st.integers(0, 16), min_size=1, max_size=60))
+def test_a_whole_message_is_refused_exactly_when_a_line_is_too_long(lengths: list[int]) -> None:
+    # Lines of 4-20 bytes (CR counted, LF not) against max_line=16, in one
+    # read: the message is checked whole, wherever its long line is.
+    data = b"Event: E\r\n" + b"".join(b"K: " + b"v" * n + b"\r\n" for n in lengths) + b"\r\n"
+    parser = Parser(max_line=16)
+    parser.feed(BANNER)
+    if max(lengths) + 4 > 16:
+        with pytest.raises(ProtocolError, match="line longer than 16 bytes"):
+            parser.feed(data)
+    else:
+        assert [len(m.headers) for m in parser.feed(data)] == [1 + len(lengths)]
+
+
 def test_message_larger_than_max_message_is_refused() -> None:
     parser = Parser(max_message=10_000)
     parser.feed(BANNER + b"Event: Big\r\n")
