@@ -48,37 +48,30 @@ LEGACY_COMMAND_END = b"--END COMMAND--"
 _END = re.compile(rb"\n\r?\n")
 _LEGACY_END = re.compile(rb"--END COMMAND--\r?\n\r?\n")
 _LEGACY_START = b"Response: Follows"
-_HEADER_KEY = re.compile(r"[A-Za-z0-9_\-\.\(\)/]+")
-_HEADER_KEY_BYTES = re.compile(_HEADER_KEY.pattern.encode("ascii"))
+_HEADER_KEY = re.compile(rb"[A-Za-z0-9_\-\.\(\)/]+")
 
 
-def _is_header_line(line: str) -> bool:
-    key, sep, _ = line.partition(":")
-    return bool(sep) and _HEADER_KEY.fullmatch(key) is not None
-
-
-def _starts_with_header(piece: bytes) -> bool:
-    """Whether the first line of ``piece`` is a header (as :func:`_is_header_line` says of it decoded)."""
-    colon = piece.find(b":")
-    return colon >= 0 and _HEADER_KEY_BYTES.fullmatch(piece, 0, colon) is not None
+def _starts_with_header(data: bytes, end: int) -> bool:
+    """Whether the first line of ``data[:end]`` is a header line: a key of header characters, then a colon."""
+    colon = data.find(b":", 0, end)
+    # (A colon on a later line leaves a line end in the key: no match.)
+    return colon >= 0 and _HEADER_KEY.fullmatch(data, 0, colon) is not None
 
 
 def parse_block(raw: bytes, length: int | None = None) -> Message:
     """Parse one message.
 
     ``raw`` is the message as received; its first ``length`` bytes (all of
-    them when None) are the header lines, without the final line end.
+    them when None) are the header lines, without the final line end.  A
+    block that does not start with a header is text, split into lines when
+    first read (:attr:`Message.text`): a text flood costs no Python step per line.
     """
-    text = decode(raw if length is None else raw[:length])
-    if text.count("\n") >= MAX_HEADERS:
+    end = len(raw) if length is None else length
+    if raw.count(b"\n", 0, end) >= MAX_HEADERS:
         raise ProtocolError(f"message with more than {MAX_HEADERS} header lines")
-    first = text.partition("\n")[0]
-    if not _is_header_line(first[:-1] if first.endswith("\r") else first):
-        # Each line without the CR of its CRLF: C calls over the whole block,
-        # not a Python step per line (a text flood is all lines).
-        text = text.replace("\r\n", "\n")
-        return Message([], "text", raw, text[:-1] if text.endswith("\r") else text)
-    headers = _split_lines(text.split("\n"))
+    if not _starts_with_header(raw, end):
+        return Message([], "text", raw, None, False, end)
+    headers = _split_lines(decode(raw[:end]).split("\n"))
     return Message(headers, _kind_of(headers), raw)
 
 
@@ -243,10 +236,8 @@ class Parser:
                 append(Message(None, "event", raw, None, False, hlen))
             elif piece[:9] == b"Response:":
                 append(Message(None, "response", raw, None, False, hlen))
-            elif _starts_with_header(piece):
-                append(parse_block(raw, hlen))
             else:
-                append(Message([], "text", raw, None, False, hlen))
+                append(parse_block(raw, hlen))
         rest = self._buf
         if rest[:1] in (b"\r", b"\n"):
             left = _take_blanks(bytes(rest), out)

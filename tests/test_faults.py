@@ -300,24 +300,23 @@ def matrix(tmp_path_factory, pytestconfig):
     commands = built_commands()
     jobs = table_jobs(peers, commands)
     table = run_table(jobs, measured)
-    results, elapsed, again, load_margin = table.results, table.elapsed, table.again, table.load_margin
     errors = {name: peer.errors for name, peer in peers.items() if peer.errors}
     for peer in peers.values():
         peer.close()
     sim.close()
     processes_run = sum(1 for fault, command, args, _ in jobs if measured(fault, command, args))
+    runs = [(fault, run) for (fault, _), rs in table.results.items() for run in rs]
     report(
         pytestconfig,
         f"faults: {len(jobs)} ami runs ({len(commands)} commands x {len(FAULTS)} faults, {processes_run} of them"
-        f" processes) in {elapsed:.1f} s, {sum(r.seconds for rs in results.values() for r in rs):.0f} s of runs",
+        f" processes) in {table.elapsed:.1f} s, {sum(run.seconds for _, run in runs):.0f} s of runs",
     )
-    slowest = sorted((run.seconds, fault, " ".join(run.args)) for (fault, _), runs in results.items() for run in runs)
-    for seconds, fault, args in slowest[-5:]:
+    for seconds, fault, args in sorted((run.seconds, fault, " ".join(run.args)) for fault, run in runs)[-5:]:
         report(pytestconfig, f"faults: slowest {seconds:.2f} s {fault}: ami {args}")
-    report(pytestconfig, f"faults: load margin {load_margin:.2f} s (twice the median refused run)")
-    for fault, _command, args, _port in again:
+    report(pytestconfig, f"faults: load margin {table.load_margin:.2f} s (twice the median refused run)")
+    for fault, _command, args, _port in table.again:
         report(pytestconfig, f"faults: run again alone after failing among the others: {fault}: ami {' '.join(args)}")
-    return {"results": results, "commands": commands, "peer_errors": errors, "failures": table.failures}
+    return {"results": table.results, "commands": commands, "peer_errors": errors, "failures": table.failures}
 
 
 def measured(fault: str, command: str, args: list[str]) -> bool:

@@ -27,9 +27,7 @@ running it, so the budgets are sized to keep the module within seconds.
 from __future__ import annotations
 
 import json
-import operator
 import os
-import string
 import threading
 from collections import Counter
 
@@ -39,6 +37,7 @@ from hypothesis import strategies as st
 from matrix import run_timed
 from peers.base import ok_reply, split_messages
 from peers.script import ScriptPeer
+from strategies import header_keys, offset
 
 from amicli.client import Client
 from amicli.errors import AmiError
@@ -62,7 +61,6 @@ PAUSE = 0.005
 PING_ID = "fuzz-ping-7"
 PONG = b"Response: Success\r\nActionID: fuzz-ping-7\r\nPing: Pong\r\n\r\n"
 MARKER_DICT = {"Event": "FuzzMarker", "Privilege": "user,all", "Marker": "after-garbage"}
-KEY_CHARS = string.ascii_letters + string.digits + "_-"
 
 # -- what the streams are made of -------------------------------------------------------
 
@@ -150,21 +148,6 @@ REPEATED_LEN = st.integers(1, 32)
 #: The longest a mutated template gets (each of at most 4 edits adds at most 32 bytes).
 MUTATED_MAX = max(map(len, TEMPLATES)) + 4 * 32
 INDEX = st.integers(0, MUTATED_MAX)
-
-
-def offset(drawn: int, top: int, last: int) -> int:
-    """A position in 0..``last`` made of ``drawn``, a value in 0..``top`` (``top`` > ``last``).
-
-    One strategy serves every length.  Every position can come out (modulo),
-    and the two highest draws give the two highest positions: Hypothesis
-    favours a range's ends and their neighbours, so the data's ends stay as
-    likely as with a strategy built for each length.
-    """
-    assert last < top
-    below_top = top - drawn
-    if below_top < 2:
-        return max(last - below_top, 0)
-    return drawn % (last + 1)
 
 
 @st.composite
@@ -370,8 +353,7 @@ EVENT_VALUE = st.one_of(
 ).map(lambda v: v.replace(b"\n", b" ").replace(b"\r\n", b" "))
 EVENT_KEY = st.one_of(
     st.sampled_from(["Channel", "Uniqueid", "Value", "Data", "Cause-txt", "Timestamp", "Received", "X.Y(z)/1"]),
-    # [A-Za-z][A-Za-z0-9_-]{0,10}, drawn directly (from_regex costs several times more per example).
-    st.builds(operator.add, st.sampled_from(string.ascii_letters), st.text(KEY_CHARS, max_size=10)),
+    header_keys(10),
 )
 EVENT_NAME = st.sampled_from(["Newchannel", "Hangup", "VarSet", "UserEvent", "Cdr", "Custom-1"])
 EVENT_HEADERS = st.lists(st.tuples(EVENT_KEY, EVENT_VALUE), max_size=8)

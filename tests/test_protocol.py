@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import functools
-import operator
 import re
-import string
 import time
 
 import pytest
 import replay
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
+from strategies import header_keys, offset
 
 from amicli import protocol
 from amicli.errors import ProtocolError
@@ -130,21 +129,6 @@ SPLIT_NAMES = TRANSCRIPTS + ["synthetic-asterisk13"]
 #: Above the length of every stream split (one strategy for them all: building
 #: one per stream in each example costs more than drawing from it).
 CUT_TOP = max(len(stream(name)) for name in SPLIT_NAMES) + 1
-
-
-def offset(drawn: int, top: int, last: int) -> int:
-    """A position in 0..``last`` made of ``drawn``, a value in 0..``top`` (``top`` > ``last``).
-
-    Every position can come out (modulo), and the two highest draws give the
-    two highest positions: Hypothesis favours a range's ends and their
-    neighbours, so a stream's ends stay as likely as with a strategy built for
-    its length.
-    """
-    assert last < top
-    below_top = top - drawn
-    if below_top < 2:
-        return max(last - below_top, 0)
-    return drawn % (last + 1)
 
 
 @needs_transcripts
@@ -682,15 +666,11 @@ def test_serialize_refuses_bad_keys(key: str) -> None:
         protocol.serialize([(key, "x")])
 
 
-KEY_CHARS = string.ascii_letters + string.digits + "_-"
-
-
 @SETTINGS
 @given(
     headers=st.lists(
         st.tuples(
-            # [A-Za-z][A-Za-z0-9_-]{0,15}, drawn directly (from_regex costs several times more per example).
-            st.builds(operator.add, st.sampled_from(string.ascii_letters), st.text(KEY_CHARS, max_size=15)),
+            header_keys(15),
             st.text(
                 st.characters(
                     blacklist_categories=["Cs"], blacklist_characters="\r\n\x00\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"

@@ -56,8 +56,9 @@ def _line_builder(parts: list[str | int]) -> LineBuilder:
     An f-string made for the template is the quickest way Python joins
     strings (measured with 17 values: 0.72 us, against 0.97 for ``%`` and
     1.68 for ``str.format``), and the values can go anywhere (a repeated
-    header's values are gathered in one list).  The source holds generated names only: the text, header names
-    that come from the PBX, is passed in as values and never read as code.
+    header's values are gathered in one list).  The source holds generated
+    names only: the text, header names that come from the PBX, is passed in
+    as values and never read as code.
     A great many parts get ``str.format`` instead, which costs nothing to
     make.
     """
